@@ -1,0 +1,43 @@
+# Two entry points, each does its own set-up on a fresh machine with only Python:
+#   make run   -> creates .venv, installs lrjax with the experiment extras, runs the main job
+#   make test  -> creates .venv, installs the test extras, runs lint, type check and pytest
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_TEST := $(VENV)/.installed-test
+
+.PHONY: run test lint typecheck pytest bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[experiments]"
+	touch $@
+
+$(STAMP_TEST): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[experiments,test]"
+	touch $@
+
+run: $(STAMP_RUN)
+	$(PY) -m experiments.compress --config=experiments/compress/configs/default.py --workdir=runs/compress
+
+lint: $(STAMP_TEST)
+	$(PY) -m ruff check lrjax tests experiments
+	$(PY) -m ruff format --check lrjax tests experiments
+
+typecheck: $(STAMP_TEST)
+	$(PY) -m mypy
+
+pytest: $(STAMP_TEST)
+	$(PY) -m pytest
+
+test: lint typecheck pytest
+
+bench: $(STAMP_TEST)
+	$(PY) -m experiments.benchmarks.foundation
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache .mypy_cache

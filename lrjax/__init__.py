@@ -1,0 +1,50 @@
+"""lrjax: differentiable low-rank matrix and tensor decompositions in JAX.
+
+Every routine is a pure function over pytrees that runs under ``jax.jit``, ``jax.vmap`` and
+``jax.grad``. Subpackages: :mod:`lrjax.tensors` (factorized containers), :mod:`lrjax.linalg`
+(multilinear algebra and SVDs), :mod:`lrjax.solvers` (iteration driver, implicit
+differentiation), :mod:`lrjax.decomposition` (algorithms, re-exported here).
+"""
+
+from . import decomposition as decomposition
+from . import linalg as linalg
+from . import solvers as solvers
+from . import tensors as tensors
+from . import testing as testing
+from .decomposition import CPResult as CPResult
+from .decomposition import TuckerResult as TuckerResult
+from .decomposition import cp_als as cp_als
+from .decomposition import hosvd as hosvd
+from .decomposition import tt_svd as tt_svd
+from .decomposition import tt_svd_adaptive as tt_svd_adaptive
+from .decomposition import tucker_hooi as tucker_hooi
+from .linalg import randomized_svd as randomized_svd
+from .linalg import truncated_svd as truncated_svd
+from .solvers import SolverInfo as SolverInfo
+from .tensors import CPTensor as CPTensor
+from .tensors import LowRankMatrix as LowRankMatrix
+from .tensors import TTTensor as TTTensor
+from .tensors import TuckerTensor as TuckerTensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CPResult",
+    "CPTensor",
+    "LowRankMatrix",
+    "SolverInfo",
+    "TTTensor",
+    "TuckerResult",
+    "TuckerTensor",
+    "__version__",
+    "cp_als",
+    "hosvd",
+    "randomized_svd",
+    "solvers",
+    "tensors",
+    "testing",
+    "truncated_svd",
+    "tt_svd",
+    "tt_svd_adaptive",
+    "tucker_hooi",
+]

@@ -1,0 +1,107 @@
+"""Argument validation shared by the public entry points.
+
+Every check raises a one-sentence ``ValueError`` that names the argument, the bad value and
+what is allowed. Checks on static arguments run at trace time; the finiteness check runs only
+when the input is concrete (an eager call), never on a tracer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+DIFF_MODES = ("implicit", "unroll")
+
+
+def positive_int(name: str, value: Any) -> int:
+    """Return ``value`` as an int if it is a positive integer, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
+    return int(value)
+
+
+def nonneg_int(name: str, value: Any) -> int:
+    """Return ``value`` as an int if it is a non-negative integer, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+        raise ValueError(f"`{name}` must be a non-negative int, got {value!r}.")
+    return int(value)
+
+
+def choice(name: str, value: Any, allowed: Sequence[str]) -> str:
+    """Check that ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"`{name}` must be one of {tuple(allowed)}, got {value!r}.")
+    return value
+
+
+def as_array(name: str, x: Any, *, min_ndim: int = 0, ndim: int | None = None) -> jax.Array:
+    """Convert ``x`` to a floating JAX array and check its number of dimensions.
+
+    Integer input is promoted to the default float dtype. When ``x`` is concrete (not a
+    tracer), non-finite entries raise ``ValueError``.
+    """
+    arr = jnp.asarray(x)
+    if not jnp.issubdtype(arr.dtype, jnp.floating):
+        if jnp.issubdtype(arr.dtype, jnp.complexfloating):
+            raise ValueError(f"`{name}` must be real, got dtype {arr.dtype}.")
+        arr = arr.astype(jnp.result_type(float))
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"`{name}` must have {ndim} dimensions, got shape {arr.shape}.")
+    if arr.ndim < min_ndim:
+        raise ValueError(
+            f"`{name}` must have at least {min_ndim} dimensions, got shape {arr.shape}."
+        )
+    if any(d == 0 for d in arr.shape):
+        raise ValueError(f"`{name}` must not be empty, got shape {arr.shape}.")
+    check_finite(name, arr)
+    return arr
+
+
+def is_concrete(x: Any) -> bool:
+    """True when ``x`` holds actual values (an eager call), False for a tracer."""
+    return not isinstance(x, jax.core.Tracer)
+
+
+def check_finite(name: str, x: jax.Array) -> None:
+    """Raise ``ValueError`` if a concrete ``x`` has NaN or infinite entries."""
+    if is_concrete(x) and not bool(jnp.all(jnp.isfinite(x))):
+        n_bad = int(jnp.size(x) - jnp.sum(jnp.isfinite(x)))
+        raise ValueError(
+            f"`{name}` must be finite, got {n_bad} NaN or infinite entries "
+            f"(shape {tuple(x.shape)})."
+        )
+
+
+def ranks_per_mode(name: str, ranks: Any, shape: Sequence[int], *, cap: bool) -> tuple[int, ...]:
+    """Normalise Tucker-style ranks (an int or one int per mode) against ``shape``.
+
+    With ``cap=False`` a rank above its mode's size is an error; with ``cap=True`` it is
+    clipped to the mode's size.
+    """
+    ndim = len(shape)
+    if isinstance(ranks, int | np.integer) and not isinstance(ranks, bool):
+        ranks = (int(ranks),) * ndim
+    if not isinstance(ranks, Sequence) or isinstance(ranks, str):
+        raise ValueError(f"`{name}` must be an int or a sequence of ints, got {ranks!r}.")
+    ranks = tuple(ranks)
+    if len(ranks) != ndim:
+        raise ValueError(
+            f"`{name}` must have one entry per mode ({ndim} for shape {tuple(shape)}), "
+            f"got {len(ranks)}: {ranks!r}."
+        )
+    out = []
+    for n, (r, size) in enumerate(zip(ranks, shape, strict=True)):
+        r = positive_int(f"{name}[{n}]", r)
+        if r > size:
+            if not cap:
+                raise ValueError(
+                    f"`{name}[{n}]` must be at most the size of mode {n} ({size}) "
+                    f"for shape {tuple(shape)}, got {r}."
+                )
+            r = size
+        out.append(r)
+    return tuple(out)

@@ -1,0 +1,107 @@
+"""Small dense linear algebra written in plain XLA ops.
+
+The R x R systems of ALS and the l x l Gram factorizations of randomized range finders are
+tiny, but on CPU each LAPACK call made from inside a jitted loop costs milliseconds (jaxlib
+calls SciPy's OpenBLAS, whose threads compete with XLA's own pool). These loops over R
+pivots stay inside XLA, run at the same speed on every backend and batch under ``vmap``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jaxtyping import Array, Float
+
+
+def _gauss_jordan(a: Array, rhs: Array) -> Array:
+    """Solve ``a @ x = rhs`` by Gauss-Jordan elimination without pivoting.
+
+    Stable for symmetric positive definite and for triangular ``a`` with a nonzero diagonal,
+    the only uses here.
+    """
+    n = a.shape[0]
+    aug = jnp.concatenate([a, rhs], axis=1)
+
+    def eliminate(k, aug):
+        pivot_row = aug[k] / aug[k, k]
+        aug = aug - aug[:, k, None] * pivot_row[None, :]
+        return aug.at[k].set(pivot_row)
+
+    return lax.fori_loop(0, n, eliminate, aug)[:, n:]
+
+
+@jax.custom_jvp
+def spd_inverse(a: Float[Array, "n n"]) -> Float[Array, "n n"]:
+    r"""Inverse of a symmetric positive definite matrix, in XLA ops (no LAPACK call).
+
+    A relative jitter of ``eps * trace(a) / n`` is added to the diagonal, so a singular Gram
+    matrix gives large but finite entries instead of NaN; for well-conditioned input the
+    change is at rounding level. The derivative is :math:`-A^{-1}\,dA\,A^{-1}`.
+
+    Args:
+        a: symmetric positive (semi)definite matrix.
+
+    Returns:
+        Its inverse.
+    """
+    n = a.shape[-1]
+    eps = jnp.finfo(a.dtype).eps
+    jitter = eps * jnp.trace(a) / n
+    a = a + jitter * jnp.eye(n, dtype=a.dtype)
+    inv = _gauss_jordan(a, jnp.eye(n, dtype=a.dtype))
+    return 0.5 * (inv + inv.T)
+
+
+@spd_inverse.defjvp
+def _spd_inverse_jvp(primals, tangents):
+    (a,), (da,) = primals, tangents
+    inv = spd_inverse(a)
+    return inv, -inv @ da @ inv
+
+
+def cholesky_guarded(gram: Float[Array, "n n"]) -> tuple[Array, Array]:
+    """Lower Cholesky factor of a PSD Gram matrix, dropping numerically dependent columns.
+
+    A pivot below ``n * eps`` times its diagonal entry marks column ``j`` as dependent on the
+    earlier ones: its column of ``L`` becomes the unit vector ``e_j`` and ``keep[j]`` is False.
+
+    Returns:
+        ``(L, keep)``: lower-triangular ``L`` with a positive diagonal, boolean mask.
+    """
+    n = gram.shape[0]
+    tol = n * jnp.finfo(gram.dtype).eps
+    idx = jnp.arange(n)
+
+    def column(j, carry):
+        low, keep = carry
+        v = gram[:, j] - low @ low[j, :]
+        ok = v[j] > tol * gram[j, j]
+        d = jnp.sqrt(jnp.where(ok, v[j], 1.0))
+        col = jnp.where(idx > j, v / d, 0.0).at[j].set(d)
+        col = jnp.where(ok, col, (idx == j).astype(gram.dtype))
+        return low.at[:, j].set(col), keep.at[j].set(ok)
+
+    init = (jnp.zeros_like(gram), jnp.ones((n,), dtype=bool))
+    return lax.fori_loop(0, n, column, init)
+
+
+def orthonormalize(y: Float[Array, "m k"]) -> Float[Array, "m k"]:
+    """Orthonormal basis of ``range(y)`` by CholeskyQR2 in XLA ops (GEMMs and a k-step loop).
+
+    Columns found numerically dependent are returned as zeros, so the result has orthonormal
+    or zero columns; directions whose share of a column is below about ``sqrt(k eps)`` are
+    treated as dependent (Gram-based methods cannot resolve them).
+
+    Args:
+        y: tall matrix, ``m >= k``.
+
+    Returns:
+        ``q`` with ``q.T @ q`` the identity on the kept columns and zero elsewhere.
+    """
+    q = y
+    for _ in range(2):
+        low, keep = cholesky_guarded(q.T @ q)
+        low_inv = _gauss_jordan(low, jnp.eye(low.shape[0], dtype=low.dtype))
+        q = (q @ low_inv.T) * keep
+    return q

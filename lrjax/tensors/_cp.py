@@ -1,0 +1,80 @@
+"""CP (CANDECOMP/PARAFAC) tensor: a weighted sum of rank-one tensors."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from ._base import has_shape, letters
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class CPTensor:
+    r"""A CP tensor :math:`[\![\lambda; A^{(0)}, \dots, A^{(N-1)}]\!] =
+    \sum_r \lambda_r\, a^{(0)}_r \circ \cdots \circ a^{(N-1)}_r`.
+
+    Attributes:
+        weights: :math:`\lambda`, shape ``(R,)``.
+        factors: tuple of ``N`` factor matrices, factor ``n`` of shape ``(I_n, R)``.
+
+    Leading batch dimensions are allowed (results of ``jax.vmap``); ``shape`` and ``rank``
+    then describe one element of the batch, and ``to_dense`` should be vmapped too.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> cp = CPTensor(jnp.ones(2), (jnp.ones((3, 2)), jnp.ones((4, 2))))
+        >>> cp.shape, cp.rank, float(cp.to_dense()[0, 0])
+        ((3, 4), 2, 2.0)
+    """
+
+    weights: Float[Array, " R"]
+    factors: tuple[Float[Array, "I R"], ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "factors", tuple(self.factors))
+        if not has_shape(self.weights, *self.factors):
+            return
+        if len(self.factors) < 1:
+            raise ValueError("`factors` must hold at least one factor matrix, got none.")
+        if self.weights.ndim < 1:
+            raise ValueError(f"`weights` must be a vector, got shape {self.weights.shape}.")
+        rank = self.weights.shape[-1]
+        for n, f in enumerate(self.factors):
+            if f.ndim < 2 or f.shape[-1] != rank:
+                raise ValueError(
+                    f"`factors[{n}]` must have shape (I_{n}, {rank}) to match `weights` of "
+                    f"shape {self.weights.shape}, got {f.shape}."
+                )
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the dense tensor."""
+        return tuple(f.shape[-2] for f in self.factors)
+
+    @property
+    def ndim(self) -> int:
+        """Number of modes."""
+        return len(self.factors)
+
+    @property
+    def rank(self) -> int:
+        """Number of rank-one components ``R``."""
+        return self.weights.shape[-1]
+
+    def to_dense(self) -> Float[Array, "*dims"]:
+        """The dense tensor."""
+        idx = letters(self.ndim, skip="z")
+        spec = "z," + ",".join(f"{c}z" for c in idx) + "->" + idx
+        return jnp.einsum(spec, self.weights, *self.factors, optimize="optimal")
+
+    def norm(self) -> Float[Array, ""]:
+        r"""Frobenius norm from the factors: :math:`\sqrt{\lambda^\top (\ast_n A_n^\top A_n)
+        \lambda}`, no dense tensor."""
+        gram = functools.reduce(jnp.multiply, [f.T @ f for f in self.factors])
+        sq = self.weights @ gram @ self.weights
+        return jnp.sqrt(jnp.maximum(sq, 0.0))

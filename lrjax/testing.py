@@ -1,0 +1,116 @@
+"""Planted-problem generators and comparison helpers, for tests and for users' own checks."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .linalg._small import orthonormalize
+from .tensors import CPTensor, LowRankMatrix, TTTensor, TuckerTensor
+
+__all__ = [
+    "congruence",
+    "factor_match_score",
+    "random_cp",
+    "random_low_rank",
+    "random_tt",
+    "random_tucker",
+    "relative_error",
+]
+
+
+def random_cp(
+    key: jax.Array, shape: Sequence[int], rank: int, *, dtype=None, normalize: bool = True
+) -> CPTensor:
+    """A CP tensor with standard normal factors (unit-norm columns when ``normalize``) and
+    weights drawn uniformly from ``[1, 2]``, a well-conditioned planted problem."""
+    dtype = dtype or jnp.result_type(float)
+    keys = jax.random.split(key, len(shape) + 1)
+    factors = []
+    for k, size in zip(keys[1:], shape, strict=True):
+        f = jax.random.normal(k, (size, rank), dtype=dtype)
+        if normalize:
+            f = f / jnp.linalg.norm(f, axis=0)
+        factors.append(f)
+    weights = jax.random.uniform(keys[0], (rank,), dtype=dtype, minval=1.0, maxval=2.0)
+    return CPTensor(weights, tuple(factors))
+
+
+def random_tucker(
+    key: jax.Array, shape: Sequence[int], ranks: Sequence[int], *, dtype=None
+) -> TuckerTensor:
+    """A Tucker tensor with orthonormal factors and a standard normal core."""
+    dtype = dtype or jnp.result_type(float)
+    keys = jax.random.split(key, len(shape) + 1)
+    core = jax.random.normal(keys[0], tuple(ranks), dtype=dtype)
+    factors = tuple(
+        orthonormalize(jax.random.normal(k, (size, r), dtype=dtype))
+        for k, size, r in zip(keys[1:], shape, ranks, strict=True)
+    )
+    return TuckerTensor(core, factors)
+
+
+def random_tt(
+    key: jax.Array, shape: Sequence[int], ranks: Sequence[int], *, dtype=None
+) -> TTTensor:
+    """A TT tensor with standard normal cores; ``ranks`` are the ``N - 1`` internal ranks."""
+    dtype = dtype or jnp.result_type(float)
+    full = (1, *ranks, 1)
+    keys = jax.random.split(key, len(shape))
+    cores = tuple(
+        jax.random.normal(k, (full[i], size, full[i + 1]), dtype=dtype)
+        for i, (k, size) in enumerate(zip(keys, shape, strict=True))
+    )
+    return TTTensor(cores)
+
+
+def random_low_rank(
+    key: jax.Array, shape: tuple[int, int], rank: int, *, dtype=None
+) -> LowRankMatrix:
+    """A rank-``rank`` matrix with orthonormal factors and singular values in ``[1, 2]``."""
+    dtype = dtype or jnp.result_type(float)
+    ku, ks, kv = jax.random.split(key, 3)
+    u = orthonormalize(jax.random.normal(ku, (shape[0], rank), dtype=dtype))
+    v = orthonormalize(jax.random.normal(kv, (shape[1], rank), dtype=dtype))
+    s = jnp.sort(jax.random.uniform(ks, (rank,), dtype=dtype, minval=1.0, maxval=2.0))[::-1]
+    return LowRankMatrix(u, s, v.T)
+
+
+def relative_error(x, x_hat) -> jax.Array:
+    """``||x - x_hat||_F / ||x||_F``."""
+    x, x_hat = jnp.asarray(x), jnp.asarray(x_hat)
+    return jnp.linalg.norm((x - x_hat).ravel()) / jnp.linalg.norm(x.ravel())
+
+
+def congruence(a, b) -> np.ndarray:
+    """Absolute cosine between the columns of ``a`` and ``b`` (a matrix ``R_a x R_b``)."""
+    a = np.asarray(a) / np.linalg.norm(np.asarray(a), axis=0)
+    b = np.asarray(b) / np.linalg.norm(np.asarray(b), axis=0)
+    return np.abs(a.T @ b)
+
+
+def factor_match_score(cp_true: CPTensor, cp_est: CPTensor) -> float:
+    """Factor match score of two CP tensors of the same rank: the mean over components of
+    the product of per-mode column congruences, maximised over component permutations
+    (exhaustive for rank <= 8, greedy above). 1 means identical up to scaling and sign."""
+    rank = cp_true.rank
+    if cp_est.rank != rank:
+        raise ValueError(f"ranks differ: {rank} and {cp_est.rank}.")
+    score = np.ones((rank, rank))
+    for fa, fb in zip(cp_true.factors, cp_est.factors, strict=True):
+        score = score * congruence(fa, fb)
+    if rank <= 8:
+        best = max(
+            sum(score[i, p[i]] for i in range(rank)) for p in itertools.permutations(range(rank))
+        )
+        return float(best / rank)
+    total, used = 0.0, set()
+    for i in np.argsort(-score.max(axis=1)):
+        j = max((j for j in range(rank) if j not in used), key=lambda j: score[i, j])
+        used.add(j)
+        total += score[i, j]
+    return float(total / rank)

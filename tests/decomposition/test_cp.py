@@ -1,0 +1,131 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import tensorly as tl
+from tensorly.decomposition import parafac
+
+import lrjax
+from lrjax.testing import factor_match_score, random_cp, relative_error
+from tests.conftest import directional_fd
+
+
+@pytest.mark.parametrize(
+    ("shape", "rank", "init"),
+    [
+        ((10, 9, 8), 3, "svd"),
+        ((10, 9, 8), 3, "random"),
+        ((6, 7, 5, 4), 4, "svd"),
+        ((5, 4), 2, "svd"),
+    ],
+)
+def test_recovers_planted_cp_exactly(shape, rank, init):
+    planted = random_cp(jax.random.key(1), shape, rank)
+    x = planted.to_dense()
+    cp, info = lrjax.cp_als(x, rank, key=jax.random.key(2), init=init, maxiter=300, tol=0.0)
+    assert float(info.error) < 1e-8
+    assert float(relative_error(x, cp.to_dense())) < 1e-8
+    if len(shape) > 2:  # matrices have rotational freedom, no unique factors
+        assert factor_match_score(planted, cp) > 0.999
+
+
+def test_canonical_form():
+    x = random_cp(jax.random.key(3), (8, 7, 6), 3).to_dense()
+    cp, _ = lrjax.cp_als(x, 3, maxiter=100)
+    w = np.asarray(cp.weights)
+    assert np.all(np.diff(w) <= 0) and np.all(w > 0)
+    for n, f in enumerate(cp.factors):
+        f = np.asarray(f)
+        np.testing.assert_allclose(np.linalg.norm(f, axis=0), 1.0, rtol=1e-12)
+        if n < 2:
+            assert np.all(f[np.argmax(np.abs(f), axis=0), np.arange(3)] > 0)
+    # Same answer from a sign-flipped, permuted start: the canonical form is unique.
+    cp2, _ = lrjax.cp_als(x, 3, init="random", key=jax.random.key(9), maxiter=500, tol=0.0)
+    np.testing.assert_allclose(np.asarray(cp2.weights), w, rtol=1e-6)
+    for f, f2 in zip(cp.factors, cp2.factors, strict=True):
+        np.testing.assert_allclose(np.asarray(f2), np.asarray(f), atol=1e-6)
+
+
+def test_rank_above_a_mode_size_needs_key_and_works():
+    x = random_cp(jax.random.key(4), (3, 8, 9), 4).to_dense()
+    with pytest.raises(ValueError, match="`key` must be a PRNG key when rank 4 > min"):
+        lrjax.cp_als(x, 4)
+    _cp, info = lrjax.cp_als(x, 4, key=jax.random.key(0), maxiter=500, tol=0.0)
+    assert float(info.error) < 1e-6
+
+
+def test_noisy_matches_tensorly_parafac():
+    rng = np.random.default_rng(5)
+    x = np.asarray(random_cp(jax.random.key(5), (12, 11, 10), 3).to_dense())
+    x = x + 0.05 * np.linalg.norm(x) / np.sqrt(x.size) * rng.standard_normal(x.shape)
+    _, info = lrjax.cp_als(jnp.asarray(x), 3, maxiter=500, tol=1e-12)
+    tl_cp = parafac(x, 3, init="svd", n_iter_max=500, tol=1e-12)
+    tl_err = np.linalg.norm(x - tl.cp_to_tensor(tl_cp)) / np.linalg.norm(x)
+    assert float(info.error) <= tl_err * (1 + 1e-6)
+    assert abs(float(info.error) - tl_err) < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"rank": 0}, "`rank` must be a positive int, got 0"),
+        ({"rank": -2}, "`rank` must be a positive int, got -2"),
+        ({"rank": 2, "init": "nope"}, "`init` must be one of"),
+        ({"rank": 2, "diff": "nope"}, "`diff` must be one of"),
+        ({"rank": 2, "init": "random"}, "`key` must be a PRNG key"),
+        ({"rank": 2, "maxiter": 0}, "`maxiter` must be a positive int"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        lrjax.cp_als(jnp.ones((3, 4, 5)), **kwargs)
+
+
+def test_bad_tensors():
+    with pytest.raises(ValueError, match="`x` must have at least 2 dimensions, got shape"):
+        lrjax.cp_als(jnp.ones(5), 1)
+    x = jnp.ones((3, 4, 5)).at[1, 1, 1].set(jnp.nan)
+    with pytest.raises(ValueError, match="`x` must be finite, got 1 NaN"):
+        lrjax.cp_als(x, 2)
+
+
+def test_vmap_equals_loop_and_does_not_recompile():
+    keys = jax.random.split(jax.random.key(6), 4)
+    xs = jnp.stack([random_cp(k, (6, 5, 4), 2).to_dense() for k in keys])
+    batched = jax.vmap(lambda x: lrjax.cp_als(x, 2, maxiter=60, tol=1e-10))(xs)
+    for i in range(4):
+        single = lrjax.cp_als(xs[i], 2, maxiter=60, tol=1e-10)
+        np.testing.assert_allclose(
+            np.asarray(batched.cp.weights[i]), np.asarray(single.cp.weights), rtol=1e-8
+        )
+        assert int(batched.info.n_iter[i]) == int(single.info.n_iter)
+    from lrjax.decomposition._cp import _cp_als
+
+    lrjax.cp_als(xs[0], 2, maxiter=60, tol=1e-10)
+    size = _cp_als._cache_size()
+    lrjax.cp_als(xs[1] * 2.0, 2, maxiter=60, tol=1e-6)  # new data and tol: no retrace
+    assert _cp_als._cache_size() == size
+
+
+@pytest.mark.parametrize("diff", ["implicit", "unroll"])
+def test_gradient_matches_finite_differences(diff):
+    rng = np.random.default_rng(7)
+    x0 = np.asarray(random_cp(jax.random.key(7), (6, 5, 4), 2).to_dense())
+    x0 = x0 + 0.02 * rng.standard_normal(x0.shape)
+    c = rng.standard_normal((6, 2))
+    v = rng.standard_normal(x0.shape)
+
+    def loss(x):
+        cp, _ = lrjax.cp_als(x, 2, maxiter=400, tol=0.0, diff=diff)
+        return jnp.sum(cp.weights) + jnp.sum(cp.factors[0] * c)
+
+    g = jax.grad(loss)(jnp.asarray(x0))
+    fd = directional_fd(lambda x: float(loss(jnp.asarray(x))), x0, v, h=1e-5)
+    np.testing.assert_allclose(float(jnp.sum(g * v)), fd, rtol=1e-5)
+
+
+def test_float32_smoke():
+    x = random_cp(jax.random.key(8), (8, 7, 6), 2, dtype=jnp.float32).to_dense()
+    cp, info = lrjax.cp_als(x, 2, maxiter=100)
+    assert cp.weights.dtype == jnp.float32
+    assert float(info.error) < 1e-4 and bool(info.converged)

@@ -1,0 +1,107 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import tensorly as tl
+from tensorly.decomposition import tucker
+
+import lrjax
+from lrjax.testing import random_tucker, relative_error
+from tests.conftest import directional_fd
+
+
+def _st_hosvd_numpy(x, ranks):
+    core, factors = x, []
+    for n, r in enumerate(ranks):
+        u = np.linalg.svd(tl.unfold(core, n), full_matrices=False)[0][:, :r]
+        core = tl.tenalg.mode_dot(core, u.T, n)
+        factors.append(u)
+    return core, factors
+
+
+def test_hosvd_matches_numpy_svd(rng):
+    x = rng.standard_normal((7, 6, 5))
+    ranks = (3, 2, 4)
+    t = lrjax.hosvd(jnp.asarray(x), ranks)
+    core_np, factors_np = _st_hosvd_numpy(x, ranks)
+    for f, f_np in zip(t.factors, factors_np, strict=True):
+        np.testing.assert_allclose(np.abs(np.asarray(f)), np.abs(f_np), atol=1e-9)
+        np.testing.assert_allclose(np.asarray(f).T @ np.asarray(f), np.eye(f.shape[1]), atol=1e-12)
+    x_np = tl.tucker_to_tensor((core_np, factors_np))
+    np.testing.assert_allclose(np.asarray(t.to_dense()), x_np, atol=1e-10)
+
+
+@pytest.mark.parametrize("shape,ranks", [((10, 9, 8), (3, 4, 2)), ((6, 5, 4, 3), (2, 3, 2, 2))])
+def test_recovers_planted_tucker(shape, ranks):
+    x = random_tucker(jax.random.key(0), shape, ranks).to_dense()
+    assert float(relative_error(x, lrjax.hosvd(x, ranks).to_dense())) < 1e-12
+    t, info = lrjax.tucker_hooi(x, ranks, init="random", key=jax.random.key(1), maxiter=100)
+    assert float(info.error) < 1e-10
+    assert t.rank == ranks
+
+
+def test_hooi_improves_on_hosvd_and_matches_tensorly():
+    rng = np.random.default_rng(1)
+    x = np.asarray(random_tucker(jax.random.key(2), (12, 11, 10), (3, 3, 3)).to_dense())
+    x = x + 0.3 * np.linalg.norm(x) / np.sqrt(x.size) * rng.standard_normal(x.shape)
+    ranks = (3, 2, 3)
+    err_hosvd = float(relative_error(x, lrjax.hosvd(jnp.asarray(x), ranks).to_dense()))
+    _, info = lrjax.tucker_hooi(jnp.asarray(x), ranks, maxiter=200, tol=1e-14)
+    assert float(info.error) <= err_hosvd + 1e-12
+    core, factors = tucker(x, rank=list(ranks), n_iter_max=200, tol=1e-14)
+    tl_err = np.linalg.norm(x - tl.tucker_to_tensor((core, factors))) / np.linalg.norm(x)
+    assert abs(float(info.error) - tl_err) < 1e-8
+    h = np.asarray(info.history[: int(info.n_iter)])
+    assert np.all(np.diff(h) <= 1e-12)  # HOOI never increases the error
+
+
+@pytest.mark.parametrize(
+    ("ranks", "match"),
+    [
+        ((2, 2), "`ranks` must have one entry per mode"),
+        ((2, 2, 2, 2), "`ranks` must have one entry per mode"),
+        ((2, 9, 2), r"`ranks\[1\]` must be at most the size of mode 1 \(4\)"),
+        ((2, 0, 2), r"`ranks\[1\]` must be a positive int, got 0"),
+    ],
+)
+def test_bad_ranks(ranks, match):
+    with pytest.raises(ValueError, match=match):
+        lrjax.hosvd(jnp.ones((3, 4, 5)), ranks)
+    with pytest.raises(ValueError, match=match):
+        lrjax.tucker_hooi(jnp.ones((3, 4, 5)), ranks)
+
+
+def test_bad_tensors():
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        lrjax.hosvd(jnp.ones(4), 1)
+    with pytest.raises(ValueError, match="must be finite"):
+        lrjax.tucker_hooi(jnp.full((3, 3, 3), jnp.inf), 1)
+    with pytest.raises(ValueError, match="`key` must be a PRNG key"):
+        lrjax.tucker_hooi(jnp.ones((3, 3, 3)), 1, init="random")
+
+
+@pytest.mark.parametrize("diff", ["implicit", "unroll"])
+def test_hooi_gradient_matches_finite_differences(diff):
+    rng = np.random.default_rng(3)
+    x0 = np.asarray(random_tucker(jax.random.key(3), (6, 5, 4), (2, 2, 2)).to_dense())
+    x0 = x0 + 0.05 * rng.standard_normal(x0.shape)
+    v = rng.standard_normal(x0.shape)
+    w = rng.standard_normal(x0.shape)
+
+    def loss(x):
+        t, _ = lrjax.tucker_hooi(x, (2, 2, 2), maxiter=200, tol=0.0, diff=diff)
+        return jnp.sum(t.to_dense() * w)
+
+    g = jax.grad(loss)(jnp.asarray(x0))
+    fd = directional_fd(lambda x: float(loss(jnp.asarray(x))), x0, v)
+    np.testing.assert_allclose(float(jnp.sum(g * v)), fd, rtol=1e-5)
+
+
+def test_hosvd_gradient_matches_finite_differences():
+    rng = np.random.default_rng(4)
+    x0 = rng.standard_normal((5, 4, 3))
+    v, w = rng.standard_normal(x0.shape), rng.standard_normal(x0.shape)
+    loss = lambda x: jnp.sum(lrjax.hosvd(x, (2, 2, 2)).to_dense() * w)
+    g = jax.grad(loss)(jnp.asarray(x0))
+    fd = directional_fd(lambda x: float(loss(jnp.asarray(x))), x0, v)
+    np.testing.assert_allclose(float(jnp.sum(g * v)), fd, rtol=1e-6)
