@@ -43,7 +43,9 @@ def _contract_block(partial: Array, factors, block: list[int], mode: int) -> Arr
     return jnp.einsum(spec, partial, *[factors[block[k]] for k in others])
 
 
-def _als_sweep(factors: tuple[Array, ...], x: Array) -> tuple[tuple[Array, ...], Array]:
+def _als_sweep(
+    factors: tuple[Array, ...], data: tuple[Array, Array]
+) -> tuple[tuple[Array, ...], Array]:
     """One ALS sweep over all modes; factors 0..N-2 come out unit-norm, N-1 carries scale.
 
     The MTTKRPs reuse partial products: the tensor is contracted once with the (old) factors
@@ -51,9 +53,10 @@ def _als_sweep(factors: tuple[Array, ...], x: Array) -> tuple[tuple[Array, ...],
     the (new) factors of the leading block, serving the trailing block. Each contraction is
     one GEMM over the whole tensor, so a sweep costs two passes over ``x``.
 
-    Returns the new factors and the relative reconstruction error (computed from the last
+    ``data`` is ``(x, ||x||_F^2)``. Returns the new factors and the relative error (computed from the last
     MTTKRP, no dense reconstruction).
     """
+    x, norm_x_sq = data
     n_modes = x.ndim
     new = list(factors)
     grams = [f.T @ f for f in new]
@@ -74,7 +77,6 @@ def _als_sweep(factors: tuple[Array, ...], x: Array) -> tuple[tuple[Array, ...],
             new[n] = a
             grams[n] = a.T @ a
     a_last = new[-1]
-    norm_x_sq = jnp.sum(x * x)
     inner = jnp.sum(mttkrp_last * a_last)
     norm_hat_sq = jnp.sum(v_last * grams[-1])
     err = jnp.sqrt(jnp.maximum(norm_x_sq - 2 * inner + norm_hat_sq, 0.0) / norm_x_sq)
@@ -124,7 +126,8 @@ def _relative_error(x: Array, x_hat: Array) -> Array:
 @functools.partial(jax.jit, static_argnames=("rank", "init", "maxiter", "diff"))
 def _cp_als(x, key, tol, *, rank, init, maxiter, diff):
     factors0 = _init_factors(x, key, rank, init)
-    factors, info = iterate(_als_sweep, factors0, x, maxiter=maxiter, tol=tol, diff=diff)
+    data = (x, jnp.sum(x * x))
+    factors, info = iterate(_als_sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
     cp = _canonical_cp(factors)
     error = _relative_error(x, cp.to_dense())
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))

@@ -26,8 +26,23 @@ class TuckerResult(NamedTuple):
 
 
 def _project(x: Array, factors, modes) -> Array:
-    """``x ×_m U_m^T`` for every ``m`` in ``modes`` (the mode keeps its place)."""
-    for m in sorted(modes, reverse=True):
+    """``x ×_m U_m^T`` for every ``m`` in ``modes`` (the mode keeps its place).
+
+    The first and last modes, when asked for, are contracted first as plain GEMMs on ``x``
+    viewed as a matrix (no transposed copy of the big tensor); the middle ones then act on
+    the already smaller tensor.
+    """
+    modes = sorted(set(modes))
+    last = x.ndim - 1
+    if last in modes:
+        u = factors[last]
+        x = (x.reshape(-1, x.shape[last]) @ u).reshape(*x.shape[:last], u.shape[1])
+        modes.remove(last)
+    if 0 in modes:
+        u = factors[0]
+        x = (u.T @ x.reshape(x.shape[0], -1)).reshape(u.shape[1], *x.shape[1:])
+        modes.remove(0)
+    for m in reversed(modes):
         x = mode_dot(x, factors[m].T, m)
     return x
 
@@ -84,8 +99,9 @@ def hosvd(x: Float[Array, "*dims"], ranks: int | tuple[int, ...]) -> TuckerTenso
     return _hosvd(x, ranks=ranks)
 
 
-def _hooi_sweep(factors, x):
+def _hooi_sweep(factors, data):
     """One HOOI sweep with shared partial projections (leading block, then trailing)."""
+    x, norm_x_sq = data
     n_modes = x.ndim
     factors = list(factors)
     split = (n_modes + 1) // 2
@@ -96,7 +112,6 @@ def _hooi_sweep(factors, x):
             y = _project(partial, factors, [m for m in block if m != n])
             factors[n] = leading_left_singular_vectors(unfold(y, n), factors[n].shape[1])
     core = mode_dot(y, factors[n].T, n)
-    norm_x_sq = jnp.sum(x * x)
     err = jnp.sqrt(jnp.maximum(norm_x_sq - jnp.sum(core * core), 0.0) / norm_x_sq)
     return tuple(factors), err
 
@@ -111,7 +126,8 @@ def _tucker_hooi(x, key, tol, *, ranks, init, maxiter, diff):
             orthonormalize(jax.random.normal(k, (size, r), dtype=x.dtype))
             for k, size, r in zip(keys, x.shape, ranks, strict=True)
         )
-    factors, info = iterate(_hooi_sweep, factors0, x, maxiter=maxiter, tol=tol, diff=diff)
+    data = (x, jnp.sum(x * x))
+    factors, info = iterate(_hooi_sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
     tucker = TuckerTensor(_project(x, factors, range(x.ndim)), factors)
     error = jnp.linalg.norm((x - tucker.to_dense()).ravel()) / jnp.linalg.norm(x.ravel())
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))

@@ -28,11 +28,12 @@ def _gauss_jordan(a: Array, rhs: Array) -> Array:
         aug = aug - aug[:, k, None] * pivot_row[None, :]
         return aug.at[k].set(pivot_row)
 
-    return lax.fori_loop(0, n, eliminate, aug)[:, n:]
+    # Small systems are unrolled so XLA fuses the steps (ALS calls this once per mode).
+    return lax.fori_loop(0, n, eliminate, aug, unroll=n <= 16)[:, n:]
 
 
 @jax.custom_jvp
-def spd_inverse(a: Float[Array, "n n"]) -> Float[Array, "n n"]:
+def _spd_inverse(a: Float[Array, "n n"]) -> Float[Array, "n n"]:
     r"""Inverse of a symmetric positive definite matrix, in XLA ops (no LAPACK call).
 
     A relative jitter of ``eps * trace(a) / n`` is added to the diagonal, so a singular Gram
@@ -53,11 +54,14 @@ def spd_inverse(a: Float[Array, "n n"]) -> Float[Array, "n n"]:
     return 0.5 * (inv + inv.T)
 
 
-@spd_inverse.defjvp
+@_spd_inverse.defjvp
 def _spd_inverse_jvp(primals, tangents):
     (a,), (da,) = primals, tangents
-    inv = spd_inverse(a)
+    inv = _spd_inverse(a)
     return inv, -inv @ da @ inv
+
+
+spd_inverse = jax.jit(_spd_inverse)
 
 
 def cholesky_guarded(gram: Float[Array, "n n"]) -> tuple[Array, Array]:
@@ -86,6 +90,7 @@ def cholesky_guarded(gram: Float[Array, "n n"]) -> tuple[Array, Array]:
     return lax.fori_loop(0, n, column, init)
 
 
+@jax.jit
 def orthonormalize(y: Float[Array, "m k"]) -> Float[Array, "m k"]:
     """Orthonormal basis of ``range(y)`` by CholeskyQR2 in XLA ops (GEMMs and a k-step loop).
 

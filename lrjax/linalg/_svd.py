@@ -13,6 +13,7 @@ from .. import _checks
 from ._small import orthonormalize
 
 
+@jax.jit
 def svd_flip(
     u: Float[Array, "m r"], vt: Float[Array, "r n"]
 ) -> tuple[Float[Array, "m r"], Float[Array, "r n"]]:
@@ -139,18 +140,33 @@ def randomized_svd(
     return _randomized_svd(a, key, rank, n_oversamples, n_iter)
 
 
+@functools.partial(jax.jit, static_argnames=("rank",))
 def leading_left_singular_vectors(mat: Float[Array, "m n"], rank: int) -> Float[Array, "m r"]:
     """The ``rank`` leading left singular vectors of ``mat``, signs fixed.
 
-    For a wide matrix (``n > m``) they come from the SVD of the ``m x m`` Gram matrix
-    ``mat @ mat.T``, which is much cheaper than the SVD of ``mat`` and exact for the leading
-    subspace up to ``eps * (s_1 / s_r)^2``; otherwise from the thin SVD of ``mat``. Both
-    paths are differentiable (SVD's derivative guards repeated singular values).
+    Computed from the SVD of the smaller Gram matrix: for a wide matrix (``n > m``) the
+    ``m x m`` matrix ``mat @ mat.T``; for a tall one the ``n x n`` matrix ``mat.T @ mat``,
+    with ``u = mat v / s``. Both are far cheaper than the SVD of ``mat`` for the thin
+    unfoldings of Tucker and TT algorithms, and exact for the leading subspace up to
+    ``eps * (s_1 / s_rank)^2``. Differentiable (SVD's derivative guards repeated singular
+    values); a zero singular value gives a zero column.
+
+    Args:
+        mat: matrix ``(m, n)``.
+        rank: number of vectors, at most ``min(m, n)`` (static).
+
+    Returns:
+        ``(m, rank)`` matrix with orthonormal columns (zero columns for a zero singular value).
     """
     m, n = mat.shape
     if n > m:
         u, _, vt = jnp.linalg.svd(mat @ mat.T, full_matrices=False)
+        u, vt = u[:, :rank], vt[:rank]
     else:
-        u, _, vt = jnp.linalg.svd(mat, full_matrices=False)
-    u, _ = svd_flip(u[:, :rank], vt[:rank])
+        v, s2, _ = jnp.linalg.svd(mat.T @ mat, full_matrices=False)
+        s = jnp.sqrt(s2[:rank])
+        safe = jnp.where(s > 0, s, 1.0)
+        u = jnp.where(s > 0, (mat @ v[:, :rank]) / safe, 0.0)
+        vt = v[:, :rank].T
+    u, _ = svd_flip(u, vt)
     return u

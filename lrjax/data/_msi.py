@@ -1,0 +1,51 @@
+"""Loader for the multispectral images shipped in the repository's ``data/cave_msi``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+MSI_FILES = {"chart_and_stuffed_toy": "cave_chart_and_stuffed_toy_150x150x31.mat"}
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The folder holding lrjax's shipped data: ``root``, else ``$LRJAX_DATA``, else the
+    repository's ``data/`` folder next to the ``lrjax`` package."""
+    if root is not None:
+        return Path(root)
+    if "LRJAX_DATA" in os.environ:
+        return Path(os.environ["LRJAX_DATA"])
+    return Path(__file__).resolve().parents[2] / "data"
+
+
+def load_msi(name: str = "chart_and_stuffed_toy", *, root=None) -> np.ndarray:
+    """Load a CAVE multispectral image as a float64 array ``(height, width, 31)`` in [0, 1].
+
+    Args:
+        name: one of ``MSI_FILES`` (``"chart_and_stuffed_toy"``, 150 x 150 x 31).
+        root: data folder (see :func:`data_root`).
+
+    Returns:
+        The image, bands last (400-700 nm in 10 nm steps).
+
+    Raises:
+        ValueError: for an unknown name or a file that is missing or malformed.
+    """
+    if name not in MSI_FILES:
+        raise ValueError(f"`name` must be one of {tuple(MSI_FILES)}, got {name!r}.")
+    path = data_root(root) / "cave_msi" / MSI_FILES[name]
+    if not path.is_file():
+        raise ValueError(f"multispectral image {name!r} not found at {path}.")
+    from scipy.io import loadmat  # scipy ships with the [experiments] extra
+
+    mat = loadmat(path)
+    if "Omsi" not in mat:
+        raise ValueError(f"{path} has no key 'Omsi' (keys: {sorted(mat)}).")
+    img = np.asarray(mat["Omsi"], dtype=np.float64)
+    if img.ndim != 3:
+        raise ValueError(f"{path}: expected a 3-D image, got shape {img.shape}.")
+    if img.max() > 1.0:  # raw 16-bit CAVE values
+        img = img / 65535.0
+    return img

@@ -1,0 +1,143 @@
+"""Every public routine under jit, vmap and grad, and no retracing on new data.
+
+Each case is (name, fn, make_input): ``fn(x)`` maps one input array to a pytree result and
+``make_input(key)`` draws one input. The checks: ``jit(fn)`` equals ``fn``; ``vmap(fn)`` over
+a batch of 3 equals a loop; ``grad`` of a scalar loss on the result is finite and matches a
+finite difference; a second jitted call with new values of the same shape does not retrace.
+"""
+
+import logging
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lrjax
+from lrjax import linalg
+from lrjax.testing import random_cp, random_tt, random_tucker
+
+KEY = jax.random.key(42)
+
+
+def _tensor3(key):
+    return random_cp(key, (5, 4, 3), 2).to_dense() + 0.01 * jax.random.normal(key, (5, 4, 3))
+
+
+def _matrix(key):
+    return jax.random.normal(key, (7, 5))
+
+
+CASES = [
+    ("cp_als", lambda x: lrjax.cp_als(x, 2, maxiter=200, tol=0.0), _tensor3),
+    ("cp_als_unroll", lambda x: lrjax.cp_als(x, 2, maxiter=200, tol=0.0, diff="unroll"), _tensor3),
+    ("hosvd", lambda x: lrjax.hosvd(x, (2, 2, 2)), _tensor3),
+    (
+        "tucker_hooi",
+        lambda x: lrjax.tucker_hooi(x, (2, 2, 2), maxiter=100, tol=0.0),
+        lambda k: (
+            random_tucker(k, (5, 4, 3), (2, 2, 2)).to_dense()
+            + 0.05 * jax.random.normal(k, (5, 4, 3))
+        ),
+    ),
+    (
+        "tt_svd",
+        lambda x: lrjax.tt_svd(x, 2),
+        lambda k: (
+            random_tt(k, (4, 3, 5), (2, 2)).to_dense() + 0.01 * jax.random.normal(k, (4, 3, 5))
+        ),
+    ),
+    ("truncated_svd", lambda a: lrjax.truncated_svd(a, 3), _matrix),
+    (
+        "randomized_svd",
+        lambda a: lrjax.randomized_svd(a, 3, key=jax.random.key(0), n_oversamples=4, n_iter=2),
+        _matrix,
+    ),
+    ("unfold", lambda x: linalg.unfold(x, 1), _tensor3),
+    ("fold", lambda x: linalg.fold(linalg.unfold(x, 2), 2, (5, 4, 3)), _tensor3),
+    ("mode_dot", lambda x: linalg.mode_dot(x, jnp.ones((2, 4)), 1), _tensor3),
+    (
+        "multi_mode_dot",
+        lambda x: linalg.multi_mode_dot(x, [jnp.ones((2, 5)), jnp.ones((2, 3))], [0, 2]),
+        _tensor3,
+    ),
+    ("khatri_rao", lambda a: linalg.khatri_rao([a, a]), _matrix),
+    ("kronecker", lambda a: linalg.kronecker([a, a[:2]]), _matrix),
+    (
+        "mttkrp",
+        lambda x: linalg.mttkrp(x, [jnp.ones((5, 2)), jnp.ones((4, 2)), jnp.ones((3, 2))], 1),
+        _tensor3,
+    ),
+    (
+        "partial_mttkrp",
+        lambda x: linalg.partial_mttkrp(
+            x, [jnp.ones((5, 2)), jnp.ones((4, 2)), jnp.ones((3, 2))], [1, 2]
+        ),
+        _tensor3,
+    ),
+    ("svd_flip", lambda a: linalg.svd_flip(a, a.T), _matrix),
+    ("spd_inverse", lambda a: linalg.spd_inverse(a.T @ a + jnp.eye(5)), _matrix),
+    ("orthonormalize", lambda a: linalg.orthonormalize(a), _matrix),
+    (
+        "leading_left_singular_vectors",
+        lambda a: linalg.leading_left_singular_vectors(a, 2),
+        _matrix,
+    ),
+]
+
+
+def _dense(result):
+    """A differentiable scalar summary of any result: sum of its reconstructions / leaves."""
+    out = result[0] if isinstance(result, lrjax.CPResult | lrjax.TuckerResult) else result
+    if hasattr(out, "to_dense"):
+        return jnp.sum(jnp.sin(out.to_dense()))
+    leaves = [
+        leaf for leaf in jax.tree_util.tree_leaves(out) if jnp.issubdtype(leaf.dtype, jnp.floating)
+    ]
+    return sum(jnp.sum(jnp.sin(leaf)) for leaf in leaves)
+
+
+@pytest.mark.parametrize(("name", "fn", "make"), CASES, ids=[c[0] for c in CASES])
+def test_jit_matches_eager(name, fn, make):
+    x = make(KEY)
+    eager, jitted = fn(x), jax.jit(fn)(x)
+    for a, b in zip(
+        jax.tree_util.tree_leaves(eager), jax.tree_util.tree_leaves(jitted), strict=True
+    ):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize(("name", "fn", "make"), CASES, ids=[c[0] for c in CASES])
+def test_vmap_matches_loop(name, fn, make):
+    xs = jnp.stack([make(k) for k in jax.random.split(KEY, 3)])
+    batched = jax.vmap(fn)(xs)
+    for i in range(3):
+        single = fn(xs[i])
+        for a, b in zip(
+            jax.tree_util.tree_leaves(batched), jax.tree_util.tree_leaves(single), strict=True
+        ):
+            np.testing.assert_allclose(np.asarray(a[i]), np.asarray(b), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize(("name", "fn", "make"), CASES, ids=[c[0] for c in CASES])
+def test_grad_matches_finite_difference(name, fn, make):
+    x = make(KEY)
+    loss = lambda x: _dense(fn(x))
+    g = jax.grad(loss)(x)
+    assert np.all(np.isfinite(np.asarray(g)))
+    v = np.asarray(jax.random.normal(jax.random.key(1), x.shape))
+    h = 1e-5
+    fd = (float(loss(x + h * v)) - float(loss(x - h * v))) / (2 * h)
+    np.testing.assert_allclose(float(jnp.sum(g * v)), fd, rtol=2e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize(("name", "fn", "make"), CASES, ids=[c[0] for c in CASES])
+def test_no_recompile_on_new_values(name, fn, make, caplog):
+    """An eager call with new values of the same shape compiles nothing new."""
+    jax.block_until_ready(fn(make(KEY)))
+    x2 = make(jax.random.key(7))
+    caplog.clear()
+    with jax.log_compiles(True), caplog.at_level(logging.WARNING):
+        jax.block_until_ready(fn(x2))
+    compiles = [r for r in caplog.records if "Compiling" in r.getMessage()]
+    assert not compiles, [r.getMessage()[:120] for r in compiles]
