@@ -53,8 +53,8 @@ def _als_sweep(
     the (new) factors of the leading block, serving the trailing block. Each contraction is
     one GEMM over the whole tensor, so a sweep costs two passes over ``x``.
 
-    ``data`` is ``(x, ||x||_F^2)``. Returns the new factors and the relative error (computed from the last
-    MTTKRP, no dense reconstruction).
+    ``data`` is ``(x, ||x||_F^2)``. Returns the new factors and the relative error, computed
+    from the last MTTKRP (no dense reconstruction).
     """
     x, norm_x_sq = data
     n_modes = x.ndim

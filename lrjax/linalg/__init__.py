@@ -11,6 +11,7 @@ from ._svd import leading_left_singular_vectors as leading_left_singular_vectors
 from ._svd import randomized_svd as randomized_svd
 from ._svd import svd_flip as svd_flip
 from ._svd import truncated_svd as truncated_svd
+from ._threads import lapack_threads as lapack_threads
 from ._unfold import fold as fold
 from ._unfold import mode_dot as mode_dot
 from ._unfold import multi_mode_dot as multi_mode_dot
@@ -20,6 +21,7 @@ __all__ = [
     "fold",
     "khatri_rao",
     "kronecker",
+    "lapack_threads",
     "leading_left_singular_vectors",
     "mode_dot",
     "mttkrp",

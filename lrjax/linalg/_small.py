@@ -28,8 +28,11 @@ def _gauss_jordan(a: Array, rhs: Array) -> Array:
         aug = aug - aug[:, k, None] * pivot_row[None, :]
         return aug.at[k].set(pivot_row)
 
-    # Small systems are unrolled so XLA fuses the steps (ALS calls this once per mode).
-    return lax.fori_loop(0, n, eliminate, aug, unroll=n <= 16)[:, n:]
+    if n <= 16:  # small systems (ALS calls this once per mode): static indices fuse well
+        for k in range(n):
+            aug = eliminate(k, aug)
+        return aug[:, n:]
+    return lax.fori_loop(0, n, eliminate, aug)[:, n:]
 
 
 @jax.custom_jvp

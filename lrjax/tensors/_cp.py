@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._base import has_shape, letters
+from ._base import has_shape
 
 
 @jax.tree_util.register_dataclass
@@ -67,10 +67,17 @@ class CPTensor:
         return self.weights.shape[-1]
 
     def to_dense(self) -> Float[Array, "*dims"]:
-        """The dense tensor."""
-        idx = letters(self.ndim, skip="z")
-        spec = "z," + ",".join(f"{c}z" for c in idx) + "->" + idx
-        return jnp.einsum(spec, self.weights, *self.factors, optimize="optimal")
+        """The dense tensor, as one GEMM ``(A_0 diag(λ)) (A_1 ⊙ ... ⊙ A_{N-1})^T``.
+
+        Only the Khatri-Rao product of the trailing factors is formed (``prod(I_1..) x R``),
+        never an ``I_0 x ... x R`` intermediate.
+        """
+        rank = self.rank
+        first, *rest = self.factors
+        if not rest:
+            return first @ self.weights
+        kr = functools.reduce(lambda a, b: (a[:, None, :] * b[None, :, :]).reshape(-1, rank), rest)
+        return ((first * self.weights) @ kr.T).reshape(self.shape)
 
     def norm(self) -> Float[Array, ""]:
         r"""Frobenius norm from the factors: :math:`\sqrt{\lambda^\top (\ast_n A_n^\top A_n)
