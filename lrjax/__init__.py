@@ -2,12 +2,14 @@
 
 Every routine is a pure function over pytrees that runs under ``jax.jit``, ``jax.vmap`` and
 ``jax.grad``. Subpackages: :mod:`lrjax.tensors` (factorized containers), :mod:`lrjax.linalg`
-(multilinear algebra and SVDs), :mod:`lrjax.solvers` (iteration driver, implicit
-differentiation), :mod:`lrjax.decomposition` (algorithms, re-exported here).
+(multilinear algebra and SVDs), :mod:`lrjax.prox` (proximal operators), :mod:`lrjax.solvers`
+(iteration driver, implicit differentiation), :mod:`lrjax.decomposition` (algorithms,
+re-exported here).
 """
 
 from . import decomposition as decomposition
 from . import linalg as linalg
+from . import prox as prox
 from . import solvers as solvers
 from . import tensors as tensors
 from . import testing as testing
@@ -39,6 +41,8 @@ __all__ = [
     "__version__",
     "cp_als",
     "hosvd",
+    "linalg",
+    "prox",
     "randomized_svd",
     "solvers",
     "tensors",

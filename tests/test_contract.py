@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import lrjax
-from lrjax import linalg
+from lrjax import linalg, prox
 from lrjax.testing import random_cp, random_tt, random_tucker
 
 KEY = jax.random.key(42)
@@ -83,6 +83,35 @@ CASES = [
         lambda a: linalg.leading_left_singular_vectors(a, 2),
         _matrix,
     ),
+    ("prox_l1", lambda a: prox.prox_l1(a, 0.3), _matrix),
+    ("prox_l2", lambda a: prox.prox_l2(a, 0.3), _matrix),
+    ("prox_group_l21", lambda a: prox.prox_group_l21(a, 0.3, axis=0), _matrix),
+    ("prox_elastic_net", lambda a: prox.prox_elastic_net(a, (0.3, 0.5)), _matrix),
+    ("prox_nonneg", lambda a: prox.prox_nonneg(a), _matrix),
+    ("projection_box", lambda a: prox.projection_box(a, (-0.5, 0.5)), _matrix),
+    ("projection_l2_ball", lambda a: prox.projection_l2_ball(a, 1.0), _matrix),
+    ("projection_simplex", lambda a: prox.projection_simplex(a, 1.0), _matrix),
+    ("projection_rank", lambda a: prox.projection_rank(a, 2), _matrix),
+    ("prox_log_sum", lambda a: prox.prox_log_sum(a, (0.3, 0.5)), _matrix),
+    ("prox_mcp", lambda a: prox.prox_mcp(a, (0.3, 3.0)), _matrix),
+    ("prox_scad", lambda a: prox.prox_scad(a, (0.3, 3.7)), _matrix),
+    ("prox_capped_l1", lambda a: prox.prox_capped_l1(a, (0.3, 1.0)), _matrix),
+    ("prox_schatten_p", lambda a: prox.prox_schatten_p(a, (0.3, 0.5)), _matrix),
+    ("prox_nuclear", lambda a: prox.prox_nuclear(a, 0.5), _matrix),
+    (
+        "prox_weighted_nuclear",
+        lambda a: prox.prox_weighted_nuclear(a, jnp.linspace(0.1, 1, 5)),
+        _matrix,
+    ),
+    ("generalized_svt", lambda a: prox.generalized_svt(a, prox.prox_mcp, (0.5, 3.0)), _matrix),
+    (
+        "prox_nuclear_randomized",
+        lambda a: prox.prox_nuclear_randomized(
+            a, 0.5, rank=3, key=jax.random.key(0), n_oversamples=2
+        ),
+        _matrix,
+    ),
+    ("prox_tensor_nuclear", lambda x: prox.prox_tensor_nuclear(x, 0.1), _tensor3),
 ]
 
 

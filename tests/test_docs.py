@@ -13,6 +13,7 @@ MODULES = [
     lrjax.tensors,
     lrjax.linalg,
     lrjax.solvers,
+    lrjax.prox,
     lrjax.decomposition,
     lrjax.testing,
     pytest.importorskip("lrjax.data"),

@@ -79,17 +79,22 @@ def truncated_svd(
     return _truncated_svd(a, rank)
 
 
-@functools.partial(jax.jit, static_argnames=("rank", "n_oversamples", "n_iter"))
-def _randomized_svd(a, key, rank, n_oversamples, n_iter):
+def _randomized_range(a, key, width, n_iter):
+    """Orthonormal ``(m, width)`` basis approximating the range of ``a`` (Halko Alg. 4.4)."""
     m, n = a.shape
-    width = min(rank + n_oversamples, m, n)
+    width = min(width, m, n)
     omega = jax.random.normal(key, (n, width), dtype=a.dtype)
     q = orthonormalize(a @ omega)
 
     def power(_, q):
         return orthonormalize(a @ orthonormalize(a.T @ q))
 
-    q = lax.fori_loop(0, n_iter, power, q)
+    return lax.fori_loop(0, n_iter, power, q)
+
+
+@functools.partial(jax.jit, static_argnames=("rank", "n_oversamples", "n_iter"))
+def _randomized_svd(a, key, rank, n_oversamples, n_iter):
+    q = _randomized_range(a, key, rank + n_oversamples, n_iter)
     u_small, s, vt = jnp.linalg.svd(q.T @ a, full_matrices=False)
     u, vt = svd_flip((q @ u_small)[:, :rank], vt[:rank])
     return u, s[:rank], vt

@@ -1,0 +1,185 @@
+"""Each prox against a brute-force minimisation of its own objective."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+
+from lrjax import prox
+
+GRID = np.linspace(-8, 8, 320001)  # step 5e-5
+
+
+def _scalar_penalties():
+    lam = 0.7
+    return [
+        ("l1", prox.prox_l1, lam, lambda z: lam * np.abs(z)),
+        ("elastic_net", prox.prox_elastic_net, (lam, 0.5), lambda z: lam * np.abs(z) + 0.25 * z**2),
+        ("log_sum", prox.prox_log_sum, (lam, 0.3), lambda z: lam * np.log1p(np.abs(z) / 0.3)),
+        (
+            "mcp",
+            prox.prox_mcp,
+            (lam, 3.0),
+            lambda z: np.where(
+                np.abs(z) <= 3.0 * lam, lam * np.abs(z) - z**2 / 6.0, 3.0 * lam**2 / 2
+            ),
+        ),
+        (
+            "scad",
+            prox.prox_scad,
+            (lam, 3.7),
+            lambda z: np.where(
+                np.abs(z) <= lam,
+                lam * np.abs(z),
+                np.where(
+                    np.abs(z) <= 3.7 * lam,
+                    (2 * 3.7 * lam * np.abs(z) - z**2 - lam**2) / (2 * 2.7),
+                    lam**2 * 4.7 / 2,
+                ),
+            ),
+        ),
+        ("capped_l1", prox.prox_capped_l1, (lam, 1.1), lambda z: lam * np.minimum(np.abs(z), 1.1)),
+        ("schatten_half", prox.prox_schatten_p, (lam, 0.5), lambda z: lam * np.abs(z) ** 0.5),
+        ("schatten_0.3", prox.prox_schatten_p, (lam, 0.3), lambda z: lam * np.abs(z) ** 0.3),
+        ("nonneg", prox.prox_nonneg, None, lambda z: np.where(z >= 0, 0.0, np.inf)),
+        (
+            "box",
+            prox.projection_box,
+            (-0.5, 1.5),
+            lambda z: np.where((z >= -0.5) & (z <= 1.5), 0.0, np.inf),
+        ),
+    ]
+
+
+@pytest.mark.parametrize("scaling", [1.0, 0.6])
+@pytest.mark.parametrize(
+    ("name", "fn", "hyper", "g"), _scalar_penalties(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_scalar_prox_matches_grid_search(name, fn, hyper, g, scaling):
+    xs = np.linspace(-5, 5, 41) + 0.013
+    z = np.asarray(fn(jnp.asarray(xs), hyper, scaling))
+    for x, zi in zip(xs, z, strict=True):
+        obj = 0.5 * (GRID - x) ** 2 + scaling * g(GRID)
+        best = obj.min()
+        mine = 0.5 * (zi - x) ** 2 + scaling * g(np.array(zi))
+        assert mine <= best + 1e-7, (name, x, zi, GRID[obj.argmin()])
+
+
+def _local_min_check(objective, z_star, rng, feasible=None, scales=(1e-1, 1e-3, 1e-6)):
+    base = objective(z_star)
+    for scale in scales:
+        for _ in range(200):
+            cand = z_star + scale * rng.standard_normal(z_star.shape)
+            if feasible is not None:
+                cand = feasible(cand)
+            assert objective(cand) >= base - 1e-12
+
+
+def test_block_norm_proxes(rng):
+    x = rng.standard_normal((4, 3))
+    for reg in (0.3, 10.0):
+        z = np.asarray(prox.prox_l2(jnp.asarray(x), reg))
+        _local_min_check(
+            lambda v, reg=reg: 0.5 * np.sum((v - x) ** 2) + reg * np.linalg.norm(v), z, rng
+        )
+        for axis in (0, -1):
+            z = np.asarray(prox.prox_group_l21(jnp.asarray(x), reg / 10, axis=axis))
+            obj = lambda v, axis=axis, reg=reg: (
+                0.5 * np.sum((v - x) ** 2) + reg / 10 * np.sum(np.linalg.norm(v, axis=axis))
+            )
+            _local_min_check(obj, z, rng)
+
+
+def test_projections_match_constrained_minimisation(rng):
+    for _ in range(5):
+        x = 2 * rng.standard_normal(6)
+        z = np.asarray(prox.projection_simplex(jnp.asarray(x), 1.5))
+        ref = minimize(
+            lambda v, x=x: 0.5 * np.sum((v - x) ** 2),
+            np.full(6, 0.25),
+            jac=lambda v, x=x: v - x,
+            bounds=[(0, None)] * 6,
+            constraints=[{"type": "eq", "fun": lambda v: v.sum() - 1.5}],
+            method="SLSQP",
+            options={"ftol": 1e-14, "maxiter": 500},
+        ).x
+        np.testing.assert_allclose(z, ref, atol=1e-6)
+        z = np.asarray(prox.projection_l2_ball(jnp.asarray(x), 1.0))
+        np.testing.assert_allclose(z, x / max(1.0, np.linalg.norm(x)), rtol=1e-12)
+    batch = rng.standard_normal((3, 5))
+    zb = np.asarray(prox.projection_simplex(jnp.asarray(batch)))
+    np.testing.assert_allclose(zb.sum(axis=-1), 1.0, rtol=1e-12)
+    assert np.all(zb >= 0)
+
+
+def _nuclear(v):
+    return np.linalg.svd(v, compute_uv=False).sum()
+
+
+@pytest.mark.parametrize("reg", [0.2, 1.0, 50.0])
+def test_prox_nuclear_is_the_minimiser(rng, reg):
+    x = rng.standard_normal((5, 4))
+    z = np.asarray(prox.prox_nuclear(jnp.asarray(x), reg))
+    _local_min_check(lambda v: 0.5 * np.sum((v - x) ** 2) + reg * _nuclear(v), z, rng)
+    same = np.asarray(prox.generalized_svt(jnp.asarray(x), prox.prox_l1, reg))
+    np.testing.assert_allclose(same, z, atol=1e-12)
+
+
+def test_weighted_nuclear_and_nonconvex_svt_are_local_minimisers(rng):
+    x = rng.standard_normal((5, 4))
+    w = np.array([0.1, 0.4, 0.8, 1.5])
+    z = np.asarray(prox.prox_weighted_nuclear(jnp.asarray(x), jnp.asarray(w)))
+    obj = lambda v: 0.5 * np.sum((v - x) ** 2) + np.sum(w * np.linalg.svd(v, compute_uv=False))
+    _local_min_check(obj, z, rng)
+    for fn, hyper, g in [
+        (prox.prox_log_sum, (0.5, 0.2), lambda s: 0.5 * np.log1p(s / 0.2)),
+        (prox.prox_mcp, (0.8, 3.0), lambda s: np.where(s <= 2.4, 0.8 * s - s**2 / 6, 0.96)),
+        (prox.prox_capped_l1, (0.8, 0.7), lambda s: 0.8 * np.minimum(s, 0.7)),
+        (prox.prox_schatten_p, (0.5, 0.5), lambda s: 0.5 * np.sqrt(s)),
+    ]:
+        z = np.asarray(prox.generalized_svt(jnp.asarray(x), fn, hyper))
+        obj = lambda v, g=g: (
+            0.5 * np.sum((v - x) ** 2) + np.sum(g(np.linalg.svd(v, compute_uv=False)))
+        )
+        _local_min_check(obj, z, rng, scales=(1e-1, 1e-3))
+
+
+def test_projection_rank_and_randomized_svt(rng):
+    x = rng.standard_normal((30, 5)) @ rng.standard_normal((5, 20)) + 0.01 * rng.standard_normal(
+        (30, 20)
+    )
+    u, s, vt = np.linalg.svd(x, full_matrices=False)
+    np.testing.assert_allclose(
+        np.asarray(prox.projection_rank(jnp.asarray(x), 3)), (u[:, :3] * s[:3]) @ vt[:3], atol=1e-10
+    )
+    with pytest.raises(ValueError, match="`rank` must be a non-negative Python int"):
+        prox.projection_rank(jnp.asarray(x), 2.5)
+    exact = np.asarray(prox.prox_nuclear(jnp.asarray(x), 0.5))
+    fast = prox.prox_nuclear_randomized(
+        jnp.asarray(x), 0.5, rank=6, key=jax.random.key(0), n_iter=3
+    )
+    np.testing.assert_allclose(np.asarray(fast), exact, atol=1e-8)
+
+
+def _tnn(v):
+    vf = np.fft.fft(v, axis=2)
+    return (
+        sum(np.linalg.svd(vf[:, :, k], compute_uv=False).sum() for k in range(v.shape[2]))
+        / v.shape[2]
+    )
+
+
+def test_tensor_nuclear_prox_is_the_minimiser(rng):
+    x = rng.standard_normal((4, 3, 5))
+    reg = 0.6
+    z = np.asarray(prox.prox_tensor_nuclear(jnp.asarray(x), reg))
+    assert z.dtype == x.dtype
+    _local_min_check(lambda v: 0.5 * np.sum((v - x) ** 2) + reg * _tnn(v), z, rng)
+    # n3 = 1: the t-SVD is the matrix SVD.
+    m = x[:, :, :1]
+    np.testing.assert_allclose(
+        np.asarray(prox.prox_tensor_nuclear(jnp.asarray(m), reg))[:, :, 0],
+        np.asarray(prox.prox_nuclear(jnp.asarray(m[:, :, 0]), reg)),
+        atol=1e-12,
+    )
