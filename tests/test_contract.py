@@ -103,7 +103,11 @@ CASES = [
         lambda a: prox.prox_weighted_nuclear(a, jnp.linspace(0.1, 1, 5)),
         _matrix,
     ),
-    ("generalized_svt", lambda a: prox.generalized_svt(a, prox.prox_mcp, (0.5, 3.0)), _matrix),
+    (
+        "generalized_svt",
+        lambda a: prox.generalized_svt(a, (0.5, 3.0), prox_fn=prox.prox_mcp),
+        _matrix,
+    ),
     (
         "prox_nuclear_randomized",
         lambda a: prox.prox_nuclear_randomized(

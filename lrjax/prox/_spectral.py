@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ..linalg._svd import _randomized_range
+from ._vector import prox_l1
 
 
 def _svd(x):
@@ -19,9 +20,10 @@ def _svd(x):
 @functools.partial(jax.jit, static_argnames=("prox_fn",))
 def generalized_svt(
     x: Float[Array, "m n"],
-    prox_fn: Callable,
     hyperparams,
     scaling=1.0,
+    *,
+    prox_fn: Callable = prox_l1,
 ) -> Float[Array, "m n"]:
     r"""Generalized singular value thresholding: ``U diag(prox_fn(σ)) V^T``.
 
@@ -31,11 +33,15 @@ def generalized_svt(
     :func:`prox_scad`, :func:`prox_capped_l1` and :func:`prox_schatten_p` the nonconvex
     low-rank penalties.
 
+    It has the common prox signature, so ``functools.partial(generalized_svt,
+    prox_fn=prox_mcp)`` is itself a prox usable wherever a low-rank prox is expected.
+
     Args:
         x: matrix (leading axes batch).
-        prox_fn: elementwise prox ``prox_fn(values, hyperparams, scaling)``.
         hyperparams: passed to ``prox_fn``.
         scaling: :math:`s`.
+        prox_fn: elementwise prox ``prox_fn(values, hyperparams, scaling)`` (static);
+            default :func:`prox_l1`, i.e. the nuclear norm.
 
     References:
         C. Lu, C. Zhu, C. Xu, S. Yan, Z. Lin, "Generalized singular value thresholding",

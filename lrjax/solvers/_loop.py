@@ -27,9 +27,11 @@ Z = TypeVar("Z")
 StepFn = Callable[[Z, Any], tuple[Z, jax.Array]]
 
 
-def _stop(err, err_prev, tol):
-    """Stopping test: the error changed by less than ``tol``, or broke down."""
-    return (jnp.abs(err_prev - err) < tol) | ~jnp.isfinite(err)
+def _stop(err, err_prev, tol, criterion):
+    """Stopping test: the error (``"value"``) or its change (``"change"``) is below ``tol``,
+    or the error broke down."""
+    measure = err if criterion == "value" else jnp.abs(err_prev - err)
+    return (measure < tol) | ~jnp.isfinite(err)
 
 
 def _select(pred, new, old):
@@ -44,6 +46,8 @@ def iterate(
     maxiter: int,
     tol: jax.Array | float,
     diff: str = "implicit",
+    criterion: str = "change",
+    implicit: Callable[[Z, Any], Z] | None = None,
 ) -> tuple[Z, SolverInfo]:
     """Run a fixed-point iteration to convergence.
 
@@ -53,8 +57,14 @@ def iterate(
         z0: initial iterate (pytree).
         params: pytree the result is differentiated with respect to (the data).
         maxiter: maximum number of steps (static, at least 1).
-        tol: stop when ``|error_k - error_{k-1}| < tol`` (traced); ``tol=0`` runs all steps.
+        tol: with ``criterion="change"`` stop when ``|error_k - error_{k-1}| < tol``; with
+            ``criterion="value"`` when ``error_k < tol`` (traced); ``tol=0`` runs all steps.
         diff: ``"implicit"`` or ``"unroll"``; see the module docstring.
+        criterion: ``"change"`` (default) or ``"value"``.
+        implicit: with ``diff="implicit"``, the function ``(z, params) -> z`` that attaches
+            gradients to the converged iterate. Default:
+            ``implicit_fixed_point(step_without_error, z, params)``. Solvers whose state
+            carries more than the fixed point (momentum, a penalty schedule) pass their own.
 
     Returns:
         ``(z, info)``. ``info.converged`` is True when the test was met within ``maxiter``
@@ -75,7 +85,7 @@ def iterate(
             hist = hist.at[k].set(jnp.where(active, err, hist[k]))
             err_now = jnp.where(active, err, err_prev)
             k = k + active.astype(k.dtype)
-            done = done | (active & _stop(err, err_prev, tol))
+            done = done | (active & _stop(err, err_prev, tol, criterion))
             # err_prev holds the last error once stopped.
             return (z, err_now, k, done, hist), None
 
@@ -87,7 +97,7 @@ def iterate(
 
         def cond(carry):
             _, err, err_prev, k, _ = carry
-            return (k < maxiter) & ~((k > 0) & _stop(err, err_prev, tol))
+            return (k < maxiter) & ~((k > 0) & _stop(err, err_prev, tol, criterion))
 
         def while_body(carry):
             z, err, _, k, hist = carry
@@ -96,8 +106,11 @@ def iterate(
 
         carry0 = (z0, inf, inf, jnp.array(0, jnp.int32), history0)
         z, err, err_prev, n_iter, history = lax.while_loop(cond, while_body, carry0)
-        done = (n_iter > 0) & _stop(err, err_prev, tol)
-        z = implicit_fixed_point(lambda zz, pp: step(zz, pp)[0], z, params)
+        done = (n_iter > 0) & _stop(err, err_prev, tol, criterion)
+        if implicit is None:
+            z = implicit_fixed_point(lambda zz, pp: step(zz, pp)[0], z, params)
+        else:
+            z = implicit(z, params)
 
     converged = done & jnp.isfinite(err)
     info = SolverInfo(n_iter=n_iter, error=err, converged=converged, history=history)

@@ -122,7 +122,7 @@ def test_prox_nuclear_is_the_minimiser(rng, reg):
     x = rng.standard_normal((5, 4))
     z = np.asarray(prox.prox_nuclear(jnp.asarray(x), reg))
     _local_min_check(lambda v: 0.5 * np.sum((v - x) ** 2) + reg * _nuclear(v), z, rng)
-    same = np.asarray(prox.generalized_svt(jnp.asarray(x), prox.prox_l1, reg))
+    same = np.asarray(prox.generalized_svt(jnp.asarray(x), reg))
     np.testing.assert_allclose(same, z, atol=1e-12)
 
 
@@ -138,7 +138,7 @@ def test_weighted_nuclear_and_nonconvex_svt_are_local_minimisers(rng):
         (prox.prox_capped_l1, (0.8, 0.7), lambda s: 0.8 * np.minimum(s, 0.7)),
         (prox.prox_schatten_p, (0.5, 0.5), lambda s: 0.5 * np.sqrt(s)),
     ]:
-        z = np.asarray(prox.generalized_svt(jnp.asarray(x), fn, hyper))
+        z = np.asarray(prox.generalized_svt(jnp.asarray(x), hyper, prox_fn=fn))
         obj = lambda v, g=g: (
             0.5 * np.sum((v - x) ** 2) + np.sum(g(np.linalg.svd(v, compute_uv=False)))
         )
