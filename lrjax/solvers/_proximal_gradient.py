@@ -185,7 +185,7 @@ def proximal_gradient(
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
     backtrack = stepsize is None
-    if not backtrack and _checks.is_concrete(stepsize) and not float(stepsize) > 0:
+    if stepsize is not None and _checks.is_concrete(stepsize) and not float(stepsize) > 0:
         raise ValueError(f"`stepsize` must be positive or None, got {stepsize!r}.")
     return _proximal_gradient(
         x0,
