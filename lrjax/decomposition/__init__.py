@@ -1,7 +1,12 @@
 """User-facing decomposition algorithms."""
 
+from ._completion import CompletionResult as CompletionResult
+from ._completion import complete_matrix as complete_matrix
 from ._cp import CPResult as CPResult
 from ._cp import cp_als as cp_als
+from ._robust import RobustPCAResult as RobustPCAResult
+from ._robust import robust_pca as robust_pca
+from ._robust import tensor_robust_pca as tensor_robust_pca
 from ._tt import tt_svd as tt_svd
 from ._tt import tt_svd_adaptive as tt_svd_adaptive
 from ._tucker import TuckerResult as TuckerResult
@@ -10,6 +15,11 @@ from ._tucker import tucker_hooi as tucker_hooi
 
 __all__ = [
     "CPResult",
+    "CompletionResult",
+    "RobustPCAResult",
+    "complete_matrix",
+    "robust_pca",
+    "tensor_robust_pca",
     "TuckerResult",
     "cp_als",
     "hosvd",
