@@ -13,13 +13,21 @@ from . import prox as prox
 from . import solvers as solvers
 from . import tensors as tensors
 from . import testing as testing
+from .decomposition import CompletionResult as CompletionResult
 from .decomposition import CPResult as CPResult
+from .decomposition import RobustPCAResult as RobustPCAResult
 from .decomposition import TuckerResult as TuckerResult
+from .decomposition import WLRAResult as WLRAResult
+from .decomposition import complete_matrix as complete_matrix
 from .decomposition import cp_als as cp_als
 from .decomposition import hosvd as hosvd
+from .decomposition import robust_pca as robust_pca
+from .decomposition import tensor_robust_pca as tensor_robust_pca
 from .decomposition import tt_svd as tt_svd
 from .decomposition import tt_svd_adaptive as tt_svd_adaptive
 from .decomposition import tucker_hooi as tucker_hooi
+from .decomposition import wlra as wlra
+from .linalg import frequent_directions as frequent_directions
 from .linalg import randomized_svd as randomized_svd
 from .linalg import truncated_svd as truncated_svd
 from .solvers import SolverInfo as SolverInfo
@@ -33,22 +41,30 @@ __version__ = "0.1.0"
 __all__ = [
     "CPResult",
     "CPTensor",
+    "CompletionResult",
     "LowRankMatrix",
+    "RobustPCAResult",
     "SolverInfo",
     "TTTensor",
     "TuckerResult",
     "TuckerTensor",
+    "WLRAResult",
     "__version__",
+    "complete_matrix",
     "cp_als",
+    "frequent_directions",
     "hosvd",
     "linalg",
     "prox",
     "randomized_svd",
+    "robust_pca",
     "solvers",
+    "tensor_robust_pca",
     "tensors",
     "testing",
     "truncated_svd",
     "tt_svd",
     "tt_svd_adaptive",
     "tucker_hooi",
+    "wlra",
 ]

@@ -67,9 +67,16 @@ def is_concrete(x: Any) -> bool:
 
 
 def check_finite(name: str, x: jax.Array) -> None:
-    """Raise ``ValueError`` if a concrete ``x`` has NaN or infinite entries."""
-    if is_concrete(x) and not bool(jnp.all(jnp.isfinite(x))):
-        n_bad = int(jnp.size(x) - jnp.sum(jnp.isfinite(x)))
+    """Raise ``ValueError`` if a concrete ``x`` has NaN or infinite entries.
+
+    Runs in NumPy on the host, so it also works on a concrete array captured while an
+    enclosing function is being traced (where a ``jnp`` reduction would be a tracer).
+    """
+    if not is_concrete(x):
+        return
+    finite = np.isfinite(np.asarray(x))
+    if not finite.all():
+        n_bad = int(finite.size - finite.sum())
         raise ValueError(
             f"`{name}` must be finite, got {n_bad} NaN or infinite entries "
             f"(shape {tuple(x.shape)})."

@@ -12,18 +12,22 @@ from ._tt import tt_svd_adaptive as tt_svd_adaptive
 from ._tucker import TuckerResult as TuckerResult
 from ._tucker import hosvd as hosvd
 from ._tucker import tucker_hooi as tucker_hooi
+from ._wlra import WLRAResult as WLRAResult
+from ._wlra import wlra as wlra
 
 __all__ = [
     "CPResult",
     "CompletionResult",
     "RobustPCAResult",
-    "complete_matrix",
-    "robust_pca",
-    "tensor_robust_pca",
     "TuckerResult",
+    "WLRAResult",
+    "complete_matrix",
     "cp_als",
     "hosvd",
+    "robust_pca",
+    "tensor_robust_pca",
     "tt_svd",
     "tt_svd_adaptive",
     "tucker_hooi",
+    "wlra",
 ]

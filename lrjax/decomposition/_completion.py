@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Bool, Float
 
 from .. import _checks
@@ -79,7 +80,7 @@ def _complete(observed, mask, tau, delta, lam, tol, *, method, maxiter, diff):
             delta = 1.2 * observed.size / n_obs
         return _svt_method(observed, mask, tau, delta, tol, maxiter, diff)
     if lam is None:
-        lam = 1e-3 * _spectral_norm(observed)
+        lam = 1e-2 * _spectral_norm(observed)
     return _soft_impute_method(observed, mask, lam, tol, maxiter, diff)
 
 
@@ -93,7 +94,7 @@ def complete_matrix(
     lam: float | None = None,
     tol: float = 1e-4,
     maxiter: int = 1000,
-    diff: str = "implicit",
+    diff: str | None = None,
 ) -> CompletionResult:
     r"""Complete a low-rank matrix from the entries where ``mask`` is True.
 
@@ -106,7 +107,9 @@ def complete_matrix(
     ``method="soft_impute"`` (Mazumder, Hastie & Tibshirani 2010):
     ``Z ← SVT(P_Ω(M) + P_Ω⊥(Z), λ)``, converging to
     :math:`\arg\min \tfrac12\|P_\Omega(M - Z)\|_F^2 + \lambda\|Z\|_*`; default
-    ``λ = 1e-3 ‖P_Ω M‖_2``; stops when the relative change is below ``tol``.
+    ``λ = 1e-2 ‖P_Ω M‖_2``. The estimate is biased by about ``λ`` per singular value and the
+    iteration slows as ``λ`` shrinks (use a decreasing ``λ`` path with warm starts for small
+    ``λ``); stops when the relative change is below ``tol``.
 
     Args:
         observed: matrix whose entries under ``mask`` are observed (others are ignored).
@@ -116,7 +119,10 @@ def complete_matrix(
         lam: soft-impute regularisation.
         tol: stopping tolerance.
         maxiter: maximum iterations (static).
-        diff: ``"implicit"`` or ``"unroll"``.
+        diff: soft-impute: ``"implicit"`` (default; its iterate is the unique minimiser) or
+            ``"unroll"``. SVT: ``"unroll"`` only — its iterate ``Y`` is a dual variable that
+            the constraints do not determine uniquely, so implicit differentiation of its
+            fixed point is ill-posed.
 
     Returns:
         ``CompletionResult(matrix, info)``.
@@ -138,13 +144,16 @@ def complete_matrix(
             f"`observed` and `mask` must have the same shape, got {observed.shape} and "
             f"{mask_arr.shape}."
         )
-    if _checks.is_concrete(mask_arr) and not bool(jnp.any(mask_arr)):
+    if _checks.is_concrete(mask_arr) and not np.any(np.asarray(mask_arr)):
         raise ValueError("`mask` must select at least one entry, got none.")
     observed = jnp.where(mask_arr.astype(bool), observed, 0.0)
     observed = _checks.as_array("observed", observed, ndim=2)
     method = _checks.choice("method", method, ("svt", "soft_impute"))
     maxiter = _checks.positive_int("maxiter", maxiter)
-    diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
+    if diff is None:
+        diff = "unroll" if method == "svt" else "implicit"
+    allowed = ("unroll",) if method == "svt" else _checks.DIFF_MODES
+    diff = _checks.choice("diff", diff, allowed)
     return _complete(
         observed, mask_arr, tau, delta, lam, tol, method=method, maxiter=maxiter, diff=diff
     )

@@ -5,6 +5,10 @@ from ._mttkrp import mttkrp as mttkrp
 from ._mttkrp import partial_mttkrp as partial_mttkrp
 from ._products import khatri_rao as khatri_rao
 from ._products import kronecker as kronecker
+from ._sketch import fd_finalize as fd_finalize
+from ._sketch import fd_init as fd_init
+from ._sketch import fd_update as fd_update
+from ._sketch import frequent_directions as frequent_directions
 from ._small import orthonormalize as orthonormalize
 from ._small import spd_inverse as spd_inverse
 from ._svd import leading_left_singular_vectors as leading_left_singular_vectors
@@ -18,7 +22,11 @@ from ._unfold import multi_mode_dot as multi_mode_dot
 from ._unfold import unfold as unfold
 
 __all__ = [
+    "fd_finalize",
+    "fd_init",
+    "fd_update",
     "fold",
+    "frequent_directions",
     "khatri_rao",
     "kronecker",
     "lapack_threads",

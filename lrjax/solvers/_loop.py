@@ -8,7 +8,7 @@ value while the others go on). Gradients with respect to ``params`` come from
 * ``diff="implicit"``: the implicit function theorem at the fixed point (custom VJP, memory
   independent of the number of iterations), or
 * ``diff="unroll"``: reverse mode through a ``lax.scan`` of ``maxiter`` steps in which
-  stopped iterates are frozen.
+  stopped iterates are frozen and the steps after the stop are skipped (``lax.cond``).
 """
 
 from __future__ import annotations
@@ -77,9 +77,18 @@ def iterate(
 
     if diff == "unroll":
 
+        def run_step(z, err_prev):
+            z_new, err = step(z, params)
+            return z_new, jnp.asarray(err, dtype)
+
+        def skip_step(z, err_prev):
+            return z, err_prev
+
         def scan_body(carry, _):
             z, err_prev, k, done, hist = carry
-            z_new, err = step(z, params)
+            # Stopped iterations are skipped at run time (under vmap both branches run and
+            # the stopped lanes are frozen by the selects below).
+            z_new, err = lax.cond(done, skip_step, run_step, z, err_prev)
             active = ~done
             z = _select(done, z_new, z)
             hist = hist.at[k].set(jnp.where(active, err, hist[k]))
