@@ -158,6 +158,13 @@ CASES = [
         lambda a: lrjax.complete_matrix(a, MASK, method="soft_impute", lam=0.5, tol=1e-13),
         _low_rank,
     ),
+    (
+        "complete_matrix_soft_impute_unroll",
+        lambda a: lrjax.complete_matrix(
+            a, MASK, method="soft_impute", lam=0.5, tol=1e-13, diff="unroll"
+        ),
+        _low_rank,
+    ),
     ("wlra_em", lambda a: lrjax.wlra(a, MASK, 2, method="em", tol=1e-14, maxiter=2000), _low_rank),
     ("wlra_als", lambda a: lrjax.wlra(a, WEIGHTS, 2, tol=1e-14, maxiter=500), _low_rank),
     ("frequent_directions", lambda a: lrjax.frequent_directions(a, 3), _matrix),
@@ -224,22 +231,14 @@ def test_vmap_matches_loop(name, fn, make):
             np.testing.assert_allclose(np.asarray(a[i]), np.asarray(b), rtol=1e-6, atol=1e-8)
 
 
-# Known gaps, tracked in the solvers issue: the frequent-directions shrink differentiates
-# singular vectors of exactly-zero singular values (empty buffer rows), which gives NaN; the
-# gradient of tensor robust PCA disagrees with finite differences by ~0.4 % on this input.
-GRAD_GAPS = {"frequent_directions", "tensor_robust_pca"}
-
-
 @pytest.mark.parametrize(("name", "fn", "make"), CASES, ids=[c[0] for c in CASES])
 def test_grad_matches_finite_difference(name, fn, make):
-    if name in GRAD_GAPS:
-        pytest.xfail(f"{name}: gradient not yet reliable (see GRAD_GAPS)")
     x = make(KEY)
     loss = lambda x: _dense(fn(x))
     g = jax.grad(loss)(x)
     assert np.all(np.isfinite(np.asarray(g)))
     v = np.asarray(jax.random.normal(jax.random.key(1), x.shape))
-    h = 1e-5
+    h = 1e-6  # tensor robust PCA is curved enough that 1e-5 is too coarse
     fd = (float(loss(x + h * v)) - float(loss(x - h * v))) / (2 * h)
     np.testing.assert_allclose(float(jnp.sum(g * v)), fd, rtol=2e-5, atol=1e-8)
 

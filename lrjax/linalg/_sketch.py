@@ -31,6 +31,11 @@ def _shrink(buffer: Array, sketch_size: int, key: jax.Array | None) -> Array:
         out = jnp.zeros_like(buffer)
         return out.at[: rows.shape[0]].set(rows).at[sketch_size:].set(0.0)
     gram = buffer @ buffer.T
+    # Split repeated (zero) eigenvalues by a rounding-level ramp: the derivative of their
+    # eigenvectors, which the shrink multiplies by zero, then stays finite instead of NaN.
+    n = gram.shape[0]
+    ramp = jnp.arange(n, dtype=gram.dtype) / n
+    gram = gram + jnp.finfo(gram.dtype).eps * jnp.trace(gram) * jnp.diag(ramp)
     u, s2, ut = jnp.linalg.svd(gram)  # s2 = squared singular values, descending
     u, _ = svd_flip(u, ut)  # deterministic signs: the sketch is a continuous function
     delta = s2[sketch_size - 1]
