@@ -7,8 +7,10 @@ value while the others go on). Gradients with respect to ``params`` come from
 
 * ``diff="implicit"``: the implicit function theorem at the fixed point (custom VJP, memory
   independent of the number of iterations), or
-* ``diff="unroll"``: reverse mode through a ``lax.scan`` of ``maxiter`` steps in which
-  stopped iterates are frozen and the steps after the stop are skipped (``lax.cond``).
+* ``diff="unroll"``: the forward pass is the same while loop; reverse mode recomputes the
+  iterations as a ``lax.scan`` of ``maxiter`` steps (stopped iterates frozen, later steps
+  skipped by ``lax.cond``) and differentiates through it. Memory grows with ``maxiter``
+  only when a gradient is taken.
 """
 
 from __future__ import annotations
@@ -68,41 +70,20 @@ def iterate(
 
     Returns:
         ``(z, info)``. ``info.converged`` is True when the test was met within ``maxiter``
-        steps with a finite error.
+        steps with a finite error. ``info`` is a diagnostic and is not differentiated.
     """
     dtype = jnp.result_type(*jax.tree_util.tree_leaves(z0))
-    history0 = jnp.full((maxiter,), jnp.nan, dtype=dtype)
-    inf = jnp.array(jnp.inf, dtype=dtype)
     tol = jnp.asarray(tol, dtype=dtype)
 
-    if diff == "unroll":
+    def fresh():  # created inside each traced function: custom VJPs must not capture tracers
+        return jnp.full((maxiter,), jnp.nan, dtype=dtype), jnp.array(jnp.inf, dtype=dtype)
 
-        def run_step(z, err_prev):
-            z_new, err = step(z, params)
-            return z_new, jnp.asarray(err, dtype)
+    # Values that `step` closes over (e.g. a norm of the data) become explicit arguments, so
+    # that custom VJPs can differentiate with respect to them and never capture a tracer.
+    step_c, consts = jax.closure_convert(step, z0, params)
 
-        def skip_step(z, err_prev):
-            return z, err_prev
-
-        def scan_body(carry, _):
-            z, err_prev, k, done, hist = carry
-            # Stopped iterations are skipped at run time (under vmap both branches run and
-            # the stopped lanes are frozen by the selects below).
-            z_new, err = lax.cond(done, skip_step, run_step, z, err_prev)
-            active = ~done
-            z = _select(done, z_new, z)
-            hist = hist.at[k].set(jnp.where(active, err, hist[k]))
-            err_now = jnp.where(active, err, err_prev)
-            k = k + active.astype(k.dtype)
-            done = done | (active & _stop(err, err_prev, tol, criterion))
-            # err_prev holds the last error once stopped.
-            return (z, err_now, k, done, hist), None
-
-        carry0 = (z0, inf, jnp.array(0, jnp.int32), jnp.array(False), history0)
-        (z, err, n_iter, done, history), _ = lax.scan(scan_body, carry0, None, length=maxiter)
-    else:
-        z0 = jax.tree_util.tree_map(lax.stop_gradient, z0)
-        params_fwd = jax.tree_util.tree_map(lax.stop_gradient, params)
+    def run_while(z0, params, consts, tol):
+        history0, inf = fresh()
 
         def cond(carry):
             _, err, err_prev, k, _ = carry
@@ -110,14 +91,67 @@ def iterate(
 
         def while_body(carry):
             z, err, _, k, hist = carry
-            z_new, err_new = step(z, params_fwd)
+            z_new, err_new = step_c(z, params, *consts)
+            err_new = jnp.asarray(err_new, dtype)
             return z_new, err_new, err, k + 1, hist.at[k].set(err_new)
 
         carry0 = (z0, inf, inf, jnp.array(0, jnp.int32), history0)
         z, err, err_prev, n_iter, history = lax.while_loop(cond, while_body, carry0)
         done = (n_iter > 0) & _stop(err, err_prev, tol, criterion)
+        return z, err, n_iter, done, history
+
+    def run_scan(z0, params, consts, tol):
+        """The same iterations as ``run_while``, as a reverse-differentiable scan."""
+        history0, inf = fresh()
+
+        def run_step(z, err_prev):
+            z_new, err = step_c(z, params, *consts)
+            # The error is a diagnostic: no gradient flows through it (a norm at zero change
+            # would otherwise turn a zero cotangent into NaN).
+            return z_new, lax.stop_gradient(jnp.asarray(err, dtype))
+
+        def skip_step(z, err_prev):
+            return z, err_prev
+
+        def scan_body(carry, _):
+            z, err_prev, k, done, hist = carry
+            z_new, err = lax.cond(done, skip_step, run_step, z, err_prev)
+            active = ~done
+            z = _select(done, z_new, z)
+            hist = hist.at[k].set(jnp.where(active, err, hist[k]))
+            err_now = jnp.where(active, err, err_prev)  # the last error once stopped
+            k = k + active.astype(k.dtype)
+            done = done | (active & _stop(err, err_prev, tol, criterion))
+            return (z, err_now, k, done, hist), None
+
+        carry0 = (z0, inf, jnp.array(0, jnp.int32), jnp.array(False), history0)
+        (z, err, n_iter, done, history), _ = lax.scan(scan_body, carry0, None, length=maxiter)
+        return z, err, n_iter, done, history
+
+    if diff == "unroll":
+        # Forward: the while loop (stops early, also under vmap). Reverse: the VJP of the
+        # equivalent scan, recomputed from the inputs, so the forward pass never pays for
+        # maxiter steps and memory is spent only when a gradient is asked for.
+        @jax.custom_vjp
+        def solve(z0, params, consts, tol):
+            return run_while(z0, params, consts, tol)
+
+        def solve_fwd(z0, params, consts, tol):
+            return run_while(z0, params, consts, tol), (z0, params, consts, tol)
+
+        def solve_bwd(res, cotangent):
+            _, vjp = jax.vjp(run_scan, *res)
+            return vjp(cotangent)
+
+        solve.defvjp(solve_fwd, solve_bwd)
+        z, err, n_iter, done, history = solve(z0, params, consts, tol)
+    else:
+        stop = lambda tree: jax.tree_util.tree_map(lax.stop_gradient, tree)
+        z, err, n_iter, done, history = run_while(stop(z0), stop(params), stop(consts), tol)
         if implicit is None:
-            z = implicit_fixed_point(lambda zz, pp: step(zz, pp)[0], z, params)
+            z = implicit_fixed_point(
+                lambda zz, pc: step_c(zz, pc[0], *pc[1])[0], z, (params, consts)
+            )
         else:
             z = implicit(z, params)
 

@@ -74,7 +74,7 @@ def _proximal_gradient(
         args, hyper = params
         if backtrack:  # the step size is data, not differentiated
             sg = lax.stop_gradient
-            lip = _backtrack(fun, prox, sg(y), sg(args), sg(hyper), lip, 60)
+            lip = _backtrack(fun, prox, sg(y), sg(args), sg(hyper), sg(lip), 60)
         grad_y = jax.grad(fun)(y, *args)
         x_new = _pg_point(fun, prox, y, grad_y, lip, args, hyper)
         if acceleration:
