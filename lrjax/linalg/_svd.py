@@ -169,9 +169,9 @@ def leading_left_singular_vectors(mat: Float[Array, "m n"], rank: int) -> Float[
         u, vt = u[:, :rank], vt[:rank]
     else:
         v, s2, _ = jnp.linalg.svd(mat.T @ mat, full_matrices=False)
-        s = jnp.sqrt(s2[:rank])
-        safe = jnp.where(s > 0, s, 1.0)
-        u = jnp.where(s > 0, (mat @ v[:, :rank]) / safe, 0.0)
+        pos = s2[:rank] > 0  # double `where`: finite derivatives at zero singular values
+        s = jnp.sqrt(jnp.where(pos, s2[:rank], 1.0))
+        u = jnp.where(pos, (mat @ v[:, :rank]) / s, 0.0)
         vt = v[:, :rank].T
     u, _ = svd_flip(u, vt)
     return u

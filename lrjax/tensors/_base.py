@@ -19,7 +19,7 @@ def letters(n: int, *, skip: str = "") -> str:
 def has_shape(*leaves: Any) -> bool:
     """True when every leaf is array-like (so containers can validate it).
 
-    JAX rebuilds pytrees with placeholder leaves (``None``, ``object()``) inside its
+    JAX rebuilds pytrees with stand-in leaves (``None``, ``object()``) inside its
     transformations; validation is skipped for those.
     """
     return all(hasattr(leaf, "shape") and hasattr(leaf, "ndim") for leaf in leaves)
