@@ -132,3 +132,18 @@ def test_frequent_directions_streaming_equals_one_shot():
     assert np.linalg.norm(gap, 2) <= np.sum(s**2) / 4 * (1 + 1e-9)
     with pytest.raises(ValueError, match="`rows` must have shape"):
         lrjax.linalg.fd_update(state, jnp.ones((3, 5)))
+
+
+def test_frequent_directions_inside_a_users_scan():
+    rng = np.random.default_rng(7)
+    a = jnp.asarray(rng.standard_normal((6, 10, 8)))  # 6 blocks of 10 rows
+
+    def body(state, block):
+        return lrjax.linalg.fd_update(state, block), None
+
+    state, _ = jax.lax.scan(body, lrjax.linalg.fd_init(8, 3, a.dtype), a)
+    b = np.asarray(lrjax.linalg.fd_finalize(state))
+    flat = np.asarray(a).reshape(60, 8)
+    s = np.linalg.svd(flat, compute_uv=False)
+    gap = np.linalg.norm(flat.T @ flat - b.T @ b, 2)
+    assert gap <= np.sum(s[1:] ** 2) / 2 * (1 + 1e-9)  # k = 1, l = 3
