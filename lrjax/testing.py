@@ -17,6 +17,7 @@ __all__ = [
     "factor_match_score",
     "random_cp",
     "random_low_rank",
+    "random_low_rank_plus_sparse",
     "random_tt",
     "random_tucker",
     "relative_error",
@@ -78,6 +79,24 @@ def random_low_rank(
     v = orthonormalize(jax.random.normal(kv, (shape[1], rank), dtype=dtype))
     s = jnp.sort(jax.random.uniform(ks, (rank,), dtype=dtype, minval=1.0, maxval=2.0))[::-1]
     return LowRankMatrix(u, s, v.T)
+
+
+def random_low_rank_plus_sparse(
+    key: jax.Array, n: int, rank: int, fraction: float, *, dtype=None
+) -> tuple[jax.Array, jax.Array]:
+    """The robust-PCA test problem of Candès, Li, Ma & Wright (J. ACM 2011, Sec. 4).
+
+    ``L = X Yᵀ`` with ``X, Y`` of shape ``(n, rank)`` and i.i.d. ``N(0, 1/n)`` entries, and a
+    sparse ``S`` whose entries are ``±1`` with probability ``fraction`` each (independent
+    signs) and 0 otherwise. Returns ``(L, S)``; the data matrix is ``L + S``.
+    """
+    dtype = dtype or jnp.result_type(float)
+    kx, ky, ks, kv = jax.random.split(key, 4)
+    x = jax.random.normal(kx, (n, rank), dtype=dtype) / np.sqrt(n)
+    y = jax.random.normal(ky, (n, rank), dtype=dtype)
+    signs = jnp.where(jax.random.bernoulli(kv, 0.5, (n, n)), 1.0, -1.0).astype(dtype)
+    sparse = jnp.where(jax.random.bernoulli(ks, fraction, (n, n)), signs, 0.0)
+    return x @ y.T, sparse
 
 
 def relative_error(x, x_hat) -> jax.Array:

@@ -23,13 +23,9 @@ from experiments.benchmarks.foundation import machine  # noqa: E402
 
 
 def planted(n, rank, frac, seed):
-    """Candès et al. 2011 setting: L = X Yᵀ (entries N(0, 1/n)), 5 % of entries set to ±1."""
-    rng = np.random.default_rng(seed)
-    low = rng.standard_normal((n, rank)) @ rng.standard_normal((rank, n)) / np.sqrt(n)
-    sparse = np.zeros((n, n))
-    mask = rng.random((n, n)) < frac
-    sparse[mask] = rng.choice([-1.0, 1.0], mask.sum())
-    return low, sparse
+    """Candès et al. 2011 setting (``lrjax.testing.random_low_rank_plus_sparse``), as NumPy."""
+    low, sparse = lrjax.testing.random_low_rank_plus_sparse(jax.random.key(seed), n, rank, frac)
+    return np.asarray(low), np.asarray(sparse)
 
 
 def numpy_rpca(m, tol=1e-7, maxiter=500, rho=1.5):
