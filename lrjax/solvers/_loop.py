@@ -1,7 +1,8 @@
 """The iteration driver shared by lrjax's iterative routines.
 
-``iterate`` runs ``z <- step(z, params)`` until the error stops changing by more than ``tol``
-or ``maxiter`` steps have run, and returns the last iterate with a :class:`SolverInfo`.
+``iterate`` runs ``z <- step(z, params)`` until the stopping test holds (the change of the
+error, or the error itself, below ``tol``) or ``maxiter`` steps have run, and returns the last
+iterate with a :class:`SolverInfo`.
 Forward iteration is a ``lax.while_loop`` (under ``vmap``, lanes that have stopped keep their
 value while the others go on). Gradients with respect to ``params`` come from
 
