@@ -20,6 +20,7 @@ from .decomposition import TuckerResult as TuckerResult
 from .decomposition import WLRAResult as WLRAResult
 from .decomposition import complete_matrix as complete_matrix
 from .decomposition import cp_als as cp_als
+from .decomposition import cp_nonneg as cp_nonneg
 from .decomposition import hosvd as hosvd
 from .decomposition import robust_pca as robust_pca
 from .decomposition import tensor_robust_pca as tensor_robust_pca
@@ -52,6 +53,7 @@ __all__ = [
     "__version__",
     "complete_matrix",
     "cp_als",
+    "cp_nonneg",
     "frequent_directions",
     "hosvd",
     "linalg",

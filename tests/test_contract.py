@@ -60,6 +60,11 @@ def _z_update(h, u, rho, params):
 CASES = [
     ("cp_als", lambda x: lrjax.cp_als(x, 2, maxiter=200, tol=0.0), _tensor3),
     ("cp_als_unroll", lambda x: lrjax.cp_als(x, 2, maxiter=200, tol=0.0, diff="unroll"), _tensor3),
+    (
+        "cp_nonneg",
+        lambda x: lrjax.cp_nonneg(jnp.abs(x), 2, key=jax.random.key(3), maxiter=300, tol=0.0),
+        _tensor3,
+    ),
     ("hosvd", lambda x: lrjax.hosvd(x, (2, 2, 2)), _tensor3),
     (
         "tucker_hooi",

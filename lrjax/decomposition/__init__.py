@@ -4,6 +4,7 @@ from ._completion import CompletionResult as CompletionResult
 from ._completion import complete_matrix as complete_matrix
 from ._cp import CPResult as CPResult
 from ._cp import cp_als as cp_als
+from ._cp_nonneg import cp_nonneg as cp_nonneg
 from ._robust import RobustPCAResult as RobustPCAResult
 from ._robust import robust_pca as robust_pca
 from ._robust import tensor_robust_pca as tensor_robust_pca
@@ -23,6 +24,7 @@ __all__ = [
     "WLRAResult",
     "complete_matrix",
     "cp_als",
+    "cp_nonneg",
     "hosvd",
     "robust_pca",
     "tensor_robust_pca",
