@@ -40,6 +40,7 @@ def _sparse_plus_low_rank(key):
     return _low_rank(k1) + spikes
 
 
+CP_WEIGHTS = jnp.asarray(np.random.default_rng(2).uniform(0.3, 1.0, (5, 4, 3)))
 MASK = jnp.asarray(np.random.default_rng(0).random((7, 6)) < 0.75)
 WEIGHTS = jnp.asarray(np.random.default_rng(1).uniform(0.2, 1.0, (7, 6)))
 
@@ -63,6 +64,11 @@ CASES = [
     (
         "cp_nonneg",
         lambda x: lrjax.cp_nonneg(jnp.abs(x), 2, key=jax.random.key(3), maxiter=300, tol=0.0),
+        _tensor3,
+    ),
+    (
+        "cp_als_weighted",
+        lambda x: lrjax.cp_als(x, 2, weights=CP_WEIGHTS, maxiter=200, tol=0.0),
         _tensor3,
     ),
     ("hosvd", lambda x: lrjax.hosvd(x, (2, 2, 2)), _tensor3),

@@ -133,3 +133,51 @@ def test_float32_smoke():
     assert cp.weights.dtype == jnp.float32
     # float32 resolves the per-sweep error to about sqrt(eps) = 3e-4 (see docs/index.md).
     assert float(info.error) < 1e-3
+
+
+def test_masked_cp_completes_a_planted_tensor():
+    planted = random_cp(jax.random.key(10), (12, 11, 10), 3)
+    x = planted.to_dense()
+    mask = (jax.random.uniform(jax.random.key(11), x.shape) < 0.5).astype(x.dtype)
+    cp, info = lrjax.cp_als(x * mask, 3, weights=mask, maxiter=1000, tol=0.0)
+    assert float(info.error) < 1e-8  # weighted error on the observed entries
+    assert float(relative_error(x, cp.to_dense())) < 1e-8  # and the missing ones
+    assert factor_match_score(planted, cp) > 0.999
+
+
+def test_all_ones_weights_equal_plain_als():
+    x = random_cp(jax.random.key(12), (7, 6, 5), 2).to_dense()
+    x = x + 0.01 * jax.random.normal(jax.random.key(13), x.shape)
+    weighted = lrjax.cp_als(x, 2, weights=jnp.ones_like(x), maxiter=60, tol=0.0)
+    plain = lrjax.cp_als(x, 2, maxiter=60, tol=0.0)
+    np.testing.assert_allclose(
+        np.asarray(weighted.cp.to_dense()), np.asarray(plain.cp.to_dense()), atol=1e-12
+    )
+    np.testing.assert_allclose(float(weighted.info.error), float(plain.info.error), rtol=1e-10)
+
+
+@pytest.mark.parametrize("diff", ["implicit", "unroll"])
+def test_weighted_gradient_matches_finite_differences(diff):
+    rng = np.random.default_rng(14)
+    x0 = np.asarray(random_cp(jax.random.key(14), (6, 5, 4), 2).to_dense())
+    x0 = x0 + 0.02 * rng.standard_normal(x0.shape)
+    w = jnp.asarray(rng.uniform(0.3, 1.0, x0.shape))
+    v = rng.standard_normal(x0.shape)
+
+    def loss(x):
+        cp, _ = lrjax.cp_als(x, 2, weights=w, maxiter=400, tol=0.0, diff=diff)
+        return jnp.sum(cp.weights) + jnp.sum(cp.factors[1])
+
+    g = jax.grad(loss)(jnp.asarray(x0))
+    fd = directional_fd(lambda x: float(loss(jnp.asarray(x))), x0, v, h=1e-6)
+    np.testing.assert_allclose(float(jnp.sum(g * v)), fd, rtol=1e-5)
+
+
+def test_bad_weights():
+    x = jnp.ones((3, 4, 5))
+    with pytest.raises(ValueError, match="`weights` must have the shape of `x`"):
+        lrjax.cp_als(x, 2, weights=jnp.ones((3, 4)))
+    with pytest.raises(ValueError, match=r"`weights` must lie in \[0, 1\]"):
+        lrjax.cp_als(x, 2, weights=2 * jnp.ones_like(x))
+    with pytest.raises(ValueError, match="`weights` must not be all zero"):
+        lrjax.cp_als(x, 2, weights=jnp.zeros_like(x))
