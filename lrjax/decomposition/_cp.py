@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -44,15 +45,24 @@ def _contract_block(partial: Array, factors, block: list[int], mode: int) -> Arr
     return jnp.einsum(spec, partial, *[factors[block[k]] for k in others])
 
 
-def _als_sweep(
-    factors: tuple[Array, ...], data: tuple[Array, Array]
-) -> tuple[tuple[Array, ...], Array]:
-    """One ALS sweep over all modes; factors 0..N-2 come out unit-norm, N-1 carries scale.
+def _ls_update(a: Array, m: Array, v: Array) -> Array:
+    """The ALS factor update: the least-squares solution ``M V^{-1}``."""
+    del a
+    return m @ spd_inverse(v)
 
-    The MTTKRPs reuse partial products: the tensor is contracted once with the (old) factors
-    of the trailing block of modes, serving every mode of the leading block, and once with
-    the (new) factors of the leading block, serving the trailing block. Each contraction is
-    one GEMM over the whole tensor, so a sweep costs two passes over ``x``.
+
+def dimension_tree_sweep(
+    factors: tuple[Array, ...], data: tuple[Array, Array], update: Callable = _ls_update
+) -> tuple[tuple[Array, ...], Array]:
+    """One sweep over all modes; factors 0..N-2 come out unit-norm, N-1 carries the scale.
+
+    Mode ``n`` becomes ``update(A_n, M_n, V_n)`` with the MTTKRP ``M_n`` and the Hadamard
+    product of Gram matrices ``V_n``: the least-squares solve for ALS, column-wise projected
+    steps for HALS. The MTTKRPs reuse partial products: the tensor is contracted once with
+    the (old) factors of the trailing block of modes, serving every mode of the leading
+    block, and once with the (new) factors of the leading block, serving the trailing block.
+    Each contraction is one GEMM over the whole tensor, so a sweep costs two passes over
+    ``x``.
 
     ``data`` is ``(x, ||x||_F^2)``. Returns the new factors and the relative error, computed
     from the last MTTKRP (no dense reconstruction).
@@ -70,7 +80,7 @@ def _als_sweep(
         for n in block:
             m = _contract_block(partial, new, block, n)
             v = functools.reduce(jnp.multiply, [grams[k] for k in range(n_modes) if k != n])
-            a = m @ spd_inverse(v)
+            a = update(new[n], m, v)
             if n != n_modes - 1:
                 a = a / _safe_norms(a)
             else:
@@ -138,7 +148,7 @@ def _em_sweep(factors, data):
     current model, ``w∘x + (1−w)∘x̂``, then one ALS sweep on the filled tensor."""
     x, w = data
     filled = w * x + (1 - w) * _dense(factors)
-    new, _ = _als_sweep(factors, (filled, jnp.sum(filled * filled)))
+    new, _ = dimension_tree_sweep(factors, (filled, jnp.sum(filled * filled)))
     return new, _weighted_error(x, w, _dense(new))
 
 
@@ -147,7 +157,9 @@ def _cp_als(x, weights, key, tol, *, rank, init, maxiter, diff):
     if weights is None:
         factors0 = _init_factors(x, key, rank, init)
         data = (x, jnp.sum(x * x))
-        factors, info = iterate(_als_sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
+        factors, info = iterate(
+            dimension_tree_sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff
+        )
     else:
         factors0 = _init_factors(weights * x, key, rank, init)
         factors, info = iterate(

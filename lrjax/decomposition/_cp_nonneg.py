@@ -9,9 +9,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
-from ..linalg._mttkrp import partial_mttkrp
 from ..solvers._loop import iterate
-from ._cp import CPResult, _canonical_cp, _contract_block, _relative_error, _safe_norms
+from ._cp import CPResult, _canonical_cp, _relative_error, _safe_norms, dimension_tree_sweep
 
 
 def _hals_columns(a: Array, m: Array, v: Array) -> Array:
@@ -26,31 +25,9 @@ def _hals_columns(a: Array, m: Array, v: Array) -> Array:
 
 
 def _hals_sweep(factors, data):
-    """One HALS sweep with the dimension-tree MTTKRPs of :func:`cp_als`; factors 0..N-2 come
-    out with unit-norm columns, the last one carries the scale."""
-    x, norm_x_sq = data
-    n_modes = x.ndim
-    new = list(factors)
-    grams = [f.T @ f for f in new]
-    split = (n_modes + 1) // 2
-    blocks = [list(range(split)), list(range(split, n_modes))]
-    m_last = v_last = jnp.zeros(())
-    for b, block in enumerate(blocks):
-        partial = partial_mttkrp(x, new, blocks[1 - b])
-        for n in block:
-            m = _contract_block(partial, new, block, n)
-            v = functools.reduce(jnp.multiply, [grams[k] for k in range(n_modes) if k != n])
-            a = _hals_columns(new[n], m, v)
-            if n != n_modes - 1:
-                a = a / _safe_norms(a)
-            else:
-                m_last, v_last = m, v
-            new[n] = a
-            grams[n] = a.T @ a
-    inner = jnp.sum(m_last * new[-1])
-    norm_hat_sq = jnp.sum(v_last * grams[-1])
-    err = jnp.sqrt(jnp.maximum(norm_x_sq - 2 * inner + norm_hat_sq, 0.0) / norm_x_sq)
-    return tuple(new), err
+    """One HALS sweep: :func:`~lrjax.decomposition._cp.dimension_tree_sweep` with projected
+    column updates instead of the least-squares solve."""
+    return dimension_tree_sweep(factors, data, update=_hals_columns)
 
 
 @functools.partial(jax.jit, static_argnames=("rank", "maxiter", "diff"))
