@@ -146,5 +146,5 @@ def _plot(work: Path, img, rows, recon) -> None:
         ax.imshow(_rgb(im))
         ax.set_title(title, fontsize=9)
         ax.axis("off")
-    fig.savefig(work / "reconstructions.png", dpi=120)
+    fig.savefig(work / "reconstructions.png", dpi=120, bbox_inches="tight")
     plt.close(fig)
