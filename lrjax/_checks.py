@@ -66,29 +66,32 @@ def is_concrete(x: Any) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
-def check_finite(name: str, x: jax.Array) -> None:
-    """Raise ``ValueError`` if a concrete ``x`` has NaN or infinite entries.
+def concrete_value(fn, *arrays: Any) -> Any:
+    """Evaluate ``fn(*arrays)`` on concrete arrays and return the (small) result on the host.
 
-    Runs in NumPy on the host, so it also works on a concrete array captured while an
-    enclosing function is being traced (where a ``jnp`` reduction would be a tracer).
+    The reduction runs on the arrays' device and only its result is transferred, also when
+    the arrays are constants captured while an enclosing function is being traced (where a
+    plain ``jnp`` call would return a tracer).
     """
+    with jax.ensure_compile_time_eval():
+        return jax.device_get(fn(*arrays))
+
+
+def check_finite(name: str, x: jax.Array) -> None:
+    """Raise ``ValueError`` if a concrete ``x`` has NaN or infinite entries."""
     if not is_concrete(x):
         return
-    finite = np.isfinite(np.asarray(x))
-    if not finite.all():
-        n_bad = int(finite.size - finite.sum())
+    n_bad = int(concrete_value(lambda a: jnp.sum(~jnp.isfinite(a)), x))
+    if n_bad:
         raise ValueError(
             f"`{name}` must be finite, got {n_bad} NaN or infinite entries "
             f"(shape {tuple(x.shape)})."
         )
 
 
-def ranks_per_mode(name: str, ranks: Any, shape: Sequence[int], *, cap: bool) -> tuple[int, ...]:
-    """Normalise Tucker-style ranks (an int or one int per mode) against ``shape``.
-
-    With ``cap=False`` a rank above its mode's size is an error; with ``cap=True`` it is
-    clipped to the mode's size.
-    """
+def ranks_per_mode(name: str, ranks: Any, shape: Sequence[int]) -> tuple[int, ...]:
+    """Normalise Tucker-style ranks (an int or one int per mode) against ``shape``; a rank
+    above its mode's size is an error."""
     ndim = len(shape)
     if isinstance(ranks, int | np.integer) and not isinstance(ranks, bool):
         ranks = (int(ranks),) * ndim
@@ -104,11 +107,9 @@ def ranks_per_mode(name: str, ranks: Any, shape: Sequence[int], *, cap: bool) ->
     for n, (r, size) in enumerate(zip(ranks, shape, strict=True)):
         r = positive_int(f"{name}[{n}]", r)
         if r > size:
-            if not cap:
-                raise ValueError(
-                    f"`{name}[{n}]` must be at most the size of mode {n} ({size}) "
-                    f"for shape {tuple(shape)}, got {r}."
-                )
-            r = size
+            raise ValueError(
+                f"`{name}[{n}]` must be at most the size of mode {n} ({size}) "
+                f"for shape {tuple(shape)}, got {r}."
+            )
         out.append(r)
     return tuple(out)

@@ -121,6 +121,14 @@ def bench_first_call(dtype):
     return t_cp, time.perf_counter() - t0
 
 
+def write_report(path: str, lines: list[str]) -> None:
+    """Write a Markdown report (creating its folder) and echo it."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    print("\n".join(lines))
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -272,10 +280,7 @@ def main() -> None:
         f"| {first['float32'][1]:.2f} s |",
         "",
     ]
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write("\n".join(lines))
-    print("\n".join(lines))
+    write_report(args.out, lines)
 
 
 if __name__ == "__main__":

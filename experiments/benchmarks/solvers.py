@@ -9,7 +9,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 import jax
@@ -19,7 +18,7 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 import lrjax  # noqa: E402
-from experiments.benchmarks.foundation import machine  # noqa: E402
+from experiments.benchmarks.foundation import machine, write_report  # noqa: E402
 
 
 def planted(n, rank, frac, seed):
@@ -147,10 +146,7 @@ def main() -> None:
         f"Worst relative error of L in the batch: {worst:.1e}.",
         "",
     ]
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write("\n".join(lines))
-    print("\n".join(lines))
+    write_report(args.out, lines)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Bool, Float
 
 from .. import _checks
@@ -144,7 +143,7 @@ def complete_matrix(
             f"`observed` and `mask` must have the same shape, got {observed.shape} and "
             f"{mask_arr.shape}."
         )
-    if _checks.is_concrete(mask_arr) and not np.any(np.asarray(mask_arr)):
+    if _checks.is_concrete(mask_arr) and not _checks.concrete_value(jnp.any, mask_arr):
         raise ValueError("`mask` must select at least one entry, got none.")
     observed = jnp.where(mask_arr.astype(bool), observed, 0.0)
     observed = _checks.as_array("observed", observed, ndim=2)

@@ -8,7 +8,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float
 
 from .. import _checks
@@ -252,12 +251,10 @@ def cp_als(
                 f"`weights` must have the shape of `x` {x.shape}, got {weights.shape}."
             )
         if _checks.is_concrete(weights):
-            w = np.asarray(weights)
-            if w.min() < 0 or w.max() > 1:
-                raise ValueError(
-                    f"`weights` must lie in [0, 1], got values in [{w.min()}, {w.max()}]."
-                )
-            if not w.any():
+            w_min, w_max = _checks.concrete_value(lambda w: (w.min(), w.max()), weights)
+            if w_min < 0 or w_max > 1:
+                raise ValueError(f"`weights` must lie in [0, 1], got values in [{w_min}, {w_max}].")
+            if w_max == 0:
                 raise ValueError("`weights` must not be all zero.")
         weights = weights.astype(x.dtype)
     return _cp_als(x, weights, key, tol, rank=rank, init=init, maxiter=maxiter, diff=diff)

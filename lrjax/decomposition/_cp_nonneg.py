@@ -89,9 +89,7 @@ def cp_nonneg(
     """
     x = _checks.as_array("x", x, min_ndim=2)
     if _checks.is_concrete(x):
-        import numpy as np
-
-        n_neg = int(np.sum(np.asarray(x) < 0))
+        n_neg = int(_checks.concrete_value(lambda a: jnp.sum(a < 0), x))
         if n_neg:
             raise ValueError(f"`x` must be non-negative, got {n_neg} negative entries.")
     rank = _checks.positive_int("rank", rank)

@@ -7,7 +7,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float
 
 from .. import _checks
@@ -148,7 +147,7 @@ def wlra(
     weights = _checks.as_array("weights", weights, ndim=2)
     if weights.shape != m.shape:
         raise ValueError(f"`weights` must have the shape of `m` {m.shape}, got {weights.shape}.")
-    if _checks.is_concrete(weights) and np.any(np.asarray(weights) < 0):
+    if _checks.is_concrete(weights) and _checks.concrete_value(lambda w: jnp.any(w < 0), weights):
         raise ValueError("`weights` must be non-negative, got negative entries.")
     rank = _checks.positive_int("rank", rank)
     if rank > min(m.shape):

@@ -15,12 +15,14 @@ def lapack_threads(n: int = 1) -> Iterator[list[str]]:
     On CPU, jaxlib runs ``svd``, ``eigh``, ``qr``, ``solve`` and ``cholesky`` through SciPy's
     bundled OpenBLAS. Its worker threads compete with XLA's own thread pool, so on a machine
     with few cores every small LAPACK call made from inside a jitted loop costs milliseconds
-    more than its arithmetic (measured here: a 200^3 HOOI sweep takes 32 ms with two OpenBLAS
-    threads and 16 ms with one). Large factorizations, on the other hand, want the threads
-    (a 4000 x 3000 SVD: 7 s with two, 12 s with one). Use this around loops of small
-    factorizations; NumPy's own BLAS (a separate library in NumPy >= 2) is left alone, and
-    the previous limits are restored on exit. Compiled code is unaffected: the setting acts
-    at run time.
+    more than its arithmetic (measured on a 2-core machine: a 200^3 HOOI sweep takes 32 ms
+    with two OpenBLAS threads and 16 ms with one). Large factorizations, on the other hand,
+    want the threads (the project's design notes record a 4000 x 3000 SVD at 7 s with two
+    and 12 s with one; robust PCA on 2000 x 2000, whose time is its full SVDs, measured
+    28 s with two and 44 s inside ``lapack_threads(1)``, docs/benchmarks_solvers.md).
+    Use this around loops of small factorizations; NumPy's own BLAS (a separate library in
+    NumPy >= 2) is left alone, and the previous limits are restored on exit. Compiled code
+    is unaffected: the setting acts at run time.
 
     Needs the ``threadpoolctl`` package (installed with lrjax's ``[experiments]`` and
     ``[test]`` extras).
