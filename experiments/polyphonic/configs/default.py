@@ -1,0 +1,38 @@
+"""Default: TT-GRU (TT-ranks 1,9,9,9,1; 8,448 cell parameters) on JSB Chorales.
+
+Every other config derives from this one; override any field on the command line, e.g.
+``--config.dataset=nottingham --config.cell.rank=7``.
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.dataset = "jsb_chorales"  # jsb_chorales | nottingham | piano_midi | musedata
+    c.seed = 0
+
+    c.cell = ml_collections.ConfigDict()
+    c.cell.kind = "tt"  # gru | cp | tucker | tt
+    c.cell.rank = (1, 9, 9, 9, 1)  # CP: int; Tucker: per-mode ranks; TT: TT-ranks
+    c.cell.in_modes = (4, 4, 4, 4)
+    c.cell.hidden_modes = (8, 4, 4, 4)
+    c.embed = 256  # Linear(88 -> embed) + LeakyReLU(0.1) feeds the cell
+    c.hidden = 512
+    c.dropout = 0.3  # on the cell's outputs, before Linear(hidden -> 88)
+
+    c.learning_rate = 3e-3
+    c.clip_norm = 5.0  # global gradient-norm clipping
+    c.batch_size = 8
+    c.max_epochs = 100
+    c.patience = 10  # stop when validation NLL has not improved for this many epochs
+    c.min_bucket = 16  # padded lengths: quarter-octave buckets >= this (few compiled shapes)
+    c.eval_batch_size = 64
+
+    c.limit_sequences = -1  # > 0: keep only the first sequences of each split (tests)
+    c.max_length = -1  # > 0: crop sequences to this many frames (tests)
+
+    c.checkpoint_every_steps = 50  # plus one at the end of every epoch
+    c.stop_after_steps = -1  # > 0: stop as if killed after this many steps (resume tests)
+    c.progress = True
+    return c

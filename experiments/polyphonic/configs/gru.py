@@ -1,0 +1,12 @@
+"""Dense GRU baseline (1,181,184 cell parameters)."""
+
+from experiments.polyphonic.configs import default
+
+
+def get_config():
+    c = default.get_config()
+    c.cell.kind = "gru"
+    c.cell.rank = 0  # unused
+    c.learning_rate = 1e-3
+    c.dropout = 0.2
+    return c

@@ -1,0 +1,708 @@
+"""Factorized dense layers: low-rank, CP, Tucker and tensor-train (TT-matrix) kernels.
+
+Every layer computes ``y = x @ W + b`` for a kernel ``W`` of shape ``(in_features,
+out_features)`` held in factorized form. ``in_features = prod(in_modes)`` and ``out_features =
+prod(out_modes)``; row ``i`` of ``W`` is the C-order flattening of ``(i_1, ..., i_d)`` and column
+``j`` that of ``(j_1, ..., j_d)``, the convention of :func:`lrjax.linalg.khatri_rao` and of
+TensorLy. ``materialize=True`` forms ``W`` first (faster for small layers); both paths give the
+same output. ``from_dense`` compresses a trained :class:`flax.nnx.Linear` with lrjax's own
+decompositions and records the relative kernel error it reports in ``compression_error``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+from flax.nnx.nn import dtypes
+
+from ..decomposition import cp_als, tt_svd, tucker_hooi
+from ..linalg import khatri_rao, kronecker, truncated_svd
+from ._init import check_modes, check_positive, part_std, scaled_normal
+
+__all__ = ["CPLinear", "LowRankLinear", "TTLinear", "TuckerLinear"]
+
+
+def _kernel_of(layer) -> tuple[jax.Array, jax.Array | None]:
+    """The ``(in, out)`` kernel and bias of an ``nnx.Linear``-like layer (or a factorized one)."""
+    if hasattr(layer, "kernel_matrix"):
+        kernel = layer.kernel_matrix()
+    elif hasattr(layer, "kernel"):
+        kernel = jnp.asarray(layer.kernel[...])
+    else:
+        raise TypeError(f"layer must be an nnx.Linear-like module with a kernel, got {type(layer)}")
+    if kernel.ndim != 2:
+        raise ValueError(f"layer.kernel must be a matrix, got shape {kernel.shape}")
+    bias = getattr(layer, "bias", None)
+    bias = None if bias is None else jnp.asarray(bias[...])
+    return kernel, bias
+
+
+class _FactorizedLinear(nnx.Module):
+    """Shared machinery: bias, dtype promotion, the materialize switch, counts, conversion."""
+
+    in_features: int
+    out_features: int
+
+    def _setup_common(self, in_features, out_features, use_bias, materialize, dtype, param_dtype):
+        self.in_features = check_positive("in_features", in_features)
+        self.out_features = check_positive("out_features", out_features)
+        self.use_bias = bool(use_bias)
+        self.materialize = bool(materialize)
+        self.dtype = dtype
+        self.param_dtype = param_dtype
+        self.bias = nnx.Param(jnp.zeros((out_features,), param_dtype)) if use_bias else None
+        self.compression_error: float | None = None
+
+    def _parts(self) -> list[jax.Array]:
+        raise NotImplementedError
+
+    def _param_list(self) -> list[nnx.Param]:
+        raise NotImplementedError
+
+    def _normalize_init(self) -> None:
+        """Rescale the drawn factors so ``||W||_F^2 = out_features`` exactly.
+
+        That is the expected squared norm of a LeCun-normal dense kernel (variance ``1 / in``),
+        so for isotropic inputs the output variance equals the dense twin's.
+        """
+        params = self._param_list()
+        norm = jnp.linalg.norm(self.kernel_matrix().astype(jnp.float32))
+        scale = (jnp.sqrt(float(self.out_features)) / norm) ** (1.0 / len(params))
+        for p in params:
+            p.value = (p[...] * scale).astype(p[...].dtype)
+
+    def _matrix(self, parts: list[jax.Array]) -> jax.Array:
+        raise NotImplementedError
+
+    def kernel_matrix(self) -> jax.Array:
+        """The dense kernel ``W`` of shape ``(in_features, out_features)`` (formed on demand)."""
+        return self._matrix([p for p in self._parts()])
+
+    def __call__(self, inputs: jax.Array) -> jax.Array:
+        """``inputs @ W + b`` over the last axis of ``inputs``."""
+        if inputs.shape[-1] != self.in_features:
+            raise ValueError(
+                f"inputs.shape[-1] must be in_features={self.in_features}, got {inputs.shape}"
+            )
+        bias = self.bias[...] if self.bias is not None else None
+        inputs, bias, *parts = dtypes.promote_dtype(
+            (inputs, bias, *self._parts()), dtype=self.dtype
+        )
+        y = self._matmul(parts)(inputs)
+        return y + bias if bias is not None else y
+
+    def _matmul(self, parts):
+        if self.materialize:
+            w = self._matrix(parts)
+            return lambda x: x @ w
+        prepared = self._prepare(parts)
+
+        def apply(x):
+            batch = x.shape[:-1]
+            y = self._apply_prepared(x.reshape(-1, self.in_features), prepared)
+            return y.reshape(*batch, self.out_features)
+
+        return apply
+
+    def matmul_fn(self, dtype=None):
+        """``x -> x @ W`` with the factor products prepared once (for use inside loops).
+
+        Args:
+            dtype: computation dtype the parameters are promoted to (default: the layer's).
+        """
+        parts = dtypes.promote_dtype(tuple(self._parts()), dtype=dtype or self.dtype)
+        return self._matmul(list(parts))
+
+    def _prepare(self, parts):
+        return parts
+
+    def _apply_prepared(self, x, prepared):
+        raise NotImplementedError
+
+    @property
+    def num_params(self) -> int:
+        """Number of trainable scalars (factors and bias)."""
+        return sum(int(np.prod(v.shape)) for v in jax.tree.leaves(nnx.state(self, nnx.Param)))
+
+    def flops_per_example(self) -> int:
+        """Floating-point operations (2 per multiply-add) for one input row, bias excluded."""
+        if self.materialize:
+            return 2 * self.in_features * self.out_features
+        return self._flops()
+
+    def _flops(self) -> int:
+        raise NotImplementedError
+
+    def to_dense(self, *, rngs: nnx.Rngs | None = None) -> nnx.Linear:
+        """The :class:`flax.nnx.Linear` whose kernel is this layer's reconstructed ``W``."""
+        kernel = self.kernel_matrix()
+        dense = nnx.Linear(
+            self.in_features,
+            self.out_features,
+            use_bias=self.use_bias,
+            dtype=self.dtype,
+            param_dtype=kernel.dtype,
+            rngs=rngs if rngs is not None else nnx.Rngs(0),
+        )
+        dense.kernel.value = kernel
+        if self.bias is not None:
+            dense.bias.value = self.bias[...]
+        return dense
+
+    def _load(self, values: Sequence[jax.Array], bias, error):
+        for p, v in zip(self._param_list(), values, strict=True):
+            p.value = jnp.asarray(v, self.param_dtype)
+        if self.bias is not None and bias is not None:
+            self.bias.value = jnp.asarray(bias, self.param_dtype)
+        self.compression_error = float(error)
+        return self
+
+
+class LowRankLinear(_FactorizedLinear):
+    """Dense layer with a rank-``r`` kernel ``W = U V``.
+
+    ``U`` is ``(in_features, rank)`` and ``V`` is ``(rank, out_features)``; ``x @ W`` costs
+    ``rank * (in + out)`` multiply-adds per row instead of ``in * out``.
+
+    Args:
+        in_features: input size.
+        out_features: output size.
+        rank: inner dimension ``r``.
+        use_bias: add a bias vector.
+        materialize: form ``W`` and do one matmul (faster for small layers).
+        dtype: computation dtype (``None``: promote inputs and parameters).
+        param_dtype: parameter dtype.
+        rngs: random streams; ``rngs.params`` draws the factors.
+
+    Example:
+        >>> from flax import nnx
+        >>> layer = LowRankLinear(16, 8, 2, rngs=nnx.Rngs(0))
+        >>> layer(jnp.ones((3, 16))).shape, layer.num_params
+        ((3, 8), 56)
+
+    References:
+        Sainath et al., "Low-rank matrix factorization for deep neural network training with
+        high-dimensional output targets", ICASSP 2013.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        rank: int,
+        *,
+        use_bias: bool = True,
+        materialize: bool = False,
+        dtype=None,
+        param_dtype=jnp.float32,
+        rngs: nnx.Rngs,
+    ):
+        self._setup_common(in_features, out_features, use_bias, materialize, dtype, param_dtype)
+        self.rank = check_positive("rank", rank)
+        std = part_std(1.0 / in_features, rank, 2)
+        self.u = nnx.Param(scaled_normal(rngs.params(), (in_features, rank), std, param_dtype))
+        self.v = nnx.Param(scaled_normal(rngs.params(), (rank, out_features), std, param_dtype))
+        self._normalize_init()
+
+    def _parts(self):
+        return [self.u[...], self.v[...]]
+
+    def _param_list(self):
+        return [self.u, self.v]
+
+    def _apply_prepared(self, x, prepared):
+        return (x @ prepared[0]) @ prepared[1]
+
+    def _matrix(self, parts):
+        return parts[0] @ parts[1]
+
+    def _flops(self):
+        return 2 * self.rank * (self.in_features + self.out_features)
+
+    @classmethod
+    def from_dense(cls, layer, rank: int, *, materialize: bool = False) -> LowRankLinear:
+        """Best rank-``rank`` layer (truncated SVD, Eckart–Young) for a trained dense layer.
+
+        ``compression_error`` is ``||W - U V||_F / ||W||_F`` from the discarded singular values.
+        """
+        kernel, bias = _kernel_of(layer)
+        u, s, vt = truncated_svd(kernel, rank)
+        root = jnp.sqrt(s)
+        total = jnp.sum(kernel * kernel)
+        error = jnp.sqrt(jnp.maximum(total - jnp.sum(s * s), 0.0) / total)
+        out = cls(
+            kernel.shape[0],
+            kernel.shape[1],
+            rank,
+            use_bias=bias is not None,
+            materialize=materialize,
+            param_dtype=kernel.dtype,
+            rngs=nnx.Rngs(0),
+        )
+        return out._load([u * root, root[:, None] * vt], bias, error)
+
+
+def _tensor_of(kernel, in_modes, out_modes):
+    return kernel.reshape(*in_modes, *out_modes)
+
+
+class CPLinear(_FactorizedLinear):
+    """Dense layer whose kernel, as a ``2d``-way tensor, is a rank-``R`` CP tensor.
+
+    .. math:: W_{(i_1 \\dots i_d),(j_1 \\dots j_d)} = \\sum_{r=1}^R \\prod_k A_k[i_k, r]
+        \\prod_k B_k[j_k, r],
+
+    i.e. ``W = khatri_rao(A) @ khatri_rao(B).T``; the layer applies the two thin factors and
+    never forms ``W``. Parameters: ``R * (sum(in_modes) + sum(out_modes))`` (+ bias).
+
+    Args:
+        in_features: input size, ``prod(in_modes)``.
+        out_features: output size, ``prod(out_modes)``.
+        rank: CP rank ``R``.
+        in_modes: factorization of ``in_features`` (default: 3 balanced factors).
+        out_modes: factorization of ``out_features`` (default: as many balanced factors as
+            ``in_modes``).
+        use_bias, materialize, dtype, param_dtype, rngs: as for :class:`LowRankLinear`.
+
+    Example:
+        >>> from flax import nnx
+        >>> layer = CPLinear(256, 512, 10, in_modes=(4, 4, 4, 4), out_modes=(8, 4, 4, 4),
+        ...                  rngs=nnx.Rngs(0))
+        >>> layer.num_params
+        912
+
+    References:
+        Lebedev et al., "Speeding-up convolutional neural networks using fine-tuned
+        CP-decomposition", ICLR 2015; Tjandra, Sakti & Nakamura, IJCNN 2018.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        rank: int,
+        *,
+        in_modes: Sequence[int] | None = None,
+        out_modes: Sequence[int] | None = None,
+        use_bias: bool = True,
+        materialize: bool = False,
+        dtype=None,
+        param_dtype=jnp.float32,
+        rngs: nnx.Rngs,
+    ):
+        self._setup_common(in_features, out_features, use_bias, materialize, dtype, param_dtype)
+        self.in_modes = check_modes("in_modes", in_modes, in_features, None)
+        self.out_modes = check_modes("out_modes", out_modes, out_features, len(self.in_modes))
+        self.rank = check_positive("rank", rank)
+        n_parts = len(self.in_modes) + len(self.out_modes)
+        std = part_std(1.0 / in_features, rank, n_parts)
+        self.in_factors = nnx.List(
+            [
+                nnx.Param(scaled_normal(rngs.params(), (m, rank), std, param_dtype))
+                for m in self.in_modes
+            ]
+        )
+        self.out_factors = nnx.List(
+            [
+                nnx.Param(scaled_normal(rngs.params(), (m, rank), std, param_dtype))
+                for m in self.out_modes
+            ]
+        )
+        self._normalize_init()
+
+    def _parts(self):
+        return [f[...] for f in self.in_factors] + [f[...] for f in self.out_factors]
+
+    def _param_list(self):
+        return [*self.in_factors, *self.out_factors]
+
+    def _split(self, parts):
+        d = len(self.in_modes)
+        return khatri_rao(parts[:d]), khatri_rao(parts[d:])
+
+    def _prepare(self, parts):
+        a, b = self._split(parts)
+        return a, b.T
+
+    def _apply_prepared(self, x, prepared):
+        return (x @ prepared[0]) @ prepared[1]
+
+    def _matrix(self, parts):
+        a, b = self._split(parts)
+        return a @ b.T
+
+    def _flops(self):
+        return 2 * self.rank * (self.in_features + self.out_features)
+
+    @classmethod
+    def from_dense(
+        cls,
+        layer,
+        rank: int,
+        *,
+        in_modes: Sequence[int] | None = None,
+        out_modes: Sequence[int] | None = None,
+        key: jax.Array | None = None,
+        maxiter: int = 500,
+        tol: float = 1e-10,
+        materialize: bool = False,
+    ) -> CPLinear:
+        """CP layer from a trained dense layer by :func:`lrjax.cp_als` on the reshaped kernel.
+
+        The CP weights are spread evenly over the ``2d`` factors. ``compression_error`` is the
+        relative error ``cp_als`` reports. ``key`` seeds the initialisation (needed when the rank
+        exceeds a mode size).
+        """
+        kernel, bias = _kernel_of(layer)
+        n_in, n_out = kernel.shape
+        in_modes = check_modes("in_modes", in_modes, n_in, None)
+        out_modes = check_modes("out_modes", out_modes, n_out, len(in_modes))
+        key = key if key is not None else jax.random.key(0)
+        cp, info = cp_als(
+            _tensor_of(kernel, in_modes, out_modes), rank, key=key, maxiter=maxiter, tol=tol
+        )
+        scale = jnp.abs(cp.weights) ** (1.0 / len(cp.factors))
+        factors = [f * scale for f in cp.factors]
+        factors[0] = factors[0] * jnp.sign(cp.weights)
+        out = cls(
+            n_in,
+            n_out,
+            rank,
+            in_modes=in_modes,
+            out_modes=out_modes,
+            use_bias=bias is not None,
+            materialize=materialize,
+            param_dtype=kernel.dtype,
+            rngs=nnx.Rngs(0),
+        )
+        return out._load(factors, bias, info.error)
+
+
+def _tucker_ranks(rank, d: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    ranks = (rank,) * d if isinstance(rank, int) else tuple(int(r) for r in rank)
+    if len(ranks) == d:
+        ranks = ranks + ranks
+    if len(ranks) != 2 * d or any(r < 1 for r in ranks):
+        raise ValueError(
+            f"rank must be a positive int, {d} per-mode ranks (shared by input and output mode k) "
+            f"or {2 * d} ranks (inputs then outputs), got {rank!r}"
+        )
+    return ranks[:d], ranks[d:]
+
+
+class TuckerLinear(_FactorizedLinear):
+    """Dense layer whose kernel, as a ``2d``-way tensor, is a Tucker tensor.
+
+    .. math:: W = (U_1 \\otimes \\cdots \\otimes U_d)\\, G_{(r),(s)}\\,
+        (V_1 \\otimes \\cdots \\otimes V_d)^\\top,
+
+    with input factors ``U_k`` of shape ``(in_k, r_k)``, output factors ``V_k`` of shape
+    ``(out_k, s_k)`` and core ``G`` of shape ``(r_1..r_d, s_1..s_d)``. ``rank=(2, 3, 3, 4)``
+    uses ``r_k = s_k`` (the convention of Tjandra et al.); pass ``2d`` numbers for separate
+    input and output ranks.
+
+    Args:
+        in_features, out_features, in_modes, out_modes, use_bias, materialize, dtype,
+        param_dtype, rngs: as for :class:`CPLinear`.
+        rank: an int (all modes), ``d`` ranks or ``2d`` ranks.
+
+    Example:
+        >>> from flax import nnx
+        >>> layer = TuckerLinear(256, 512, (2, 2, 2, 2), in_modes=(4, 4, 4, 4),
+        ...                      out_modes=(8, 4, 4, 4), rngs=nnx.Rngs(0))
+        >>> layer.num_params
+        848
+
+    References:
+        Kim et al., "Compression of deep convolutional neural networks for fast and low power
+        mobile applications", ICLR 2016; Tjandra, Sakti & Nakamura, IJCNN 2018.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        rank: int | Sequence[int],
+        *,
+        in_modes: Sequence[int] | None = None,
+        out_modes: Sequence[int] | None = None,
+        use_bias: bool = True,
+        materialize: bool = False,
+        dtype=None,
+        param_dtype=jnp.float32,
+        rngs: nnx.Rngs,
+    ):
+        self._setup_common(in_features, out_features, use_bias, materialize, dtype, param_dtype)
+        self.in_modes = check_modes("in_modes", in_modes, in_features, None)
+        self.out_modes = check_modes("out_modes", out_modes, out_features, len(self.in_modes))
+        if len(self.in_modes) != len(self.out_modes):
+            raise ValueError(
+                f"in_modes={self.in_modes} and out_modes={self.out_modes} need the same length"
+            )
+        self.in_ranks, self.out_ranks = _tucker_ranks(rank, len(self.in_modes))
+        core_shape = self.in_ranks + self.out_ranks
+        std = part_std(1.0 / in_features, math.prod(core_shape), 2 * len(self.in_modes) + 1)
+        draw = lambda shape: nnx.Param(scaled_normal(rngs.params(), shape, std, param_dtype))
+        self.core = draw(core_shape)
+        self.in_factors = nnx.List(
+            [draw((m, r)) for m, r in zip(self.in_modes, self.in_ranks, strict=True)]
+        )
+        self.out_factors = nnx.List(
+            [draw((m, r)) for m, r in zip(self.out_modes, self.out_ranks, strict=True)]
+        )
+        self._normalize_init()
+
+    def _parts(self):
+        return [
+            self.core[...],
+            *(f[...] for f in self.in_factors),
+            *(f[...] for f in self.out_factors),
+        ]
+
+    def _param_list(self):
+        return [self.core, *self.in_factors, *self.out_factors]
+
+    def _split(self, parts):
+        d = len(self.in_modes)
+        core = parts[0].reshape(math.prod(self.in_ranks), math.prod(self.out_ranks))
+        return kronecker(parts[1 : d + 1]), core, kronecker(parts[d + 1 :])
+
+    def _prepare(self, parts):
+        a, core, b = self._split(parts)
+        return a, core, b.T
+
+    def _apply_prepared(self, x, prepared):
+        a, core, bt = prepared
+        return ((x @ a) @ core) @ bt
+
+    def _matrix(self, parts):
+        a, core, b = self._split(parts)
+        return (a @ core) @ b.T
+
+    def _flops(self):
+        r, s = math.prod(self.in_ranks), math.prod(self.out_ranks)
+        return 2 * (self.in_features * r + r * s + s * self.out_features)
+
+    @classmethod
+    def from_dense(
+        cls,
+        layer,
+        rank: int | Sequence[int],
+        *,
+        in_modes: Sequence[int] | None = None,
+        out_modes: Sequence[int] | None = None,
+        maxiter: int = 100,
+        tol: float = 1e-10,
+        materialize: bool = False,
+    ) -> TuckerLinear:
+        """Tucker layer from a trained dense layer by :func:`lrjax.tucker_hooi` (HOSVD start).
+
+        ``compression_error`` is the relative error ``tucker_hooi`` reports.
+        """
+        kernel, bias = _kernel_of(layer)
+        n_in, n_out = kernel.shape
+        in_modes = check_modes("in_modes", in_modes, n_in, None)
+        out_modes = check_modes("out_modes", out_modes, n_out, len(in_modes))
+        in_ranks, out_ranks = _tucker_ranks(rank, len(in_modes))
+        tucker, info = tucker_hooi(
+            _tensor_of(kernel, in_modes, out_modes), in_ranks + out_ranks, maxiter=maxiter, tol=tol
+        )
+        out = cls(
+            n_in,
+            n_out,
+            in_ranks + out_ranks,
+            in_modes=in_modes,
+            out_modes=out_modes,
+            use_bias=bias is not None,
+            materialize=materialize,
+            param_dtype=kernel.dtype,
+            rngs=nnx.Rngs(0),
+        )
+        return out._load([tucker.core, *tucker.factors], bias, info.error)
+
+
+def _tt_ranks(ranks, d: int) -> tuple[int, ...]:
+    if isinstance(ranks, int):
+        ranks = (1,) + (ranks,) * (d - 1) + (1,)
+    ranks = tuple(int(r) for r in ranks)
+    if len(ranks) == d - 1:
+        ranks = (1, *ranks, 1)
+    if len(ranks) != d + 1 or ranks[0] != 1 or ranks[-1] != 1 or any(r < 1 for r in ranks):
+        raise ValueError(
+            f"ranks must be an int, {d - 1} inner ranks or {d + 1} ranks starting and ending "
+            f"with 1, got {ranks!r}"
+        )
+    return ranks
+
+
+def _tt_merge(cores) -> jax.Array:
+    """Contract TT-matrix cores ``(r, i, j, s)`` into ``(r_0 I, J, r_end)`` (C-order merges).
+
+    For a first core with ``r_0 = 1`` the leading axis is just ``I``; the trailing rank axis is
+    kept so halves of a train can be merged separately.
+    """
+    first = cores[0]
+    t = first.reshape(first.shape[0] * first.shape[1], first.shape[2], first.shape[3])
+    for core in cores[1:]:
+        t = jnp.einsum("IJr,rijs->IiJjs", t, core)
+        t = t.reshape(t.shape[0] * t.shape[1], t.shape[2] * t.shape[3], t.shape[4])
+    return t
+
+
+class TTLinear(_FactorizedLinear):
+    """Dense layer with a tensor-train matrix (TT-matrix) kernel.
+
+    .. math:: W_{(i_1 \\dots i_d),(j_1 \\dots j_d)} = G_1[:, i_1, j_1, :] \\cdots
+        G_d[:, i_d, j_d, :],
+
+    cores ``G_k`` of shape ``(r_{k-1}, in_k, out_k, r_k)`` with ``r_0 = r_d = 1``. The layer
+    contracts the input with the two halves of the train, each merged once (two batched
+    matmuls, like a rank-``r_s`` Kronecker sum), and never forms ``W``.
+
+    Args:
+        in_features, out_features, in_modes, out_modes, use_bias, materialize, dtype,
+        param_dtype, rngs: as for :class:`CPLinear`.
+        ranks: an int (every inner rank), the ``d - 1`` inner ranks, or all ``d + 1`` ranks
+            such as ``(1, 9, 9, 9, 1)``.
+
+    Example:
+        >>> from flax import nnx
+        >>> layer = TTLinear(256, 512, (1, 3, 3, 3, 1), in_modes=(4, 4, 4, 4),
+        ...                  out_modes=(8, 4, 4, 4), rngs=nnx.Rngs(0))
+        >>> layer.num_params
+        1040
+
+    References:
+        Novikov, Podoprikhin, Osokin & Vetrov, "Tensorizing neural networks", NIPS 2015.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        ranks: int | Sequence[int],
+        *,
+        in_modes: Sequence[int] | None = None,
+        out_modes: Sequence[int] | None = None,
+        use_bias: bool = True,
+        materialize: bool = False,
+        dtype=None,
+        param_dtype=jnp.float32,
+        rngs: nnx.Rngs,
+    ):
+        self._setup_common(in_features, out_features, use_bias, materialize, dtype, param_dtype)
+        self.in_modes = check_modes("in_modes", in_modes, in_features, None)
+        self.out_modes = check_modes("out_modes", out_modes, out_features, len(self.in_modes))
+        d = len(self.in_modes)
+        if len(self.out_modes) != d:
+            raise ValueError(
+                f"in_modes={self.in_modes} and out_modes={self.out_modes} need the same length"
+            )
+        self.ranks = _tt_ranks(ranks, d)
+        std = part_std(1.0 / in_features, math.prod(self.ranks), d)
+        self.cores = nnx.List(
+            [
+                nnx.Param(
+                    scaled_normal(
+                        rngs.params(),
+                        (self.ranks[k], self.in_modes[k], self.out_modes[k], self.ranks[k + 1]),
+                        std,
+                        param_dtype,
+                    )
+                )
+                for k in range(d)
+            ]
+        )
+        self._normalize_init()
+
+    def _parts(self):
+        return [c[...] for c in self.cores]
+
+    def _param_list(self):
+        return list(self.cores)
+
+    def _prepare(self, parts):
+        # Contract the left and right halves of the train once: the product then costs two
+        # batched matmuls instead of one small contraction per core.
+        s = len(parts) // 2 if len(parts) > 1 else 1
+        left = _tt_merge(parts[:s])  # (I_L, J_L, r_s)
+        right = _tt_merge(parts[s:]) if s < len(parts) else None
+        return left, right
+
+    def _apply_prepared(self, x, prepared):
+        left, right = prepared
+        if right is None:
+            return x @ left[..., 0]
+        batch = x.shape[0]
+        t = x.reshape(batch, left.shape[0], -1)  # (B, I_L, I_R)
+        t = jnp.einsum("bij,ikr->bjkr", t, left)
+        right = right[..., 0].reshape(left.shape[-1], t.shape[1], -1)  # (r_s, I_R, J_R)
+        y = jnp.einsum("bjkr,rjl->bkl", t, right)
+        return y.reshape(batch, self.out_features)
+
+    def _matrix(self, parts):
+        return _tt_merge(parts)[..., 0].reshape(self.in_features, self.out_features)
+
+    def _flops(self):
+        d = len(self.in_modes)
+        s = d // 2 if d > 1 else 1
+        i_l, j_l = math.prod(self.in_modes[:s]), math.prod(self.out_modes[:s])
+        i_r, j_r = math.prod(self.in_modes[s:]), math.prod(self.out_modes[s:])
+        r = self.ranks[s]
+        if s == d:
+            return 2 * self.in_features * self.out_features
+        return 2 * (i_l * i_r * j_l * r + i_r * j_l * r * j_r)
+
+    @classmethod
+    def from_dense(
+        cls,
+        layer,
+        ranks: int | Sequence[int],
+        *,
+        in_modes: Sequence[int] | None = None,
+        out_modes: Sequence[int] | None = None,
+        materialize: bool = False,
+    ) -> TTLinear:
+        """TT layer from a trained dense layer by :func:`lrjax.tt_svd` (Oseledets 2011).
+
+        The kernel is reshaped to ``(in_1 out_1, ..., in_d out_d)`` and decomposed with the given
+        maximal ranks (ranks that cannot be reached are capped, as TT-SVD does).
+        ``compression_error`` is the relative error of the TT-SVD projection,
+        ``sqrt(||W||^2 - ||W_tt||^2) / ||W||`` (TT-SVD is an orthogonal projection, so this is
+        exact).
+        """
+        kernel, bias = _kernel_of(layer)
+        n_in, n_out = kernel.shape
+        in_modes = check_modes("in_modes", in_modes, n_in, None)
+        out_modes = check_modes("out_modes", out_modes, n_out, len(in_modes))
+        d = len(in_modes)
+        if len(out_modes) != d:
+            raise ValueError(f"in_modes={in_modes} and out_modes={out_modes} need the same length")
+        wanted = _tt_ranks(ranks, d)
+        t = _tensor_of(kernel, in_modes, out_modes)
+        t = t.transpose([a for k in range(d) for a in (k, d + k)])
+        t = t.reshape([i * o for i, o in zip(in_modes, out_modes, strict=True)])
+        tt = tt_svd(t, wanted[1:-1])
+        cores = [
+            c.reshape(c.shape[0], i, o, c.shape[-1])
+            for c, i, o in zip(tt.cores, in_modes, out_modes, strict=True)
+        ]
+        total = jnp.sum(kernel * kernel)
+        error = jnp.sqrt(jnp.maximum(total - jnp.sum(cores[-1] ** 2), 0.0) / total)
+        out = cls(
+            n_in,
+            n_out,
+            (*tuple(int(c.shape[0]) for c in cores), 1),
+            in_modes=in_modes,
+            out_modes=out_modes,
+            use_bias=bias is not None,
+            materialize=materialize,
+            param_dtype=kernel.dtype,
+            rngs=nnx.Rngs(0),
+        )
+        return out._load(cores, bias, error)
