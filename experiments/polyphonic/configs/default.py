@@ -12,7 +12,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.dataset = "jsb_chorales"  # jsb_chorales | nottingham | piano_midi | musedata
     c.seed = 0
 
-    c.cell = ml_collections.ConfigDict()
+    c.cell = ml_collections.ConfigDict(type_safe=False)  # rank: int (CP) or tuple
     c.cell.kind = "tt"  # gru | cp | tucker | tt
     c.cell.rank = (1, 9, 9, 9, 1)  # CP: int; Tucker: per-mode ranks; TT: TT-ranks
     c.cell.in_modes = (4, 4, 4, 4)

@@ -6,7 +6,7 @@ from experiments.polyphonic.configs import default
 def get_config():
     c = default.get_config()
     c.cell.kind = "gru"
-    c.cell.rank = 0  # unused
+    c.cell.rank = 0  # unused by the dense cell
     c.learning_rate = 1e-3
     c.dropout = 0.2
     return c
