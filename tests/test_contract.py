@@ -264,3 +264,96 @@ def test_no_recompile_on_new_values(name, fn, make, caplog):
         jax.block_until_ready(fn(x2))
     compiles = [r for r in caplog.records if "Compiling" in r.getMessage()]
     assert not compiles, [r.getMessage()[:120] for r in compiles]
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers (lrjax.nn): nnx.jit, nnx.vmap over inputs, nnx.grad w.r.t. the parameters against a
+# finite difference, and no retracing on new input values. Each case is
+# (name, make_layer(rngs), apply(layer, x), input_shape).
+
+nnx = pytest.importorskip("flax.nnx")
+from lrjax import nn as lrnn  # noqa: E402
+
+_TM = dict(in_modes=(2, 3), out_modes=(3, 2), param_dtype=jnp.float64)
+_CM = dict(in_modes=(2, 3), hidden_modes=(2, 2), param_dtype=jnp.float64)
+_seq = lambda cell, x: cell.sequence(x)[1]
+_call = lambda layer, x: layer(x)
+LAYERS = [
+    ("LowRankLinear", lambda r: lrnn.LowRankLinear(6, 6, 2, param_dtype=jnp.float64, rngs=r), _call, (4, 6)),
+    ("CPLinear", lambda r: lrnn.CPLinear(6, 6, 3, **_TM, rngs=r), _call, (4, 6)),
+    ("TuckerLinear", lambda r: lrnn.TuckerLinear(6, 6, 2, **_TM, rngs=r), _call, (4, 6)),
+    ("TTLinear", lambda r: lrnn.TTLinear(6, 6, 2, **_TM, rngs=r), _call, (4, 6)),
+    ("TTLinear-materialized", lambda r: lrnn.TTLinear(6, 6, 2, **_TM, materialize=True, rngs=r), _call, (4, 6)),
+    ("GRUCell", lambda r: lrnn.GRUCell(6, 4, param_dtype=jnp.float64, rngs=r), _seq, (2, 5, 6)),
+    ("CPGRUCell", lambda r: lrnn.CPGRUCell(6, 4, 2, **_CM, rngs=r), _seq, (2, 5, 6)),
+    ("TuckerGRUCell", lambda r: lrnn.TuckerGRUCell(6, 4, 2, **_CM, rngs=r), _seq, (2, 5, 6)),
+    ("TTGRUCell", lambda r: lrnn.TTGRUCell(6, 4, 2, **_CM, rngs=r), _seq, (2, 5, 6)),
+]  # fmt: skip
+_LAYER_IDS = [c[0] for c in LAYERS]
+
+
+def _layer_input(shape, key=KEY):
+    return jax.random.normal(key, shape, jnp.float64)
+
+
+@pytest.mark.parametrize(("name", "make", "apply", "shape"), LAYERS, ids=_LAYER_IDS)
+def test_layer_jit_matches_eager(name, make, apply, shape):
+    layer, x = make(nnx.Rngs(0)), _layer_input(shape)
+    np.testing.assert_allclose(nnx.jit(apply)(layer, x), apply(layer, x), rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize(("name", "make", "apply", "shape"), LAYERS, ids=_LAYER_IDS)
+def test_layer_vmap_matches_loop(name, make, apply, shape):
+    layer, xs = make(nnx.Rngs(0)), _layer_input((3, *shape))
+    batched = nnx.vmap(apply, in_axes=(None, 0))(layer, xs)
+    for i in range(3):
+        np.testing.assert_allclose(batched[i], apply(layer, xs[i]), rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize(("name", "make", "apply", "shape"), LAYERS, ids=_LAYER_IDS)
+def test_layer_grad_matches_finite_difference(name, make, apply, shape):
+    layer, x = make(nnx.Rngs(0)), _layer_input(shape)
+    loss = lambda m: jnp.sum(jnp.sin(apply(m, x)))
+    grads = nnx.grad(loss)(layer)
+    graphdef, params, rest = nnx.split(layer, nnx.Param, ...)
+    leaves, treedef = jax.tree.flatten(params)
+    g = jax.tree.leaves(grads)
+    keys = jax.random.split(jax.random.key(1), len(leaves))
+    v = [jax.random.normal(k, p.shape, p.dtype) for k, p in zip(keys, leaves, strict=True)]
+
+    def at(t):
+        moved = jax.tree.unflatten(treedef, [p + t * d for p, d in zip(leaves, v, strict=True)])
+        return float(loss(nnx.merge(graphdef, moved, rest)))
+
+    h = 1e-6
+    fd = (at(h) - at(-h)) / (2 * h)
+    analytic = sum(float(jnp.sum(a * d)) for a, d in zip(g, v, strict=True))
+    np.testing.assert_allclose(analytic, fd, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(("name", "make", "apply", "shape"), LAYERS, ids=_LAYER_IDS)
+def test_layer_no_retrace_on_new_inputs(name, make, apply, shape):
+    layer, traces = make(nnx.Rngs(0)), []
+
+    @nnx.jit
+    def f(m, x):
+        traces.append(1)
+        return apply(m, x)
+
+    f(layer, _layer_input(shape))
+    f(layer, _layer_input(shape, jax.random.key(9)))
+    assert len(traces) == 1
+
+
+@pytest.mark.parametrize("index", range(5, 9), ids=_LAYER_IDS[5:9])
+def test_cells_run_under_nnx_scan(index):
+    """A cell stepped by ``nnx.scan`` (what ``nnx.RNN`` uses) equals ``cell.sequence``."""
+    _, make, _, shape = LAYERS[index]
+    cell, x = make(nnx.Rngs(0)), _layer_input(shape)
+
+    @nnx.scan(in_axes=(nnx.Carry, None, 1), out_axes=(nnx.Carry, 1))
+    def run(h, cell, xt):
+        return cell(h, xt)
+
+    _, ys = run(cell.initialize_carry(x[:, 0].shape), cell, x)
+    np.testing.assert_allclose(ys, cell.sequence(x)[1], rtol=1e-12, atol=1e-13)

@@ -74,7 +74,7 @@ class _FactorizedLinear(nnx.Module):
         norm = jnp.linalg.norm(self.kernel_matrix().astype(jnp.float32))
         scale = (jnp.sqrt(float(self.out_features)) / norm) ** (1.0 / len(params))
         for p in params:
-            p.value = (p[...] * scale).astype(p[...].dtype)
+            p[...] = (p[...] * scale).astype(p[...].dtype)
 
     def _matrix(self, parts: list[jax.Array]) -> jax.Array:
         raise NotImplementedError
@@ -90,10 +90,8 @@ class _FactorizedLinear(nnx.Module):
                 f"inputs.shape[-1] must be in_features={self.in_features}, got {inputs.shape}"
             )
         bias = self.bias[...] if self.bias is not None else None
-        inputs, bias, *parts = dtypes.promote_dtype(
-            (inputs, bias, *self._parts()), dtype=self.dtype
-        )
-        y = self._matmul(parts)(inputs)
+        x, bias, *parts = dtypes.promote_dtype((inputs, bias, *self._parts()), dtype=self.dtype)
+        y = self._matmul(parts)(x)
         return y + bias if bias is not None else y
 
     def _matmul(self, parts):
@@ -149,16 +147,16 @@ class _FactorizedLinear(nnx.Module):
             param_dtype=kernel.dtype,
             rngs=rngs if rngs is not None else nnx.Rngs(0),
         )
-        dense.kernel.value = kernel
-        if self.bias is not None:
-            dense.bias.value = self.bias[...]
+        dense.kernel[...] = kernel
+        if self.bias is not None and dense.bias is not None:
+            dense.bias[...] = self.bias[...]
         return dense
 
     def _load(self, values: Sequence[jax.Array], bias, error):
         for p, v in zip(self._param_list(), values, strict=True):
-            p.value = jnp.asarray(v, self.param_dtype)
+            p[...] = jnp.asarray(v, self.param_dtype)
         if self.bias is not None and bias is not None:
-            self.bias.value = jnp.asarray(bias, self.param_dtype)
+            self.bias[...] = jnp.asarray(bias, self.param_dtype)
         self.compression_error = float(error)
         return self
 

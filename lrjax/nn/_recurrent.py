@@ -86,8 +86,8 @@ class _GRUBase(nnx.RNNCellBase):
             h = self._gates(h, g, rec(h))
             return h, h
 
-        carry, ys = jax.lax.scan(step, carry, gx)
-        return carry, jnp.moveaxis(ys, 0, -2)
+        final, ys = jax.lax.scan(step, carry, gx)
+        return final, jnp.moveaxis(ys, 0, -2)
 
     def _gates(self, h, gx, gh):
         gx, gh, bias, h = dtypes.promote_dtype((gx, gh, self.bias[...], h), dtype=self.dtype)
@@ -134,19 +134,20 @@ class _GRUBase(nnx.RNNCellBase):
             param_dtype=k_in.dtype,
             rngs=rngs if rngs is not None else nnx.Rngs(0),
         )
-        cell.input_kernel.value = k_in
-        cell.recurrent_kernel.value = k_rec
-        cell.bias.value = self.bias[...]
+        cell.input_kernel[...] = k_in
+        cell.recurrent_kernel[...] = k_rec
+        cell.bias[...] = self.bias[...]
         return cell
 
 
 class GRUCell(_GRUBase):
     """Dense GRU cell (the baseline of the tensorized cells).
 
-    Parameters: ``3H (in + H) + 3H``, e.g. 1,181,184 for input 256 and hidden 512. The gate
-    equations are those of :class:`flax.nnx.GRUCell` (reset applied after the recurrent
-    matmul) without its separate recurrent candidate bias; gates are interleaved (see module
-    docstring).
+    Parameters: ``3H (in + H) + 3H``, e.g. 1,181,184 for input 256 and hidden 512. Same
+    equations and single bias as :class:`flax.nnx.GRUCell` (reset applied after the recurrent
+    matmul); only the column order of the kernels differs (gates interleaved, see the module
+    docstring). The input kernel is LeCun-normal, the recurrent one orthogonal scaled to the
+    same per-entry variance ``1 / H``.
 
     Args:
         in_features: input size.

@@ -1,0 +1,114 @@
+"""GRU cells: flax's GRUCell as the oracle, the published parameter table, dense twins."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+nnx = pytest.importorskip("flax.nnx")
+
+from lrjax.nn import CPGRUCell, GRUCell, TTGRUCell, TuckerGRUCell  # noqa: E402
+
+MODES = dict(in_modes=(4, 4, 4, 4), hidden_modes=(8, 4, 4, 4))
+
+# Tjandra, Sakti & Nakamura (IJCNN 2018), input 256 = (4,4,4,4), hidden 512 = (8,4,4,4)
+TABLE = [
+    (CPGRUCell, 10, 2_456),
+    (CPGRUCell, 30, 4_296),
+    (CPGRUCell, 50, 6_136),
+    (CPGRUCell, 80, 8_896),
+    (CPGRUCell, 110, 11_656),
+    (TuckerGRUCell, (2, 2, 2, 2), 2_232),
+    (TuckerGRUCell, (2, 3, 2, 3), 4_360),
+    (TuckerGRUCell, (2, 3, 2, 4), 6_408),
+    (TuckerGRUCell, (2, 4, 2, 4), 10_008),
+    (TuckerGRUCell, (2, 3, 3, 4), 12_184),
+    (TTGRUCell, (1, 3, 3, 3, 1), 2_688),
+    (TTGRUCell, (1, 5, 5, 5, 1), 4_096),
+    (TTGRUCell, (1, 7, 7, 7, 1), 6_016),
+    (TTGRUCell, (1, 9, 9, 9, 1), 8_448),
+    (TTGRUCell, (1, 11, 11, 11, 1), 11_392),
+]
+
+
+def test_dense_gru_parameter_count():
+    assert GRUCell(256, 512, rngs=nnx.Rngs(0)).num_params == 1_181_184
+
+
+@pytest.mark.parametrize(
+    ("cls", "rank", "count"), TABLE, ids=[f"{c[0].__name__}-{c[1]}" for c in TABLE]
+)
+def test_published_parameter_table(cls, rank, count):
+    cell = nnx.eval_shape(lambda: cls(256, 512, rank, **MODES, rngs=nnx.Rngs(0)))
+    assert cell.num_params == count
+
+
+def _interleave(k):
+    """lrjax column 3h + g  ->  flax column g H + h."""
+    h = k.shape[1] // 3
+    return k.reshape(k.shape[0], h, 3).transpose(0, 2, 1).reshape(k.shape[0], 3 * h)
+
+
+def test_gru_cell_equals_flax_gru_cell():
+    cell = GRUCell(6, 5, param_dtype=jnp.float64, rngs=nnx.Rngs(0))
+    cell.bias[...] = jnp.linspace(-1.0, 1.0, 15)
+    ref = nnx.GRUCell(6, 5, param_dtype=jnp.float64, rngs=nnx.Rngs(1))
+    ref.dense_i.kernel[...] = _interleave(cell.input_kernel[...])
+    ref.dense_i.bias[...] = _interleave(cell.bias[...][None])[0]
+    ref.dense_h.kernel[...] = _interleave(cell.recurrent_kernel[...])
+    x = jax.random.normal(jax.random.key(0), (3, 7, 6), jnp.float64)
+    np.testing.assert_allclose(nnx.RNN(cell)(x), nnx.RNN(ref)(x), rtol=1e-12, atol=1e-13)
+
+
+SMALL = dict(in_modes=(2, 3), hidden_modes=(2, 2))
+
+
+def _small_cells(rngs):
+    kw = dict(**SMALL, param_dtype=jnp.float64, rngs=rngs)
+    return [CPGRUCell(6, 4, 3, **kw), TuckerGRUCell(6, 4, (2, 2), **kw), TTGRUCell(6, 4, 2, **kw)]
+
+
+@pytest.mark.parametrize("index", [0, 1, 2], ids=["cp", "tucker", "tt"])
+def test_tensorized_cell_equals_dense_cell_of_its_kernels(index):
+    cell = _small_cells(nnx.Rngs(0))[index]
+    cell.bias[...] = jnp.linspace(-0.5, 0.5, 12)
+    x = jax.random.normal(jax.random.key(1), (2, 9, 6), jnp.float64)
+    dense = cell.to_dense()
+    ref = nnx.RNN(dense)(x)
+    np.testing.assert_allclose(nnx.RNN(cell)(x), ref, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(cell.sequence(x)[1], ref, rtol=1e-12, atol=1e-13)
+    # the recurrent map is the tripled-last-mode layer: its kernel has 3H interleaved columns
+    assert dense.recurrent_kernel.shape == (4, 12)
+
+
+@pytest.mark.parametrize("index", [0, 1, 2], ids=["cp", "tucker", "tt"])
+def test_init_keeps_gate_variance_of_dense_cell(index):
+    x = jax.random.normal(jax.random.key(2), (2048, 256))
+    h = jax.random.normal(jax.random.key(3), (2048, 512))
+    dense = GRUCell(256, 512, rngs=nnx.Rngs(0))
+    for seed in range(2):
+        cls, rank = [(CPGRUCell, 50), (TuckerGRUCell, (2, 3, 3, 4)), (TTGRUCell, 9)][index]
+        cell = cls(256, 512, rank, **MODES, rngs=nnx.Rngs(seed))
+        for a, b in [
+            (cell.input_map(x), dense.input_map(x)),
+            (cell.recurrent_map(h), dense.recurrent_map(h)),
+        ]:
+            ratio = float(jnp.var(a) / jnp.var(b))
+            assert 0.5 < ratio < 2.0, ratio
+
+
+def test_sequence_matches_rnn_and_accepts_a_carry():
+    cell = GRUCell(3, 4, param_dtype=jnp.float64, rngs=nnx.Rngs(0))
+    x = jax.random.normal(jax.random.key(0), (2, 5, 3), jnp.float64)
+    h0 = jax.random.normal(jax.random.key(1), (2, 4), jnp.float64)
+    carry, ys = cell.sequence(x, h0)
+    h = h0
+    for t in range(5):
+        h, y = cell(h, x[:, t])
+        np.testing.assert_allclose(ys[:, t], y, rtol=1e-12)
+    np.testing.assert_allclose(carry, h, rtol=1e-12)
+
+
+def test_bad_modes_are_named():
+    with pytest.raises(ValueError, match="hidden_modes"):
+        CPGRUCell(6, 4, 2, in_modes=(2, 3), hidden_modes=(3, 2), rngs=nnx.Rngs(0))
