@@ -276,6 +276,7 @@ from lrjax import nn as lrnn  # noqa: E402
 
 _TM = dict(in_modes=(2, 3), out_modes=(3, 2), param_dtype=jnp.float64)
 _CM = dict(in_modes=(2, 3), hidden_modes=(2, 2), param_dtype=jnp.float64)
+_F = dict(param_dtype=jnp.float64)
 _seq = lambda cell, x: cell.sequence(x)[1]
 _call = lambda layer, x: layer(x)
 LAYERS = [
@@ -288,6 +289,11 @@ LAYERS = [
     ("CPGRUCell", lambda r: lrnn.CPGRUCell(6, 4, 2, **_CM, rngs=r), _seq, (2, 5, 6)),
     ("TuckerGRUCell", lambda r: lrnn.TuckerGRUCell(6, 4, 2, **_CM, rngs=r), _seq, (2, 5, 6)),
     ("TTGRUCell", lambda r: lrnn.TTGRUCell(6, 4, 2, **_CM, rngs=r), _seq, (2, 5, 6)),
+    ("SeparableLowRankConv", lambda r: lrnn.SeparableLowRankConv(3, 4, 3, 2, strides=2, **_F, rngs=r), _call, (2, 6, 5, 3)),
+    ("CPConv", lambda r: lrnn.CPConv(3, 4, 3, 2, **_F, rngs=r), _call, (2, 6, 5, 3)),
+    ("TuckerConv", lambda r: lrnn.TuckerConv(3, 4, 3, 2, padding="VALID", **_F, rngs=r), _call, (2, 6, 5, 3)),
+    ("MonochromaticConv", lambda r: lrnn.MonochromaticConv(3, 4, 3, 2, **_F, rngs=r), _call, (2, 6, 5, 3)),
+    ("BiclusterConv", lambda r: lrnn.BiclusterConv(4, 4, 3, 2, 2, 1, **_F, rngs=r), _call, (2, 6, 5, 4)),
 ]  # fmt: skip
 _LAYER_IDS = [c[0] for c in LAYERS]
 

@@ -6,6 +6,7 @@ import pathlib
 import pytest
 
 import lrjax
+import lrjax.metrics
 
 API = (pathlib.Path(__file__).parents[1] / "docs" / "api.md").read_text()
 MODULES = [
@@ -17,6 +18,8 @@ MODULES = [
     lrjax.decomposition,
     lrjax.testing,
     pytest.importorskip("lrjax.data"),
+    lrjax.metrics,
+    pytest.importorskip("lrjax.nn"),
 ]
 NAMES = sorted({(m.__name__, n) for m in MODULES for n in m.__all__})
 
@@ -28,3 +31,32 @@ def test_public_name_documented(module, name):
     if inspect.ismodule(obj) or isinstance(obj, str):
         return
     assert inspect.getdoc(obj), f"{module}.{name} has no docstring"
+
+
+DOCTEST_MODULES = [
+    "lrjax.metrics",
+    "lrjax.data._polyphonic",
+    "lrjax.nn._init",
+    "lrjax.nn._dense",
+    "lrjax.nn._recurrent",
+    "lrjax.nn._conv",
+    "lrjax.nn._denton",
+    "lrjax.nn._force",
+    "lrjax.nn._compress",
+]
+
+
+@pytest.mark.parametrize("module", DOCTEST_MODULES)
+def test_docstring_examples_run(module):
+    """The examples in the docstrings of these modules are executed and must hold."""
+    import doctest
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    nnx = pytest.importorskip("flax.nnx")
+    mod = __import__(module, fromlist=["_"])
+    extra = {"jax": jax, "jnp": jnp, "np": np, "nnx": nnx}
+    result = doctest.testmod(mod, extraglobs=extra, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0, result

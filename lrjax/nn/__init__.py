@@ -6,10 +6,21 @@ channels-last convolutions) and offer ``from_dense`` / ``from_conv`` to compress
 with lrjax's own decompositions.
 """
 
+from ._compress import CompressionReport as CompressionReport
+from ._compress import LayerCompression as LayerCompression
+from ._compress import compress as compress
+from ._conv import CPConv as CPConv
+from ._conv import SeparableLowRankConv as SeparableLowRankConv
+from ._conv import TuckerConv as TuckerConv
 from ._dense import CPLinear as CPLinear
 from ._dense import LowRankLinear as LowRankLinear
 from ._dense import TTLinear as TTLinear
 from ._dense import TuckerLinear as TuckerLinear
+from ._denton import BiclusterConv as BiclusterConv
+from ._denton import MonochromaticConv as MonochromaticConv
+from ._denton import kmeans as kmeans
+from ._force import force_potential as force_potential
+from ._force import force_regularization as force_regularization
 from ._init import balanced_modes as balanced_modes
 from ._recurrent import CPGRUCell as CPGRUCell
 from ._recurrent import GRUCell as GRUCell
@@ -17,13 +28,24 @@ from ._recurrent import TTGRUCell as TTGRUCell
 from ._recurrent import TuckerGRUCell as TuckerGRUCell
 
 __all__ = [
+    "BiclusterConv",
+    "CPConv",
     "CPGRUCell",
     "CPLinear",
+    "CompressionReport",
     "GRUCell",
+    "LayerCompression",
     "LowRankLinear",
+    "MonochromaticConv",
+    "SeparableLowRankConv",
     "TTGRUCell",
     "TTLinear",
+    "TuckerConv",
     "TuckerGRUCell",
     "TuckerLinear",
     "balanced_modes",
+    "compress",
+    "force_potential",
+    "force_regularization",
+    "kmeans",
 ]

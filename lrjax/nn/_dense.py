@@ -272,7 +272,7 @@ class CPLinear(_FactorizedLinear):
         >>> layer = CPLinear(256, 512, 10, in_modes=(4, 4, 4, 4), out_modes=(8, 4, 4, 4),
         ...                  rngs=nnx.Rngs(0))
         >>> layer.num_params
-        912
+        872
 
     References:
         Lebedev et al., "Speeding-up convolutional neural networks using fine-tuned
@@ -414,7 +414,7 @@ class TuckerLinear(_FactorizedLinear):
         >>> layer = TuckerLinear(256, 512, (2, 2, 2, 2), in_modes=(4, 4, 4, 4),
         ...                      out_modes=(8, 4, 4, 4), rngs=nnx.Rngs(0))
         >>> layer.num_params
-        848
+        840
 
     References:
         Kim et al., "Compression of deep convolutional neural networks for fast and low power
@@ -573,7 +573,7 @@ class TTLinear(_FactorizedLinear):
         >>> layer = TTLinear(256, 512, (1, 3, 3, 3, 1), in_modes=(4, 4, 4, 4),
         ...                  out_modes=(8, 4, 4, 4), rngs=nnx.Rngs(0))
         >>> layer.num_params
-        1040
+        944
 
     References:
         Novikov, Podoprikhin, Osokin & Vetrov, "Tensorizing neural networks", NIPS 2015.

@@ -1,0 +1,270 @@
+"""Low-rank convolutions: equal to the nnx.Conv of their kernel, closed-form counts, exact
+recovery of planted low-rank kernels, reported errors, Denton layers, force regularization,
+model compression."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+nnx = pytest.importorskip("flax.nnx")
+
+from lrjax.nn import (  # noqa: E402
+    BiclusterConv,
+    CPConv,
+    LowRankLinear,
+    MonochromaticConv,
+    SeparableLowRankConv,
+    TuckerConv,
+    compress,
+    force_potential,
+    force_regularization,
+    kmeans,
+)
+
+F64 = dict(param_dtype=jnp.float64)
+C, N, KH, KW = 6, 8, 3, 2
+
+
+def _make(name, rngs, **geo):
+    return {
+        "separable": lambda: SeparableLowRankConv(C, N, (KH, KW), 3, **geo, **F64, rngs=rngs),
+        "cp": lambda: CPConv(C, N, (KH, KW), 4, **geo, **F64, rngs=rngs),
+        "tucker": lambda: TuckerConv(C, N, (KH, KW), (3, 4), **geo, **F64, rngs=rngs),
+        "mono": lambda: MonochromaticConv(C, N, (KH, KW), 3, **geo, **F64, rngs=rngs),
+        "bicluster": lambda: BiclusterConv(
+            C, N, (KH, KW), 2, 4, 2, in_perm=[5, 1, 3, 0, 2, 4], out_perm=[7, 6, 5, 4, 0, 1, 2, 3],
+            **geo, **F64, rngs=rngs,
+        ),
+    }[name]()  # fmt: skip
+
+
+NAMES = ["separable", "cp", "tucker", "mono", "bicluster"]
+GEOMETRIES = [
+    dict(),
+    dict(padding="VALID"),
+    dict(strides=2),
+    dict(strides=(2, 1), padding=((1, 2), (0, 1))),
+]
+
+
+def _numpy_conv(x, w, strides, padding):
+    """Direct NHWC convolution by loops (the oracle), explicit padding pairs."""
+    (pt, pb), (pl, pr) = padding
+    x = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    kh, kw = w.shape[:2]
+    oh = (x.shape[1] - kh) // strides[0] + 1
+    ow = (x.shape[2] - kw) // strides[1] + 1
+    out = np.zeros((x.shape[0], oh, ow, w.shape[3]))
+    for i in range(oh):
+        for j in range(ow):
+            patch = x[:, i * strides[0] : i * strides[0] + kh, j * strides[1] : j * strides[1] + kw]
+            out[:, i, j] = np.einsum("byxc,yxcn->bn", patch, w)
+    return out
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("geo", GEOMETRIES, ids=["same", "valid", "stride2", "explicit"])
+def test_layer_equals_conv_of_its_kernel(name, geo):
+    layer = _make(name, nnx.Rngs(0), **geo)
+    layer.bias[...] = jnp.linspace(-1, 1, N)
+    x = jax.random.normal(jax.random.key(1), (2, 9, 8, C), jnp.float64)
+    ref = layer.to_conv()
+    np.testing.assert_allclose(layer(x), ref(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer(x[0]), ref(x[0]), rtol=1e-12, atol=1e-12)  # unbatched
+    if geo.get("padding") == ((1, 2), (0, 1)):
+        direct = _numpy_conv(np.asarray(x), np.asarray(layer.kernel()), (2, 1), geo["padding"])
+        np.testing.assert_allclose(layer(x) - layer.bias[...], direct, rtol=1e-10, atol=1e-12)
+
+
+def test_parameter_counts():
+    r = nnx.Rngs(0)
+    assert _make("separable", r).num_params == 3 * (KH * C + KW * N) + N
+    assert _make("cp", r).num_params == 4 * (C + KH + KW + N) + N
+    assert _make("tucker", r).num_params == C * 3 + KH * KW * 3 * 4 + 4 * N + N
+    assert _make("mono", r).num_params == C * 3 + KH * KW * N + N
+    assert _make("bicluster", r).num_params == C * 4 * 2 + KH * KW * 2 * 2 * N + N
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_init_keeps_output_variance_of_dense_conv(name):
+    x = jax.random.normal(jax.random.key(2), (16, 12, 12, C))
+    ref = float(jnp.var(nnx.Conv(C, N, (KH, KW), rngs=nnx.Rngs(0))(x)))
+    for seed in range(3):
+        layer = _make(name, nnx.Rngs(seed))
+        ratio = float(jnp.var(layer(x.astype(jnp.float64)))) / ref
+        assert 0.5 < ratio < 2.0, ratio
+
+
+def _conv_with(kernel):
+    conv = nnx.Conv(C, N, (KH, KW), **F64, rngs=nnx.Rngs(0))
+    conv.kernel[...] = jnp.asarray(kernel)
+    conv.bias[...] = jnp.linspace(0, 1, N)
+    return conv
+
+
+def _planted(name, rng):
+    if name == "separable":  # rank 3 in Tai's (C kh, N kw) matricization
+        v, h = rng.standard_normal((KH, C, 3)), rng.standard_normal((KW, 3, N))
+        return np.einsum("yck,xkn->yxcn", v, h), lambda conv: SeparableLowRankConv.from_conv(
+            conv, 3
+        )
+    if name == "cp":
+        fs = [rng.standard_normal((m, 3)) for m in (KH, KW, C, N)]
+        return np.einsum("yr,xr,cr,nr->yxcn", *fs), lambda conv: CPConv.from_conv(conv, 3)
+    if name == "tucker":
+        core = rng.standard_normal((KH, KW, 2, 3))
+        u, v = rng.standard_normal((C, 2)), rng.standard_normal((3, N))
+        return np.einsum("yxst,cs,tn->yxcn", core, u, v), lambda conv: TuckerConv.from_conv(
+            conv, (2, 3)
+        )
+    if name == "mono":  # 2 colours shared by the filters
+        colors = rng.standard_normal((C, 2))
+        spatial = rng.standard_normal((KH, KW, N))
+        assign = np.arange(N) % 2
+        return np.einsum(
+            "yxn,cn->yxcn", spatial, colors[:, assign]
+        ), lambda conv: MonochromaticConv.from_conv(conv, 2)
+    # bicluster: channel groups {0,2,4}/{1,3,5} x {even, odd} outputs, rank-1 blocks
+    w = np.zeros((KH, KW, C, N))
+    for gi, ins in enumerate([[0, 2, 4], [1, 3, 5]]):
+        for hi, outs in enumerate([[0, 2, 4, 6], [1, 3, 5, 7]]):
+            u, s = rng.standard_normal(3), rng.standard_normal((KH, KW, 4)) * (1 + gi + 2 * hi)
+            w[np.ix_(range(KH), range(KW), ins, outs)] = np.einsum("c,yxn->yxcn", u, s)
+    return w, lambda conv: BiclusterConv.from_conv(conv, 2, 2, 1)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_from_conv_recovers_planted_kernel(name):
+    w, build = _planted(name, np.random.default_rng(3))
+    conv = _conv_with(w)
+    layer = build(conv)
+    np.testing.assert_allclose(layer.kernel(), w, atol=1e-6 * np.abs(w).max())
+    assert layer.compression_error < 1e-6
+    x = jax.random.normal(jax.random.key(5), (2, 7, 7, C), jnp.float64)
+    np.testing.assert_allclose(layer(x), conv(x), atol=1e-6 * float(jnp.abs(conv(x)).max()))
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda c: SeparableLowRankConv.from_conv(c, 2),
+        lambda c: CPConv.from_conv(c, 3),
+        lambda c: TuckerConv.from_conv(c, (2, 3)),
+        lambda c: MonochromaticConv.from_conv(c, 3),
+        lambda c: BiclusterConv.from_conv(c, 2, 2, 2),
+    ],
+    ids=NAMES,
+)
+def test_reported_error_equals_kernel_error(build):
+    w = np.random.default_rng(4).standard_normal((KH, KW, C, N))
+    layer = build(_conv_with(w))
+    direct = np.linalg.norm(np.asarray(layer.kernel()) - w) / np.linalg.norm(w)
+    assert 0.05 < direct < 1
+    np.testing.assert_allclose(layer.compression_error, direct, rtol=1e-6)
+
+
+def test_tai_separable_is_optimal_against_the_svd():
+    w = np.random.default_rng(6).standard_normal((KH, KW, C, N))
+    s = np.linalg.svd(w.transpose(2, 0, 3, 1).reshape(C * KH, N * KW), compute_uv=False)
+    layer = SeparableLowRankConv.from_conv(_conv_with(w), 4)
+    np.testing.assert_allclose(layer.compression_error, np.sqrt(np.sum(s[4:] ** 2) / np.sum(s**2)))
+
+
+def test_kmeans_and_balanced_kmeans():
+    rng = np.random.default_rng(0)
+    pts = np.concatenate([rng.normal(0, 0.1, (5, 2)), rng.normal(5, 0.1, (5, 2))])
+    labels = kmeans(pts, 2)
+    assert len(set(labels[:5])) == 1 and len(set(labels[5:])) == 1 and labels[0] != labels[5]
+    lopsided = np.concatenate([rng.normal(0, 0.1, (6, 2)), rng.normal(5, 0.1, (2, 2))])
+    assert np.bincount(kmeans(lopsided, 2, balanced=True)).tolist() == [4, 4]
+    with pytest.raises(ValueError, match="divisible"):
+        kmeans(pts, 3, balanced=True)
+
+
+def test_force_regularization_matches_closed_form():
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((3, 3, 2, 5))
+    params = {"conv": jnp.asarray(w), "bias": jnp.ones(5)}
+    tx = force_regularization(0.3)
+    upd, _ = tx.update(jax.tree.map(jnp.zeros_like, params), tx.init(params), params)
+    f = w.reshape(-1, 5).T
+    norms = np.linalg.norm(f, axis=1, keepdims=True)
+    fn = f / norms
+    grad_hat = 5 * fn - fn.sum(0)  # d/dw_hat of 1/2 sum_{i<j} ||w_i - w_j||^2
+    grad = (grad_hat - np.sum(grad_hat * fn, 1, keepdims=True) * fn) / norms  # through w / ||w||
+    np.testing.assert_allclose(upd["conv"], 0.3 * grad.T.reshape(w.shape), rtol=1e-6)
+    np.testing.assert_array_equal(upd["bias"], 0.0)  # only 4-D kernels by default
+    # the Lnorm force: sum_j (w_hat_i - w_hat_j) / ||w_hat_i - w_hat_j||
+    diff = fn[:, None] - fn[None]
+    dist = np.linalg.norm(diff, axis=-1) + np.eye(5)
+    g_hat = (diff / dist[..., None]).sum(1)
+    g = (g_hat - np.sum(g_hat * fn, 1, keepdims=True) * fn) / norms
+    auto = jax.grad(lambda k: force_potential(k, "lnorm"))(jnp.asarray(w))
+    np.testing.assert_allclose(auto, g.T.reshape(w.shape), rtol=1e-5, atol=1e-8)
+
+
+def test_force_pushes_filters_into_a_low_rank_space():
+    w = jnp.asarray(np.random.default_rng(2).standard_normal((3, 3, 4, 16)))
+    tx = optax.chain(force_regularization(1.0), optax.sgd(0.05))
+    params = {"conv": w}
+    state = tx.init(params)
+    energy = lambda k: float(
+        np.sum(np.linalg.svd(np.asarray(k).reshape(-1, 16), compute_uv=False)[:4] ** 2)
+        / np.sum(np.asarray(k) ** 2)
+    )
+    before = energy(w)
+    for _ in range(100):
+        upd, state = tx.update(jax.tree.map(jnp.zeros_like, params), state, params)
+        params = optax.apply_updates(params, upd)
+    assert energy(params["conv"]) > before + 0.2  # top-4 subspace holds much more energy
+    with pytest.raises(ValueError, match="kind"):
+        force_regularization(1.0, "l3")
+
+
+class _Net(nnx.Module):
+    def __init__(self, rngs):
+        self.conv = nnx.Conv(C, N, (3, 3), **F64, rngs=rngs)
+        self.blocks = nnx.List([nnx.Conv(N, N, (3, 3), **F64, rngs=rngs)])
+        self.head = nnx.Linear(N, 10, **F64, rngs=rngs)
+
+    def __call__(self, x):
+        x = jax.nn.relu(self.conv(x))
+        x = jax.nn.relu(self.blocks[0](x))
+        return self.head(x.mean((1, 2)))
+
+
+def test_compress_replaces_layers_and_reports():
+    model = _Net(nnx.Rngs(0))
+    kernel_before = np.asarray(model.conv.kernel[...]).copy()
+    policy = {
+        "conv": lambda c: TuckerConv.from_conv(c, (3, 4)),
+        "blocks/0": lambda c: CPConv.from_conv(c, 6),
+        "head": lambda d: LowRankLinear.from_dense(d, 2),
+    }
+    small, report = compress(model, policy)
+    assert isinstance(model.conv, nnx.Conv)  # the caller's model is untouched
+    np.testing.assert_array_equal(model.conv.kernel[...], kernel_before)
+    assert isinstance(small.conv, TuckerConv) and isinstance(small.blocks[0], CPConv)
+    assert isinstance(small.head, LowRankLinear)
+    rows = {r.path: r for r in report.layers}
+    assert rows["conv"].params_before == 9 * C * N + N
+    assert rows["conv"].params_after == small.conv.num_params
+    np.testing.assert_allclose(rows["blocks/0"].error, small.blocks[0].compression_error)
+    x = jax.random.normal(jax.random.key(0), (2, 6, 6, C), jnp.float64)
+    assert small(x).shape == model(x).shape
+    assert report.model_params_after < report.model_params_before
+    assert "blocks/0" in str(report)
+    with pytest.raises(ValueError, match="not dense or conv"):
+        compress(model, {"nope": lambda c: c})
+
+
+def test_compress_with_a_callable_policy():
+    model = _Net(nnx.Rngs(0))
+    pick = lambda path, layer: (
+        SeparableLowRankConv.from_conv(layer, 4) if isinstance(layer, nnx.Conv) else None
+    )
+    small, report = compress(model, pick)
+    assert sorted(r.path for r in report.layers) == ["blocks/0", "conv"]
+    assert isinstance(small.head, nnx.Linear)
