@@ -196,7 +196,8 @@ def run(config, workdir: str | Path) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     data = load_splits(config)
     model = MusicRNN(config, rngs=nnx.Rngs(config.seed))
-    tx = optax.chain(optax.clip_by_global_norm(config.clip_norm), optax.adam(config.learning_rate))
+    adam = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
+    tx = optax.chain(optax.clip_by_global_norm(config.clip_norm), adam)
     optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
     manager = _manager(workdir)
     meta = {"step": 0, "history": []}
@@ -238,7 +239,9 @@ def run(config, workdir: str | Path) -> dict:
         record = {"epoch": epoch + 1, "step": step, "train_loss": float(np.mean(losses)),
                   "valid": evaluate(model, valid), "test": evaluate(model, test),
                   "seconds": time.perf_counter() - t0}  # fmt: skip
+        record["lr"] = _learning_rate(optimizer)
         history.append(record)
+        _maybe_decay(optimizer, history, config)
         _save(manager, step, model, optimizer, {"step": step, "history": history})
         _write_metrics(workdir, history)
         print(
@@ -253,6 +256,24 @@ def run(config, workdir: str | Path) -> dict:
     _write_summary(workdir, config, result, history)
     _plot(workdir, history, result)
     return result
+
+
+def _learning_rate(optimizer) -> float:
+    return float(optimizer.opt_state[1].hyperparams["learning_rate"][...])
+
+
+def _maybe_decay(optimizer, history: list[dict], config) -> None:
+    """Multiply the learning rate by ``lr_decay`` when validation NLL has not improved for
+    ``lr_patience`` epochs (and the rate has not changed for as long)."""
+    if config.lr_decay >= 1.0:
+        return
+    nll = [r["valid"]["nll"] for r in history]
+    since_best = len(nll) - 1 - int(np.argmin(nll))
+    rates = [r["lr"] for r in history]
+    since_change = next((i for i, lr in enumerate(reversed(rates)) if lr != rates[-1]), len(rates))
+    if since_best >= config.lr_patience and since_change >= config.lr_patience:
+        lr = optimizer.opt_state[1].hyperparams["learning_rate"]
+        lr[...] = lr[...] * config.lr_decay
 
 
 def _should_stop(history: list[dict], config) -> bool:

@@ -40,7 +40,8 @@ def _strip(history):
 
 
 def test_resume_after_interruption_gives_the_same_result(tmp_path):
-    cfg = dict(batch_size=2, checkpoint_every_steps=2, max_epochs=2)  # 6 steps per epoch
+    # 6 steps per epoch; the learning rate halves after every epoch (its state must resume too)
+    cfg = dict(batch_size=2, checkpoint_every_steps=2, max_epochs=2, lr_decay=0.5, lr_patience=0)
     straight = run(_config(**cfg), tmp_path / "a")
     with pytest.raises(Interrupted):
         run(_config(stop_after_steps=9, **cfg), tmp_path / "b")  # killed mid-epoch 2
@@ -52,6 +53,8 @@ def test_resume_after_interruption_gives_the_same_result(tmp_path):
         json.loads(x) for x in (tmp_path / d / "metrics.jsonl").read_text().splitlines()
     ]
     assert _strip(read("a")) == _strip(read("b"))
+    lr = tiny.get_config().learning_rate
+    np.testing.assert_allclose([r["lr"] for r in read("b")], [lr, lr / 2], rtol=1e-6)
 
 
 def test_buckets_and_batches():

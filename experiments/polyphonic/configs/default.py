@@ -22,6 +22,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.dropout = 0.3  # on the cell's outputs, before Linear(hidden -> 88)
 
     c.learning_rate = 3e-3
+    c.lr_decay = 1.0  # < 1: multiply the learning rate by this on a validation plateau
+    c.lr_patience = 3  # epochs without improvement before a decay
     c.clip_norm = 5.0  # global gradient-norm clipping
     c.batch_size = 8
     c.max_epochs = 100
