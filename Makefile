@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run compress test lint typecheck pytest bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ $(STAMP_TEST): pyproject.toml | $(PY)
 	touch $@
 
 run: $(STAMP_RUN)
+	$(PY) -m experiments.polyphonic --config=experiments/polyphonic/configs/default.py --workdir=runs/polyphonic
+
+compress: $(STAMP_RUN)
 	$(PY) -m experiments.compress --config=experiments/compress/configs/default.py --workdir=runs/compress
 
 lint: $(STAMP_TEST)
@@ -38,6 +41,8 @@ test: lint typecheck pytest
 
 bench: $(STAMP_TEST)
 	$(PY) -m experiments.benchmarks.foundation
+	$(PY) -m experiments.benchmarks.solvers
+	$(PY) -m experiments.benchmarks.layers
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache .mypy_cache
