@@ -9,6 +9,7 @@ decompositions and records the relative kernel error in ``compression_error``.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
 
 import jax
@@ -92,14 +93,14 @@ class _FactorizedConv(nnx.Module):
         self.bias = nnx.Param(jnp.zeros((out_features,), param_dtype)) if use_bias else None
         self.compression_error: float | None = None
 
-    def _param_list(self) -> list[nnx.Param]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _param_list(self) -> list[nnx.Param]: ...
 
-    def _forward(self, x, parts):
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _forward(self, x, parts): ...
 
-    def _kernel(self, parts) -> jax.Array:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _kernel(self, parts) -> jax.Array: ...
 
     def kernel(self) -> jax.Array:
         """The equivalent dense ``(kh, kw, in, out)`` kernel (formed on demand)."""
@@ -126,9 +127,10 @@ class _FactorizedConv(nnx.Module):
         """Number of trainable scalars (factors and bias)."""
         return sum(int(np.prod(v.shape)) for v in jax.tree.leaves(nnx.state(self, nnx.Param)))
 
+    @abc.abstractmethod
     def flops_per_position(self) -> int:
         """Floating-point operations (2 per multiply-add) per output position at stride 1."""
-        raise NotImplementedError
+        ...
 
     def to_conv(self, *, rngs: nnx.Rngs | None = None) -> nnx.Conv:
         """The :class:`flax.nnx.Conv` with this layer's equivalent kernel, geometry and bias."""

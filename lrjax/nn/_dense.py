@@ -11,6 +11,7 @@ decompositions and records the relative kernel error it reports in ``compression
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Sequence
 
@@ -58,11 +59,11 @@ class _FactorizedLinear(nnx.Module):
         self.bias = nnx.Param(jnp.zeros((out_features,), param_dtype)) if use_bias else None
         self.compression_error: float | None = None
 
-    def _parts(self) -> list[jax.Array]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _parts(self) -> list[jax.Array]: ...
 
-    def _param_list(self) -> list[nnx.Param]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _param_list(self) -> list[nnx.Param]: ...
 
     def _normalize_init(self) -> None:
         """Rescale the drawn factors so ``||W||_F^2 = out_features`` exactly.
@@ -76,8 +77,8 @@ class _FactorizedLinear(nnx.Module):
         for p in params:
             p[...] = (p[...] * scale).astype(p[...].dtype)
 
-    def _matrix(self, parts: list[jax.Array]) -> jax.Array:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _matrix(self, parts: list[jax.Array]) -> jax.Array: ...
 
     def kernel_matrix(self) -> jax.Array:
         """The dense kernel ``W`` of shape ``(in_features, out_features)`` (formed on demand)."""
@@ -119,8 +120,8 @@ class _FactorizedLinear(nnx.Module):
     def _prepare(self, parts):
         return parts
 
-    def _apply_prepared(self, x, prepared):
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _apply_prepared(self, x, prepared): ...
 
     @property
     def num_params(self) -> int:
@@ -133,8 +134,8 @@ class _FactorizedLinear(nnx.Module):
             return 2 * self.in_features * self.out_features
         return self._flops()
 
-    def _flops(self) -> int:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _flops(self) -> int: ...
 
     def to_dense(self, *, rngs: nnx.Rngs | None = None) -> nnx.Linear:
         """The :class:`flax.nnx.Linear` whose kernel is this layer's reconstructed ``W``."""

@@ -15,6 +15,7 @@ One bias vector of size ``3H``; this is the parameter count of the published tab
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Sequence
 
 import jax
@@ -45,17 +46,20 @@ class _GRUBase(nnx.RNNCellBase):
         self.param_dtype = param_dtype
         self.bias = nnx.Param(jnp.zeros((3 * hidden_features,), param_dtype))
 
+    @abc.abstractmethod
     def input_map(self, x: jax.Array) -> jax.Array:
         """``x @ W`` of shape ``(..., 3H)`` (interleaved gates), without bias."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def recurrent_map(self, h: jax.Array) -> jax.Array:
         """``h @ U`` of shape ``(..., 3H)`` (interleaved gates)."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def recurrent_fn(self):
         """``h -> h @ U`` with the recurrent factor products prepared once (loop-invariant)."""
-        raise NotImplementedError
+        ...
 
     def __call__(self, carry: jax.Array, inputs: jax.Array) -> tuple[jax.Array, jax.Array]:  # type: ignore[override]
         """One step: ``(h, x) -> (h', h')``."""
@@ -118,9 +122,10 @@ class _GRUBase(nnx.RNNCellBase):
         """Number of trainable scalars (both maps and the one ``3H`` bias)."""
         return sum(int(np.prod(v.shape)) for v in jax.tree.leaves(nnx.state(self, nnx.Param)))
 
+    @abc.abstractmethod
     def kernels(self) -> tuple[jax.Array, jax.Array]:
         """Dense ``(in, 3H)`` input and ``(H, 3H)`` recurrent kernels (interleaved gates)."""
-        raise NotImplementedError
+        ...
 
     def to_dense(self, *, rngs: nnx.Rngs | None = None) -> GRUCell:
         """The dense :class:`GRUCell` with this cell's reconstructed kernels and bias."""
