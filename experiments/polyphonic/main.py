@@ -118,11 +118,25 @@ def batch_loss(model: MusicRNN, x, y, mask, dropout_key):
 
 
 @nnx.jit
-def train_step(model, optimizer, x, y, mask, dropout_key):
-    """One Adam step with global-norm clipping; returns the batch loss."""
+def train_step(model, optimizer, ema, x, y, mask, dropout_key, ema_decay):
+    """One Adam step with global-norm clipping; returns the batch loss and the updated
+    exponential moving average of the parameters (a plain dict of arrays)."""
     loss, grads = nnx.value_and_grad(batch_loss)(model, x, y, mask, dropout_key)
     optimizer.update(model, grads)
-    return loss
+    params = _pure_params(model)
+    ema = jax.tree.map(lambda e, p: ema_decay * e + (1.0 - ema_decay) * p, ema, params)
+    return loss, ema
+
+
+def _pure_params(model) -> dict:
+    return nnx.to_pure_dict(nnx.state(model, nnx.Param))
+
+
+def _with_params(model, params: dict):
+    """A copy of ``model`` carrying ``params`` (used to evaluate the moving average)."""
+    graphdef, state, rest = nnx.split(model, nnx.Param, ...)
+    nnx.replace_by_pure_dict(state, params)
+    return nnx.merge(graphdef, state, rest)
 
 
 @nnx.jit
@@ -155,26 +169,26 @@ def _manager(workdir: Path):
     return ocp.CheckpointManager((workdir / "checkpoints").absolute(), options=options)
 
 
-def _save(manager, step: int, model, optimizer, meta: dict) -> None:
+def _save(manager, step: int, model, optimizer, ema, meta: dict) -> None:
     import orbax.checkpoint as ocp
 
-    state = {"model": nnx.state(model, nnx.Param), "opt": nnx.state(optimizer)}
+    state = {"model": nnx.state(model, nnx.Param), "opt": nnx.state(optimizer), "ema": ema}
     args = ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta))
     manager.save(step, args=args, force=True)
 
 
-def _restore(manager, model, optimizer) -> tuple[int, dict] | None:
+def _restore(manager, model, optimizer, ema) -> tuple[dict, dict] | None:
     import orbax.checkpoint as ocp
 
     step = manager.latest_step()
     if step is None:
         return None
-    target = {"model": nnx.state(model, nnx.Param), "opt": nnx.state(optimizer)}
+    target = {"model": nnx.state(model, nnx.Param), "opt": nnx.state(optimizer), "ema": ema}
     args = ocp.args.Composite(state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore())
     restored = manager.restore(step, args=args)
     nnx.update(model, restored["state"]["model"])
     nnx.update(optimizer, restored["state"]["opt"])
-    return int(step), dict(restored["meta"])
+    return restored["state"]["ema"], dict(restored["meta"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,9 +215,10 @@ def run(config, workdir: str | Path) -> dict:
     optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
     manager = _manager(workdir)
     meta = {"step": 0, "history": []}
-    restored = _restore(manager, model, optimizer)
+    ema = _pure_params(model)
+    restored = _restore(manager, model, optimizer, ema)
     if restored is not None:
-        meta = restored[1]
+        ema, meta = restored
         print(f"resumed from step {meta['step']} ({len(meta['history'])} epochs done)")
     history: list[dict] = meta["history"]
     step = int(meta["step"])
@@ -215,6 +230,7 @@ def run(config, workdir: str | Path) -> dict:
     key = jax.random.key(config.seed)
     data_key, drop_key = jax.random.split(key)
     steps_this_run = 0
+    decay = jnp.float32(config.ema_decay)
     stop = _should_stop(history, config)
     while not stop and len(history) < config.max_epochs:
         epoch = len(history)
@@ -227,22 +243,25 @@ def run(config, workdir: str | Path) -> dict:
         bar = _progress(range(first, steps_per_epoch), config, f"epoch {epoch + 1}")
         for b in bar:
             x, y, mask = pad_batch([data["train"][i] for i in batches[b]], config.min_bucket)
-            loss = train_step(model, optimizer, x, y, mask, jax.random.fold_in(drop_key, step))
+            loss, ema = train_step(
+                model, optimizer, ema, x, y, mask, jax.random.fold_in(drop_key, step), decay
+            )
             losses.append(float(loss))
             step += 1
             steps_this_run += 1
             if step % config.checkpoint_every_steps == 0 and b + 1 < steps_per_epoch:
-                _save(manager, step, model, optimizer, {"step": step, "history": history,
+                _save(manager, step, model, optimizer, ema, {"step": step, "history": history,
                                                         "epoch_losses": losses})  # fmt: skip
             if 0 < config.stop_after_steps <= steps_this_run:
                 raise Interrupted(f"stopped after {steps_this_run} steps (config.stop_after_steps)")
+        scored = _with_params(model, ema) if config.ema_decay > 0 else model
         record = {"epoch": epoch + 1, "step": step, "train_loss": float(np.mean(losses)),
-                  "valid": evaluate(model, valid), "test": evaluate(model, test),
+                  "valid": evaluate(scored, valid), "test": evaluate(scored, test),
                   "seconds": time.perf_counter() - t0}  # fmt: skip
         record["lr"] = _learning_rate(optimizer)
         history.append(record)
         _maybe_decay(optimizer, history, config)
-        _save(manager, step, model, optimizer, {"step": step, "history": history})
+        _save(manager, step, model, optimizer, ema, {"step": step, "history": history})
         _write_metrics(workdir, history)
         print(
             f"epoch {epoch + 1}: train {record['train_loss']:.3f}  valid NLL "

@@ -41,7 +41,14 @@ def _strip(history):
 
 def test_resume_after_interruption_gives_the_same_result(tmp_path):
     # 6 steps per epoch; the learning rate halves after every epoch (its state must resume too)
-    cfg = dict(batch_size=2, checkpoint_every_steps=2, max_epochs=2, lr_decay=0.5, lr_patience=0)
+    cfg = dict(
+        batch_size=2,
+        checkpoint_every_steps=2,
+        max_epochs=2,
+        lr_decay=0.5,
+        lr_patience=0,
+        ema_decay=0.9,
+    )  # the moving average is checkpointed as well
     straight = run(_config(**cfg), tmp_path / "a")
     with pytest.raises(Interrupted):
         run(_config(stop_after_steps=9, **cfg), tmp_path / "b")  # killed mid-epoch 2
