@@ -16,6 +16,7 @@ One bias vector of size ``3H``; this is the parameter count of the published tab
 from __future__ import annotations
 
 import abc
+import types
 from collections.abc import Callable, Sequence
 
 import jax
@@ -248,6 +249,53 @@ class _TensorizedGRU(_GRUBase):
     def kernels(self):
         return self.input_layer.kernel_matrix(), self.recurrent_layer.kernel_matrix()
 
+    _layer_cls: type
+
+    @classmethod
+    def from_dense(
+        cls,
+        cell: _GRUBase,
+        rank,
+        *,
+        in_modes: Sequence[int] | None = None,
+        hidden_modes: Sequence[int] | None = None,
+        **decomposition_kwargs,
+    ):
+        """Compress a trained GRU cell (e.g. a :class:`GRUCell`): both kernels are decomposed
+        with the layer class's ``from_dense`` (``cp_als``, ``tucker_hooi`` or ``tt_svd``) in the
+        tensorized shape, the bias is kept. ``compression_error`` of ``input_layer`` and
+        ``recurrent_layer`` hold the two relative kernel errors.
+
+        Args:
+            cell: any GRU cell of this module (its ``kernels()`` are used).
+            rank: the rank argument of this cell class.
+            in_modes, hidden_modes: as for the constructor.
+            **decomposition_kwargs: passed to the layer class's ``from_dense`` (e.g.
+                ``maxiter``).
+        """
+        k_in, k_rec = cell.kernels()
+        in_modes = check_modes(
+            "in_modes", in_modes or _default(cell.in_features), cell.in_features, None
+        )
+        hidden_modes = check_modes(
+            "hidden_modes", hidden_modes, cell.hidden_features, len(in_modes)
+        )
+        out_modes = _tripled(hidden_modes)
+        make = lambda k, modes: cls._layer_cls.from_dense(
+            types.SimpleNamespace(kernel=k, bias=None), rank, in_modes=modes, out_modes=out_modes,
+            **decomposition_kwargs,
+        )  # fmt: skip
+        layers = make(k_in, in_modes), make(k_rec, hidden_modes)
+        out = nnx.eval_shape(
+            lambda: cls(cell.in_features, cell.hidden_features, rank, in_modes=in_modes,
+                        hidden_modes=hidden_modes, gate_fn=cell.gate_fn,
+                        activation_fn=cell.activation_fn, dtype=cell.dtype,
+                        param_dtype=k_in.dtype, rngs=nnx.Rngs(0))
+        )  # fmt: skip
+        out.input_layer, out.recurrent_layer = layers
+        out.bias = nnx.Param(jnp.asarray(cell.bias[...], k_in.dtype))
+        return out
+
 
 _CELL_DOC_ARGS = """
     Args:
@@ -279,6 +327,7 @@ class CPGRUCell(_TensorizedGRU):
     """
 
     __doc__ = (__doc__ or "") + _CELL_DOC_ARGS.format(rank_doc="rank: CP rank of both maps.")
+    _layer_cls = CPLinear
 
     def __init__(
         self,
@@ -317,6 +366,7 @@ class TuckerGRUCell(_TensorizedGRU):
     __doc__ = (__doc__ or "") + _CELL_DOC_ARGS.format(
         rank_doc="rank: Tucker ranks (int, d or 2d numbers) of both maps."
     )
+    _layer_cls = TuckerLinear
 
     def __init__(
         self,
@@ -356,6 +406,7 @@ class TTGRUCell(_TensorizedGRU):
     __doc__ = (__doc__ or "") + _CELL_DOC_ARGS.format(
         rank_doc="ranks: TT ranks (int, d - 1 inner or d + 1 ranks) of both maps."
     )
+    _layer_cls = TTLinear
 
     def __init__(
         self,

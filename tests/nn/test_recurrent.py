@@ -112,3 +112,30 @@ def test_sequence_matches_rnn_and_accepts_a_carry():
 def test_bad_modes_are_named():
     with pytest.raises(ValueError, match="hidden_modes"):
         CPGRUCell(6, 4, 2, in_modes=(2, 3), hidden_modes=(3, 2), rngs=nnx.Rngs(0))
+
+
+@pytest.mark.parametrize("index", [0, 1, 2], ids=["cp", "tucker", "tt"])
+def test_from_dense_recovers_a_tensorized_cell(index):
+    """Compressing the dense twin of a tensorized cell with the same ranks gives it back."""
+    cell = _small_cells(nnx.Rngs(0))[index]
+    cell.bias[...] = jnp.linspace(-1.0, 1.0, 12)
+    rank = [3, (2, 2), 2][index]
+    back = (
+        type(cell).from_dense(cell.to_dense(), rank, **SMALL, maxiter=2000, tol=1e-14)
+        if index == 0
+        else type(cell).from_dense(cell.to_dense(), rank, **SMALL)
+    )
+    x = jax.random.normal(jax.random.key(1), (2, 9, 6), jnp.float64)
+    np.testing.assert_allclose(back.sequence(x)[1], cell.sequence(x)[1], atol=1e-6)
+    assert back.input_layer.compression_error < 1e-6 and back.num_params == cell.num_params
+
+
+def test_from_dense_compresses_a_trained_style_gru_and_reports_errors():
+    dense = GRUCell(6, 4, param_dtype=jnp.float64, rngs=nnx.Rngs(3))
+    small = TTGRUCell.from_dense(dense, 2, **SMALL)
+    k_in, _ = dense.kernels()
+    direct = np.linalg.norm(np.asarray(small.kernels()[0] - k_in)) / np.linalg.norm(
+        np.asarray(k_in)
+    )
+    np.testing.assert_allclose(small.input_layer.compression_error, direct, rtol=1e-6)
+    assert 0 < direct < 1
