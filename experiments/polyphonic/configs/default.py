@@ -25,7 +25,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.lr_decay = 1.0  # < 1: multiply the learning rate by this on a validation plateau
     c.lr_patience = 3  # epochs without improvement before a decay
     c.clip_norm = 5.0  # global gradient-norm clipping
-    c.ema_decay = 0.0  # > 0: evaluate an exponential moving average of the parameters
+    c.ema_decay = 0.99  # > 0: evaluate an exponential moving average of the parameters
     c.batch_size = 8
     c.max_epochs = 100
     c.patience = 10  # stop when validation NLL has not improved for this many epochs
