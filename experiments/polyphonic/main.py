@@ -327,6 +327,8 @@ def _result(config, history, n_params: int) -> dict:
         "test_frames": best["test"]["frames"],
         "learning_rate": config.learning_rate,
         "dropout": config.dropout,
+        "ema_decay": config.ema_decay,
+        "batch_size": config.batch_size,
         "seed": config.seed,
     }
 

@@ -28,9 +28,9 @@ def collect(folders) -> list[dict]:
 def table(results: list[dict]) -> str:
     """Markdown table: measured rows, each beside the published row of the same cell, if any."""
     lines = [
-        "| dataset | cell | rank | cell params | lr / dropout | epoch | test NLL | test ACC % "
-        "| published NLL / ACC (params) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| dataset | cell | rank | cell params | lr / dropout / EMA | seed | epoch | test NLL "
+        "| test ACC % | published NLL / ACC (params) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         _label, n_pub, rows = PUBLISHED[r["cell"]]
@@ -39,7 +39,8 @@ def table(results: list[dict]) -> str:
         rank = ",".join(map(str, r["rank"])) if isinstance(r["rank"], list) else r["rank"]
         lines.append(
             f"| {r['dataset']} | {r['cell']} | {rank if r['cell'] != 'gru' else 'dense'} | "
-            f"{r['cell_params']:,} | {r['learning_rate']:g} / {r['dropout']:g} | "
+            f"{r['cell_params']:,} | {r['learning_rate']:g} / {r['dropout']:g} / "
+            f"{r.get('ema_decay', 0.0):g} | {r['seed']} | "
             f"{r['best_epoch']}/{r['epochs_run']} | {r['test_nll']:.3f} | "
             f"{r['test_acc']:.2f} | {ref} |"
         )
