@@ -239,14 +239,15 @@ def test_compress_replaces_layers_and_reports():
     model = _Net(nnx.Rngs(0))
     kernel_before = np.asarray(model.conv.kernel[...]).copy()
     policy = {
-        "conv": lambda c: TuckerConv.from_conv(c, (3, 4)),
-        "blocks/0": lambda c: CPConv.from_conv(c, 6),
+        "conv": lambda c: MonochromaticConv.from_conv(c, 3),
+        "blocks/0": lambda c: SeparableLowRankConv.from_conv(c, 6),
         "head": lambda d: LowRankLinear.from_dense(d, 2),
     }
     small, report = compress(model, policy)
     assert isinstance(model.conv, nnx.Conv)  # the caller's model is untouched
     np.testing.assert_array_equal(model.conv.kernel[...], kernel_before)
-    assert isinstance(small.conv, TuckerConv) and isinstance(small.blocks[0], CPConv)
+    assert isinstance(small.conv, MonochromaticConv)
+    assert isinstance(small.blocks[0], SeparableLowRankConv)
     assert isinstance(small.head, LowRankLinear)
     rows = {r.path: r for r in report.layers}
     assert rows["conv"].params_before == 9 * C * N + N
