@@ -90,7 +90,10 @@ def test_init_keeps_gate_variance_of_dense_cell(index):
     for seed in range(2):
         cls, rank = [(CPGRUCell, 20), (TuckerGRUCell, (2, 3, 3)), (TTGRUCell, 4)][index]
         cell = cls(64, 128, rank, **modes, rngs=nnx.Rngs(seed))
-        for a, b in [(cell.input_map(x), dense.input_map(x)), (cell.recurrent_map(h), dense.recurrent_map(h))]:
+        for a, b in [
+            (cell.input_map(x), dense.input_map(x)),
+            (cell.recurrent_map(h), dense.recurrent_map(h)),
+        ]:
             ratio = float(jnp.var(a) / jnp.var(b))
             assert 0.5 < ratio < 2.0, ratio
 
