@@ -38,6 +38,7 @@ DOCTEST_MODULES = [
     "lrjax.data._polyphonic",
     "lrjax.nn._init",
     "lrjax.nn._dense",
+    "lrjax.nn._tt_linear",
     "lrjax.nn._recurrent",
     "lrjax.nn._conv",
     "lrjax.nn._denton",

@@ -14,7 +14,6 @@ from ._conv import SeparableLowRankConv as SeparableLowRankConv
 from ._conv import TuckerConv as TuckerConv
 from ._dense import CPLinear as CPLinear
 from ._dense import LowRankLinear as LowRankLinear
-from ._dense import TTLinear as TTLinear
 from ._dense import TuckerLinear as TuckerLinear
 from ._denton import BiclusterConv as BiclusterConv
 from ._denton import MonochromaticConv as MonochromaticConv
@@ -26,6 +25,7 @@ from ._recurrent import CPGRUCell as CPGRUCell
 from ._recurrent import GRUCell as GRUCell
 from ._recurrent import TTGRUCell as TTGRUCell
 from ._recurrent import TuckerGRUCell as TuckerGRUCell
+from ._tt_linear import TTLinear as TTLinear
 
 __all__ = [
     "BiclusterConv",

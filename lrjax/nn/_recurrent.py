@@ -18,6 +18,7 @@ from __future__ import annotations
 import abc
 import types
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -25,8 +26,9 @@ import numpy as np
 from flax import nnx
 from flax.nnx.nn import dtypes
 
-from ._dense import CPLinear, TTLinear, TuckerLinear
+from ._dense import CPLinear, TuckerLinear
 from ._init import check_modes, check_positive
+from ._tt_linear import TTLinear
 
 UNROLL = 4
 __all__ = ["CPGRUCell", "GRUCell", "TTGRUCell", "TuckerGRUCell"]
@@ -249,7 +251,7 @@ class _TensorizedGRU(_GRUBase):
     def kernels(self):
         return self.input_layer.kernel_matrix(), self.recurrent_layer.kernel_matrix()
 
-    _layer_cls: type
+    _layer_cls: Any
 
     @classmethod
     def from_dense(
@@ -286,8 +288,9 @@ class _TensorizedGRU(_GRUBase):
             **decomposition_kwargs,
         )  # fmt: skip
         layers = make(k_in, in_modes), make(k_rec, hidden_modes)
+        ctor: Any = cls
         out = nnx.eval_shape(
-            lambda: cls(cell.in_features, cell.hidden_features, rank, in_modes=in_modes,
+            lambda: ctor(cell.in_features, cell.hidden_features, rank, in_modes=in_modes,
                         hidden_modes=hidden_modes, gate_fn=cell.gate_fn,
                         activation_fn=cell.activation_fn, dtype=cell.dtype,
                         param_dtype=k_in.dtype, rngs=nnx.Rngs(0))
