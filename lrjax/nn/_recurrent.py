@@ -109,7 +109,8 @@ class _GRUBase(nnx.RNNCellBase):
         """Zero hidden state of shape ``input_shape[:-1] + (hidden_features,)``."""
         shape = (*tuple(input_shape[:-1]), self.hidden_features)
         if carry_init is not None:
-            key = (rngs.carry() if hasattr(rngs, "carry") else rngs) if rngs is not None else None
+            # nnx.Rngs / RngStream are callable (they return a key); a key array is used as is
+            key = rngs() if callable(rngs) else rngs
             return carry_init(
                 key if key is not None else jax.random.key(0), shape, self.param_dtype
             )

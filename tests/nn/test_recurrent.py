@@ -140,3 +140,12 @@ def test_from_dense_compresses_a_trained_style_gru_and_reports_errors():
     )
     np.testing.assert_allclose(small.input_layer.compression_error, direct, rtol=1e-6)
     assert 0 < direct < 1
+
+
+def test_initialize_carry_with_an_initializer():
+    cell = GRUCell(3, 4, rngs=nnx.Rngs(0))
+    assert cell.initialize_carry((2, 3)).shape == (2, 4)
+    ones = cell.initialize_carry((2, 3), nnx.Rngs(1), carry_init=nnx.initializers.ones)
+    np.testing.assert_array_equal(ones, np.ones((2, 4)))
+    drawn = cell.initialize_carry((5, 3), nnx.Rngs(1), carry_init=nnx.initializers.normal(1.0))
+    assert drawn.shape == (5, 4) and float(jnp.std(drawn)) > 0.1
