@@ -6,9 +6,10 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-import jax
 import numpy as np
 from flax import nnx
+
+from ._init import count_params
 
 __all__ = ["CompressionReport", "LayerCompression", "compress"]
 
@@ -59,8 +60,7 @@ class CompressionReport(NamedTuple):
         return "\n".join(lines)
 
 
-def _count(module) -> int:
-    return sum(int(np.prod(v.shape)) for v in jax.tree.leaves(nnx.state(module, nnx.Param)))
+_count = count_params
 
 
 def _dense_flops(layer) -> int:

@@ -20,7 +20,7 @@ from flax.nnx.nn import dtypes
 
 from ..decomposition import cp_als, tucker_hooi
 from ..linalg import truncated_svd
-from ._init import check_positive, part_std, scaled_normal
+from ._init import check_positive, count_params, part_std, scaled_normal
 
 __all__ = ["CPConv", "SeparableLowRankConv", "TuckerConv"]
 
@@ -125,7 +125,7 @@ class _FactorizedConv(nnx.Module):
     @property
     def num_params(self) -> int:
         """Number of trainable scalars (factors and bias)."""
-        return sum(int(np.prod(v.shape)) for v in jax.tree.leaves(nnx.state(self, nnx.Param)))
+        return count_params(self)
 
     @abc.abstractmethod
     def flops_per_position(self) -> int:

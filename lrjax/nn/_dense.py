@@ -17,13 +17,12 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import nnx
 from flax.nnx.nn import dtypes
 
 from ..decomposition import cp_als, tucker_hooi
 from ..linalg import khatri_rao, kronecker, truncated_svd
-from ._init import check_modes, check_positive, part_std, scaled_normal
+from ._init import check_modes, check_positive, count_params, part_std, scaled_normal
 
 __all__ = ["CPLinear", "LowRankLinear", "TuckerLinear"]
 
@@ -82,7 +81,7 @@ class _FactorizedLinear(nnx.Module):
 
     def kernel_matrix(self) -> jax.Array:
         """The dense kernel ``W`` of shape ``(in_features, out_features)`` (formed on demand)."""
-        return self._matrix([p for p in self._parts()])
+        return self._matrix(self._parts())
 
     def __call__(self, inputs: jax.Array) -> jax.Array:
         """``inputs @ W + b`` over the last axis of ``inputs``."""
@@ -126,7 +125,7 @@ class _FactorizedLinear(nnx.Module):
     @property
     def num_params(self) -> int:
         """Number of trainable scalars (factors and bias)."""
-        return sum(int(np.prod(v.shape)) for v in jax.tree.leaves(nnx.state(self, nnx.Param)))
+        return count_params(self)
 
     def flops_per_example(self) -> int:
         """Floating-point operations (2 per multiply-add) for one input row, bias excluded."""

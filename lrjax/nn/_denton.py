@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
@@ -341,6 +340,3 @@ def _perm(name: str, perm, n: int) -> tuple[int, ...]:
     if sorted(perm) != list(range(n)):
         raise ValueError(f"{name} must be a permutation of 0..{n - 1}, got {perm!r}")
     return perm
-
-
-del jax

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def part_std(target_variance: float, paths: int, n_parts: int) -> float:
@@ -72,3 +73,10 @@ def check_positive(name: str, value: int) -> int:
     if int(value) != value or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def count_params(module) -> int:
+    """Number of trainable scalars (``nnx.Param`` leaves) of an NNX module."""
+    from flax import nnx
+
+    return sum(int(np.prod(v.shape)) for v in jax.tree.leaves(nnx.state(module, nnx.Param)))

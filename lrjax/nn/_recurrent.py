@@ -27,7 +27,7 @@ from flax import nnx
 from flax.nnx.nn import dtypes
 
 from ._dense import CPLinear, TuckerLinear
-from ._init import check_modes, check_positive
+from ._init import check_modes, check_positive, count_params
 from ._tt_linear import TTLinear
 
 UNROLL = 4
@@ -124,7 +124,7 @@ class _GRUBase(nnx.RNNCellBase):
     @property
     def num_params(self) -> int:
         """Number of trainable scalars (both maps and the one ``3H`` bias)."""
-        return sum(int(np.prod(v.shape)) for v in jax.tree.leaves(nnx.state(self, nnx.Param)))
+        return count_params(self)
 
     @abc.abstractmethod
     def kernels(self) -> tuple[jax.Array, jax.Array]:

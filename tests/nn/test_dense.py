@@ -28,7 +28,6 @@ def _layers(rngs, materialize=False):
 
 def _numpy_kernel(name, layer):
     """The kernel rebuilt from the factors with NumPy (independent of the layer's code)."""
-    p = [np.asarray(v) for v in jax.tree.leaves(nnx.state(layer, nnx.Param))]
     if name == "lowrank":
         return np.asarray(layer.u[...]) @ np.asarray(layer.v[...])
     if name == "cp":
@@ -55,7 +54,6 @@ def _numpy_kernel(name, layer):
         d = len(cores)
         t = t.reshape(t.shape[1:-1]).transpose([*range(0, 2 * d, 2), *range(1, 2 * d, 2)])
         return t.reshape(N_IN, N_OUT)
-    del p
     raise AssertionError(name)
 
 
