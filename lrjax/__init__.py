@@ -13,15 +13,27 @@ from . import prox as prox
 from . import solvers as solvers
 from . import tensors as tensors
 from . import testing as testing
+from .decomposition import BlockTermResult as BlockTermResult
+from .decomposition import CandelincResult as CandelincResult
 from .decomposition import CompletionResult as CompletionResult
 from .decomposition import CPResult as CPResult
+from .decomposition import DedicomResult as DedicomResult
+from .decomposition import Parafac2Result as Parafac2Result
+from .decomposition import Paratuck2Result as Paratuck2Result
 from .decomposition import RobustPCAResult as RobustPCAResult
 from .decomposition import TuckerResult as TuckerResult
 from .decomposition import WLRAResult as WLRAResult
+from .decomposition import block_term as block_term
+from .decomposition import candelinc as candelinc
 from .decomposition import complete_matrix as complete_matrix
 from .decomposition import cp_als as cp_als
 from .decomposition import cp_nonneg as cp_nonneg
+from .decomposition import cp_opt as cp_opt
+from .decomposition import dedicom as dedicom
 from .decomposition import hosvd as hosvd
+from .decomposition import indscal as indscal
+from .decomposition import parafac2 as parafac2
+from .decomposition import paratuck2 as paratuck2
 from .decomposition import robust_pca as robust_pca
 from .decomposition import tensor_robust_pca as tensor_robust_pca
 from .decomposition import tt_svd as tt_svd
@@ -32,18 +44,31 @@ from .linalg import frequent_directions as frequent_directions
 from .linalg import randomized_svd as randomized_svd
 from .linalg import truncated_svd as truncated_svd
 from .solvers import SolverInfo as SolverInfo
+from .tensors import BlockTermTensor as BlockTermTensor
 from .tensors import CPTensor as CPTensor
+from .tensors import DedicomTensor as DedicomTensor
 from .tensors import LowRankMatrix as LowRankMatrix
+from .tensors import Parafac2Tensor as Parafac2Tensor
+from .tensors import Paratuck2Tensor as Paratuck2Tensor
 from .tensors import TTTensor as TTTensor
 from .tensors import TuckerTensor as TuckerTensor
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BlockTermResult",
+    "BlockTermTensor",
     "CPResult",
     "CPTensor",
+    "CandelincResult",
     "CompletionResult",
+    "DedicomResult",
+    "DedicomTensor",
     "LowRankMatrix",
+    "Parafac2Result",
+    "Parafac2Tensor",
+    "Paratuck2Result",
+    "Paratuck2Tensor",
     "RobustPCAResult",
     "SolverInfo",
     "TTTensor",
@@ -51,12 +76,19 @@ __all__ = [
     "TuckerTensor",
     "WLRAResult",
     "__version__",
+    "block_term",
+    "candelinc",
     "complete_matrix",
     "cp_als",
     "cp_nonneg",
+    "cp_opt",
+    "dedicom",
     "frequent_directions",
     "hosvd",
+    "indscal",
     "linalg",
+    "parafac2",
+    "paratuck2",
     "prox",
     "randomized_svd",
     "robust_pca",

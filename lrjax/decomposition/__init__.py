@@ -1,10 +1,22 @@
 """User-facing decomposition algorithms."""
 
+from ._block_term import BlockTermResult as BlockTermResult
+from ._block_term import block_term as block_term
+from ._candelinc import CandelincResult as CandelincResult
+from ._candelinc import candelinc as candelinc
 from ._completion import CompletionResult as CompletionResult
 from ._completion import complete_matrix as complete_matrix
 from ._cp import CPResult as CPResult
 from ._cp import cp_als as cp_als
 from ._cp_nonneg import cp_nonneg as cp_nonneg
+from ._cp_opt import cp_opt as cp_opt
+from ._dedicom import DedicomResult as DedicomResult
+from ._dedicom import Paratuck2Result as Paratuck2Result
+from ._dedicom import dedicom as dedicom
+from ._dedicom import paratuck2 as paratuck2
+from ._indscal import indscal as indscal
+from ._parafac2 import Parafac2Result as Parafac2Result
+from ._parafac2 import parafac2 as parafac2
 from ._robust import RobustPCAResult as RobustPCAResult
 from ._robust import robust_pca as robust_pca
 from ._robust import tensor_robust_pca as tensor_robust_pca
@@ -17,15 +29,27 @@ from ._wlra import WLRAResult as WLRAResult
 from ._wlra import wlra as wlra
 
 __all__ = [
+    "BlockTermResult",
     "CPResult",
+    "CandelincResult",
     "CompletionResult",
+    "DedicomResult",
+    "Parafac2Result",
+    "Paratuck2Result",
     "RobustPCAResult",
     "TuckerResult",
     "WLRAResult",
+    "block_term",
+    "candelinc",
     "complete_matrix",
     "cp_als",
     "cp_nonneg",
+    "cp_opt",
+    "dedicom",
     "hosvd",
+    "indscal",
+    "parafac2",
+    "paratuck2",
     "robust_pca",
     "tensor_robust_pca",
     "tt_svd",

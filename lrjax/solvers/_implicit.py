@@ -69,3 +69,61 @@ def implicit_fixed_point(
     attach.defvjp(fwd, bwd)
     z_star = jax.tree_util.tree_map(jax.lax.stop_gradient, z_star)
     return attach(z_star, params)
+
+
+def implicit_stationary_point(
+    objective: Callable[[Z, Any], jax.Array],
+    z_star: Z,
+    params: Any,
+    *,
+    tol: float = 1e-10,
+    maxiter: int | None = None,
+) -> Z:
+    r"""Return ``z_star`` with a custom VJP for a stationary point of ``objective(·, params)``.
+
+    At :math:`\nabla_z f(z^\star, \theta) = 0` the implicit function theorem gives
+    :math:`\bar\theta = -(\partial_\theta \nabla_z f)^\top H^{-1} \bar z` with the Hessian
+    :math:`H = \nabla_z^2 f`. The system is solved by conjugate gradients on Hessian-vector
+    products. When ``f`` is invariant along some directions of ``z`` (the scaling and
+    permutation indeterminacies of a decomposition), ``H`` is singular; the solve is still
+    well defined for any downstream loss invariant along those directions (its cotangent lies
+    in the range of ``H``, and the null-space part of the solution does not change
+    :math:`\bar\theta`), which is the case for every loss on a reconstruction.
+
+    Args:
+        objective: ``f(z, params) -> scalar``, twice differentiable.
+        z_star: the stationary point (a pytree).
+        params: pytree of parameters to differentiate with respect to.
+        tol: relative tolerance of the CG solve.
+        maxiter: CG iterations (default: the number of entries of ``z``).
+
+    Returns:
+        ``z_star``, differentiable with respect to ``params`` in reverse mode.
+    """
+    from jax.scipy.sparse.linalg import cg
+
+    grad_z = jax.grad(objective)
+
+    @jax.custom_vjp
+    def attach(z, params):
+        return z
+
+    def fwd(z, params):
+        return z, (z, params)
+
+    def bwd(res, z_bar):
+        z, params = res
+
+        def hvp(v):
+            return jax.jvp(lambda zz: grad_z(zz, params), (z,), (v,))[1]
+
+        size = sum(leaf.size for leaf in jax.tree_util.tree_leaves(z))
+        u, _ = cg(hvp, z_bar, tol=tol, atol=0.0, maxiter=maxiter or size)
+        _, vjp_p = jax.vjp(lambda pp: grad_z(z, pp), params)
+        (params_bar,) = vjp_p(u)
+        params_bar = jax.tree_util.tree_map(jnp.negative, params_bar)
+        return jax.tree_util.tree_map(jnp.zeros_like, z), params_bar
+
+    attach.defvjp(fwd, bwd)
+    z_star = jax.tree_util.tree_map(jax.lax.stop_gradient, z_star)
+    return attach(z_star, params)
