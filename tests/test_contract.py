@@ -40,6 +40,69 @@ def _sparse_plus_low_rank(key):
     return _low_rank(k1) + spikes
 
 
+def _slices(key):
+    """Three PARAFAC2 slices of 5, 3 and 4 rows (padded to 5), rank 2, slightly noisy."""
+    k1, k2, k3, k4 = jax.random.split(key, 4)
+    a = jax.random.uniform(k1, (3, 2), minval=0.5, maxval=1.5)
+    c = jax.random.normal(k2, (4, 2))
+    p = jnp.linalg.qr(jax.random.normal(k3, (3, 5, 2)))[0] * (
+        jnp.arange(5)[None, :, None] < jnp.array([5, 3, 4])[:, None, None]
+    )
+    x = jnp.einsum("kjr,kr,ir->kji", p, a, c)
+    return x + 0.01 * jax.random.normal(k4, x.shape) * (jnp.abs(x) > 0)
+
+
+def _square3(key):
+    a = jax.random.normal(key, (5, 2))
+    c = jax.random.uniform(jax.random.fold_in(key, 1), (3, 2), minval=0.5)
+    return 0.5 * jnp.einsum("ir,jr,kr->ijk", a, a, c) + 0.005 * jax.random.normal(key, (5, 5, 3))
+
+
+def _dedicom(key):
+    ks = jax.random.split(key, 4)
+    t = lrjax.DedicomTensor(
+        jax.random.normal(ks[0], (6, 2)),
+        jax.random.normal(ks[1], (2, 2)),
+        jax.random.uniform(ks[2], (5, 2), minval=0.5, maxval=1.5),
+    )
+    return t.to_dense() + 0.01 * jax.random.normal(ks[3], (6, 6, 5))
+
+
+def _paratuck2(key):
+    ks = jax.random.split(key, 6)
+    u = lambda k, s: jax.random.uniform(k, s, minval=0.5, maxval=1.5)
+    t = lrjax.Paratuck2Tensor(
+        jax.random.normal(ks[0], (6, 2)),
+        u(ks[1], (5, 2)),
+        jax.random.normal(ks[2], (2, 2)),
+        u(ks[3], (5, 2)),
+        jax.random.normal(ks[4], (5, 2)),
+    )
+    return t.to_dense() + 0.01 * jax.random.normal(ks[5], (6, 5, 5))
+
+
+def _btd(key):
+    ks = jax.random.split(key, 5)
+    fs = [
+        jax.random.normal(k, (2, n, r))
+        for k, n, r in zip(ks[1:4], (6, 5, 4), (2, 2, 1), strict=True)
+    ]
+    t = lrjax.BlockTermTensor(jax.random.normal(ks[0], (2, 2, 2, 1)), fs)
+    return t.to_dense() + 0.01 * jax.random.normal(ks[4], (6, 5, 4))
+
+
+PHI = jnp.asarray(np.random.default_rng(3).normal(size=(5, 3)))
+_T = jnp.linspace(0.0, 1.0, 8)
+
+
+def _exp_residual(x, y):
+    return x[0] * jnp.exp(x[1] * _T) - y
+
+
+def _exp_data(key):
+    return 2.0 * jnp.exp(-_T) + 0.05 * jax.random.normal(key, (8,))
+
+
 CP_WEIGHTS = jnp.asarray(np.random.default_rng(2).uniform(0.3, 1.0, (5, 4, 3)))
 MASK = jnp.asarray(np.random.default_rng(0).random((7, 6)) < 0.75)
 WEIGHTS = jnp.asarray(np.random.default_rng(1).uniform(0.2, 1.0, (7, 6)))
@@ -70,6 +133,35 @@ CASES = [
         "cp_als_weighted",
         lambda x: lrjax.cp_als(x, 2, weights=CP_WEIGHTS, maxiter=200, tol=0.0),
         _tensor3,
+    ),
+    (
+        "cp_als_line_search",
+        lambda x: lrjax.cp_als(x, 2, maxiter=200, tol=0.0, line_search=True),
+        _tensor3,
+    ),
+    ("cp_opt", lambda x: lrjax.cp_opt(x, 2, tol=1e-14), _tensor3),
+    ("cp_opt_masked", lambda x: lrjax.cp_opt(x, 2, mask=CP_WEIGHTS > 0.4, tol=1e-14), _tensor3),
+    (
+        "parafac2",
+        # a fixed number of sweeps, unrolled: a smooth map even before convergence
+        lambda x: lrjax.parafac2(
+            x, 2, lengths=jnp.array([5, 3, 4]), maxiter=40, tol=0.0, diff="unroll"
+        ),
+        _slices,
+    ),
+    ("indscal", lambda x: lrjax.indscal(x + jnp.swapaxes(x, 0, 1), 2), _square3),
+    (
+        "candelinc",
+        lambda x: lrjax.candelinc(x, 2, [PHI, None, None], maxiter=200, tol=0.0),
+        _tensor3,
+    ),
+    ("dedicom", lambda x: lrjax.dedicom(x, 2), _dedicom),
+    ("paratuck2", lambda x: lrjax.paratuck2(x, (2, 2), maxiter=15, tol=0.0), _paratuck2),
+    ("block_term", lambda x: lrjax.block_term(x, 2, (2, 2, 1)), _btd),
+    (
+        "levenberg_marquardt",
+        lambda y: lrjax.solvers.levenberg_marquardt(_exp_residual, jnp.array([1.0, 0.0]), (y,)),
+        _exp_data,
     ),
     ("hosvd", lambda x: lrjax.hosvd(x, (2, 2, 2)), _tensor3),
     (
@@ -242,8 +334,17 @@ def test_vmap_matches_loop(name, fn, make):
             np.testing.assert_allclose(np.asarray(a[i]), np.asarray(b), rtol=1e-6, atol=1e-8)
 
 
+# Cases whose gradient check lives elsewhere, with the reason: small random PARATUCK2
+# problems converge slowly, and a truncated Levenberg-Marquardt run is not a smooth function
+# of the data (an accepted/rejected step flips between x + hv and x - hv); the converged,
+# implicit gradient is checked on a well-posed instance in test_structured.py.
+GRAD_ELSEWHERE = {"paratuck2": "tests/decomposition/test_structured.py"}
+
+
 @pytest.mark.parametrize(("name", "fn", "make"), CASES, ids=[c[0] for c in CASES])
 def test_grad_matches_finite_difference(name, fn, make):
+    if name in GRAD_ELSEWHERE:
+        pytest.skip(f"gradient checked in {GRAD_ELSEWHERE[name]}")
     x = make(KEY)
     loss = lambda x: _dense(fn(x))
     g = jax.grad(loss)(x)

@@ -95,7 +95,8 @@ def implicit_stationary_point(
         z_star: the stationary point (a pytree).
         params: pytree of parameters to differentiate with respect to.
         tol: relative tolerance of the CG solve.
-        maxiter: CG iterations (default: the number of entries of ``z``).
+        maxiter: CG iterations (default: 10 times the number of entries of ``z``; the
+            singular Hessians of decompositions need more than the textbook n).
 
     Returns:
         ``z_star``, differentiable with respect to ``params`` in reverse mode.
@@ -118,7 +119,7 @@ def implicit_stationary_point(
             return jax.jvp(lambda zz: grad_z(zz, params), (z,), (v,))[1]
 
         size = sum(leaf.size for leaf in jax.tree_util.tree_leaves(z))
-        u, _ = cg(hvp, z_bar, tol=tol, atol=0.0, maxiter=maxiter or size)
+        u, _ = cg(hvp, z_bar, tol=tol, atol=0.0, maxiter=maxiter or 10 * size)
         _, vjp_p = jax.vjp(lambda pp: grad_z(z, pp), params)
         (params_bar,) = vjp_p(u)
         params_bar = jax.tree_util.tree_map(jnp.negative, params_bar)

@@ -29,7 +29,7 @@ def _sq(tree) -> jax.Array:
     return jnp.sum(jnp.stack([jnp.vdot(leaf, leaf) for leaf in jax.tree_util.tree_leaves(tree)]))
 
 
-def _lm_step(res_flat, data, state, *, attempts, cg_maxiter):
+def _lm_step(res_flat, data, state, lam_min, *, attempts, cg_maxiter):
     """One accepted Levenberg-Marquardt step (up to ``attempts`` damping increases).
 
     Solves ``(J^T J + λ I) δ = −J^T r`` by CG on Jacobian products (never forming ``J``),
@@ -37,6 +37,7 @@ def _lm_step(res_flat, data, state, *, attempts, cg_maxiter):
     ``λ`` by Nielsen's rule (``λ max(1/3, 1 − (2ρ − 1)^3)`` on success, ``4λ`` on failure).
     """
     x, lam, f = state
+    lam, f = lax.stop_gradient(lam), lax.stop_gradient(f)
     r, jvp = jax.linearize(lambda v: res_flat(v, data), x)
     (g,) = jax.linear_transpose(jvp, x)(r)
 
@@ -64,6 +65,9 @@ def _lm_step(res_flat, data, state, *, attempts, cg_maxiter):
         carry = lax.cond(carry[3], lambda c: c, attempt, carry)
     x_new, lam_new, f_new, accepted = carry
     lam_new = jnp.where(accepted, lam_new, 4.0 * lam_new)  # all failed: damp harder next time
+    # The damping and the objective value steer the iteration; they are not differentiated
+    # (near convergence the gain ratio is 0/0 and its derivative would be NaN).
+    lam_new, f_new = lax.stop_gradient(jnp.clip(lam_new, lam_min, 1e24 * lam_min)), lax.stop_gradient(f_new)
     return (x_new, lam_new, f_new), f_new
 
 
@@ -86,11 +90,18 @@ def _levenberg_marquardt(x0, args, tol, *, residual, maxiter, diff, attempts, cg
     jg = jvp0(g0)
     curv = jnp.vdot(jg, jg) / jnp.maximum(jnp.vdot(g0, g0), jnp.finfo(flat0.dtype).tiny)
     lam0 = lax.stop_gradient(1e-3 * jnp.where(curv > 0, curv, 1.0))
+    # A floor on the damping keeps the CG systems well posed when J^T J is singular (the
+    # scaling indeterminacies of every decomposition); 1e-12 of the curvature scale is far
+    # below anything that slows convergence. A ceiling keeps it finite once converged, when
+    # every step is rejected and the damping would grow without bound.
+    lam_min = 1e-9 * lam0
     scale = jnp.sqrt(2.0 * jnp.maximum(f0, jnp.finfo(flat0.dtype).tiny))
     cg_iters = cg_maxiter or flat0.size
 
     def step(state, data):
-        new, f_new = _lm_step(res_flat, data, state, attempts=attempts, cg_maxiter=cg_iters)
+        new, f_new = _lm_step(
+            res_flat, data, state, lam_min, attempts=attempts, cg_maxiter=cg_iters
+        )
         return new, jnp.sqrt(2.0 * f_new) / lax.stop_gradient(scale)
 
     def attach(state, data):

@@ -14,7 +14,7 @@ from tests.conftest import directional_fd
 def test_recovers_planted_cp(method):
     planted = random_cp(jax.random.key(1), (8, 7, 6), 3)
     x = planted.to_dense()
-    cp, info = lrjax.cp_opt(x, 3, method=method, maxiter=500, tol=1e-15)
+    cp, _ = lrjax.cp_opt(x, 3, method=method, maxiter=500, tol=1e-15)
     assert float(relative_error(x, cp.to_dense())) < 1e-8
     assert factor_match_score(planted, cp) > 0.999
     w = np.asarray(cp.weights)
@@ -27,7 +27,7 @@ def test_masked_cp_recovers_missing_entries():
     planted = random_cp(jax.random.key(2), (9, 8, 7), 3)
     x = planted.to_dense()
     mask = jnp.asarray(np.random.default_rng(0).random(x.shape) < 0.7)
-    cp, info = lrjax.cp_opt(jnp.where(mask, x, 0.0), 3, mask=mask, maxiter=300)
+    cp, _ = lrjax.cp_opt(jnp.where(mask, x, 0.0), 3, mask=mask, maxiter=300)
     assert float(relative_error(x, cp.to_dense())) < 1e-8
     cp_em, _ = lrjax.cp_als(jnp.where(mask, x, 0.0), 3, mask=mask, maxiter=3000, tol=1e-15)
     assert float(relative_error(x, cp_em.to_dense())) < 1e-5  # EM-ALS, same objective
@@ -36,7 +36,7 @@ def test_masked_cp_recovers_missing_entries():
 def test_noisy_fit_at_least_as_good_as_tensorly():
     planted = random_cp(jax.random.key(3), (10, 9, 8), 3)
     x = planted.to_dense() + 0.1 * jax.random.normal(jax.random.key(4), (10, 9, 8))
-    cp, info = lrjax.cp_opt(x, 3, maxiter=300)
+    _, info = lrjax.cp_opt(x, 3, maxiter=300)
     tl_cp = parafac(tl.tensor(np.asarray(x)), 3, init="svd", n_iter_max=2000, tol=1e-12)
     tl_err = np.linalg.norm(np.asarray(x) - tl.cp_to_tensor(tl_cp)) / np.linalg.norm(x)
     assert float(info.error) <= tl_err * (1 + 1e-8)
