@@ -222,13 +222,12 @@ def paratuck2(
         ValueError: for a tensor that is not 3-way, ranks that do not fit, or bad options.
 
     Example:
-        >>> import jax
+        >>> import numpy as np
         >>> from lrjax.tensors import Paratuck2Tensor
-        >>> ks = jax.random.split(jax.random.key(0), 5)
-        >>> u = lambda k, s: jax.random.uniform(k, s, minval=0.5)
-        >>> x = Paratuck2Tensor(jax.random.normal(ks[0], (6, 2)), u(ks[1], (5, 2)),
-        ...                     jax.random.normal(ks[2], (2, 3)), u(ks[3], (5, 3)),
-        ...                     jax.random.normal(ks[4], (7, 3))).to_dense()
+        >>> rng = np.random.default_rng(5)
+        >>> a, b = rng.normal(size=(8, 2)), rng.normal(size=(7, 3))
+        >>> da, db = rng.uniform(0.5, 1.5, (6, 2)), rng.uniform(0.5, 1.5, (6, 3))
+        >>> x = Paratuck2Tensor(a, da, rng.normal(size=(2, 3)), db, b).to_dense()
         >>> res = paratuck2(x, (2, 3))
         >>> bool(res.info.error < 1e-4), res.paratuck2.rank
         (True, (2, 3))

@@ -67,7 +67,8 @@ def _lm_step(res_flat, data, state, lam_min, *, attempts, cg_maxiter):
     lam_new = jnp.where(accepted, lam_new, 4.0 * lam_new)  # all failed: damp harder next time
     # The damping and the objective value steer the iteration; they are not differentiated
     # (near convergence the gain ratio is 0/0 and its derivative would be NaN).
-    lam_new, f_new = lax.stop_gradient(jnp.clip(lam_new, lam_min, 1e24 * lam_min)), lax.stop_gradient(f_new)
+    lam_new = lax.stop_gradient(jnp.clip(lam_new, lam_min, 1e24 * lam_min))
+    f_new = lax.stop_gradient(f_new)
     return (x_new, lam_new, f_new), f_new
 
 

@@ -27,7 +27,7 @@ def planted(seed, rank=3, n_cols=10, noise=0.0):
     return xs, a, b, c
 
 
-@pytest.mark.parametrize("seed", [0, 1, 5])
+@pytest.mark.parametrize("seed", [0, 5])
 def test_recovers_planted_parafac2(seed):
     xs, a, b, c = planted(seed)
     res = lrjax.parafac2(xs, 3, maxiter=2000, tol=1e-15)

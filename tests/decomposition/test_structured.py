@@ -152,11 +152,11 @@ def test_paratuck2_recovers_planted():
 
 
 def test_paratuck2_multistart_by_vmap_over_keys():
-    """From the SVD start this instance ends in a local minimum; eight random starts,
-    vmapped, contain exact fits (the documented way to restart)."""
+    """From the SVD start this instance ends in a local minimum; random starts, vmapped,
+    contain an exact fit (the documented way to restart)."""
     x = _paratuck2_planted(4).to_dense()
     single = lrjax.paratuck2(x, (2, 3))
-    keys = jax.random.split(jax.random.key(0), 8)
+    keys = jax.random.split(jax.random.key(0), 8)[:2]
     many = jax.vmap(lambda k: lrjax.paratuck2(x, (2, 3), key=k))(keys)
     assert float(single.info.error) > 1e-3
     assert float(jnp.min(many.info.error)) < 1e-6
@@ -203,7 +203,7 @@ def test_block_term_ll1_recovers_planted_blocks(seed):
 def test_block_term_general_ranks_with_restarts():
     planted = _btd_planted(1, (6, 8, 5), (2, 3, 2))
     x = planted.to_dense()
-    keys = jax.random.split(jax.random.key(0), 6)
+    keys = jax.random.split(jax.random.key(0), 6)[:2]
     many = jax.vmap(lambda k: lrjax.block_term(x, 2, (2, 3, 2), key=k))(keys)
     best = int(jnp.argmin(many.info.error))
     btd = jax.tree.map(lambda leaf: leaf[best], many.btd)

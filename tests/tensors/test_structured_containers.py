@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from lrjax.tensors import BlockTermTensor, DedicomTensor, Paratuck2Tensor, Parafac2Tensor
+from lrjax.tensors import BlockTermTensor, DedicomTensor, Parafac2Tensor, Paratuck2Tensor
 
 RNG = np.random.default_rng(0)
 
