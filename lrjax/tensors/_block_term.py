@@ -75,19 +75,21 @@ class BlockTermTensor:
         """Number of blocks ``P``."""
         return self.cores.shape[-self.ndim - 1]
 
-    def blocks(self) -> Float[Array, "P ..."]:
-        """Each block as a dense tensor, stacked: shape ``(P, I_0, ..., I_{N-1})``."""
+    def _contract(self, *, keep_blocks: bool) -> Array:
+        """Cores times factors, summed over the blocks unless ``keep_blocks``."""
         ranks = letters(self.ndim, skip="z")
         dims = letters(self.ndim, skip="z" + ranks)
         spec = "z" + ranks + "," + ",".join("z" + d + r for d, r in zip(dims, ranks, strict=True))
-        return jnp.einsum(spec + "->z" + dims, self.cores, *self.factors, optimize="optimal")
+        out = ("z" if keep_blocks else "") + dims
+        return jnp.einsum(spec + "->" + out, self.cores, *self.factors, optimize="optimal")
+
+    def blocks(self) -> Float[Array, "P ..."]:
+        """Each block as a dense tensor, stacked: shape ``(P, I_0, ..., I_{N-1})``."""
+        return self._contract(keep_blocks=True)
 
     def to_dense(self) -> Float[Array, "*dims"]:
         """The dense tensor (sum of the blocks)."""
-        ranks = letters(self.ndim, skip="z")
-        dims = letters(self.ndim, skip="z" + ranks)
-        spec = "z" + ranks + "," + ",".join("z" + d + r for d, r in zip(dims, ranks, strict=True))
-        return jnp.einsum(spec + "->" + dims, self.cores, *self.factors, optimize="optimal")
+        return self._contract(keep_blocks=False)
 
     def norm(self) -> Float[Array, ""]:
         """Frobenius norm (through the dense tensor; blocks are not orthogonal)."""
