@@ -9,6 +9,7 @@ re-exported here).
 
 from . import decomposition as decomposition
 from . import linalg as linalg
+from . import metrics as metrics
 from . import prox as prox
 from . import solvers as solvers
 from . import tensors as tensors
@@ -87,6 +88,7 @@ __all__ = [
     "hosvd",
     "indscal",
     "linalg",
+    "metrics",
     "parafac2",
     "paratuck2",
     "prox",

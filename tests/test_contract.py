@@ -121,7 +121,18 @@ def _z_update(h, u, rho, params):
     return prox.prox_l1(h + u, 0.5, 1.0 / rho)
 
 
+def _image(key):
+    return jax.random.uniform(key, (14, 13), minval=0.2, maxval=0.8)
+
+
+REF_IMAGE = jnp.asarray(np.random.default_rng(5).uniform(0.0, 1.0, (14, 13)))
+TRUTH_MASK = jnp.asarray(np.random.default_rng(6).random((14, 13)) < 0.3)
+
+
 CASES = [
+    ("psnr", lambda x: lrjax.metrics.psnr(REF_IMAGE, x), _image),
+    ("ssim", lambda x: lrjax.metrics.ssim(REF_IMAGE, x, win_size=7), _image),
+    ("f_measure_soft", lambda x: lrjax.metrics.f_measure(x, TRUTH_MASK), _image),
     ("cp_als", lambda x: lrjax.cp_als(x, 2, maxiter=200, tol=0.0), _tensor3),
     ("cp_als_unroll", lambda x: lrjax.cp_als(x, 2, maxiter=200, tol=0.0, diff="unroll"), _tensor3),
     (

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-MSI_FILES = {"chart_and_stuffed_toy": "cave_chart_and_stuffed_toy_150x150x31.mat"}
+MSI_FILES = {
+    "chart_and_stuffed_toy": "cave_chart_and_stuffed_toy_150x150x31.mat",
+    "cloth": "cave_cloth_256x256x31.mat",
+}
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
@@ -24,7 +27,9 @@ def load_msi(name: str = "chart_and_stuffed_toy", *, root=None) -> np.ndarray:
     """Load a CAVE multispectral image as a float64 array ``(height, width, 31)`` in [0, 1].
 
     Args:
-        name: one of ``MSI_FILES`` (``"chart_and_stuffed_toy"``, 150 x 150 x 31).
+        name: one of ``MSI_FILES``: ``"chart_and_stuffed_toy"`` (150 x 150 x 31, a crop,
+            stored in [0, 1]) or ``"cloth"`` (256 x 256 x 31, raw 16-bit values, divided by
+            their maximum as in the denoising literature).
         root: data folder (see :func:`data_root`).
 
     Returns:
@@ -46,6 +51,6 @@ def load_msi(name: str = "chart_and_stuffed_toy", *, root=None) -> np.ndarray:
     img = np.asarray(mat["Omsi"], dtype=np.float64)
     if img.ndim != 3:
         raise ValueError(f"{path}: expected a 3-D image, got shape {img.shape}.")
-    if img.max() > 1.0:  # raw 16-bit CAVE values
-        img = img / 65535.0
+    if img.max() > 1.0:  # raw 16-bit CAVE values: scale to [0, 1]
+        img = img / img.max()
     return img

@@ -1,0 +1,23 @@
+"""Default config: CDnet 2014 highway, 100 frames (every 3rd of 470-769) at half resolution
+(120 x 160), on a 2-core CPU in a few minutes."""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+    config = ml_collections.ConfigDict()
+    config.dataset = "highway"  # or "hall" (I2R, 50 frames, one labelled frame)
+    config.n_frames = 100
+    config.step = 3
+    config.downsample = 2
+    config.dtype = "float32"
+    config.methods = ("rpca", "trpca", "lrsi")
+    config.maxiter = 100
+    config.tol = 1e-6
+    config.trpca_rho = 1.2
+    config.threshold = 0.1  # foreground = |S| > threshold (gray levels in [0, 1])
+    # low rank + sparse + illumination
+    config.illum_order = 3  # 3 x 3 low-frequency DCT fields per frame
+    config.prior_blur = 3.0
+    config.prior_alpha = 0.5
+    return config

@@ -1,0 +1,1 @@
+"""Compressed-sensing recovery experiment."""

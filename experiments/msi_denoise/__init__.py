@@ -1,0 +1,1 @@
+"""Multispectral image denoising experiment."""
