@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: run compress test lint typecheck pytest bench clean
+.PHONY: run compress imaging test lint typecheck pytest bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ run: $(STAMP_RUN)
 
 compress: $(STAMP_RUN)
 	$(PY) -m experiments.compress --config=experiments/compress/configs/default.py --workdir=runs/compress
+
+imaging: $(STAMP_RUN)
+	$(PY) -m experiments.background --workdir=runs/imaging/background
+	$(PY) -m experiments.background --config=experiments/background/configs/hall.py --workdir=runs/imaging/background_hall
+	$(PY) -m experiments.msi_denoise --workdir=runs/imaging/msi_denoise
+	$(PY) -m experiments.cs_recovery --workdir=runs/imaging/cs_recovery
+	$(PY) -m experiments.faces --workdir=runs/imaging/faces
 
 lint: $(STAMP_TEST)
 	$(PY) -m ruff check lrjax tests experiments

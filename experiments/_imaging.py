@@ -29,11 +29,13 @@ class RowLog:
         return key in self.rows
 
     def add(self, row: dict) -> None:
+        """Append ``row`` (it must carry a ``key``) to the log and the file."""
         self.rows[row["key"]] = row
         with open(self.path, "a") as f:
             f.write(json.dumps(row) + "\n")
 
     def select(self, keys: Iterable[str]) -> list[dict]:
+        """The logged rows of ``keys``, in that order (missing keys are skipped)."""
         return [self.rows[k] for k in keys if k in self.rows]
 
 

@@ -41,6 +41,7 @@ THRESHOLDS = np.round(np.arange(0.02, 0.41, 0.02), 2)
 
 
 def load(config):
+    """The video of ``config.dataset`` (``"highway"`` or ``"hall"``) as ``VideoData``."""
     if config.dataset == "highway":
         return load_cdnet_highway(
             n_frames=config.n_frames, step=config.step, downsample=config.downsample
@@ -128,6 +129,7 @@ def decompose(method, frames: np.ndarray, config):
 
 
 def scores(sparse: np.ndarray, data, threshold: float) -> dict:
+    """Precision, recall and F-measure of ``|S| > threshold`` over the labelled frames."""
     lab = data.labelled
     pred = np.abs(sparse[lab]) > threshold
     st = detection_stats(
@@ -185,7 +187,7 @@ def _summary(work: Path, config, data, rows) -> None:
     lines = [
         f"# Background subtraction, {config.dataset}: {t} frames of {h}x{w} ({config.dtype})",
         "",
-        f"Foreground = |S| > {config.threshold}; CDnet F-measure over "
+        f"Foreground = |S| > {config.threshold}; F-measure (counts summed, CDnet rules) over "
         f"{int(data.labelled.sum())} labelled frame(s). The last F column picks the threshold "
         "with the ground truth (an upper bound, not a result).",
         "",

@@ -51,6 +51,7 @@ def sensing_matrix(key, rate: float, block: int, dtype) -> jax.Array:
 
 
 def to_blocks(img, block: int):
+    """``(H, W)`` image -> ``(n_blocks, B²)`` rows, blocks in raster order."""
     h, w = img.shape
     return (
         img.reshape(h // block, block, w // block, block)
@@ -60,11 +61,13 @@ def to_blocks(img, block: int):
 
 
 def from_blocks(blocks, shape, block: int):
+    """Inverse of :func:`to_blocks`."""
     h, w = shape
     return blocks.reshape(h // block, w // block, block, block).transpose(0, 2, 1, 3).reshape(h, w)
 
 
 def measure(img, phi, block):
+    """Block measurements ``y_b = Φ x_b``, shape ``(n_blocks, m)``."""
     return to_blocks(img, block) @ phi.T
 
 
@@ -93,6 +96,8 @@ def dct_ista(y, phi, shape, config):
 
 
 def nonlocal_recovery(y, phi, shape, config, prior: str):
+    """Alternate a non-local group low-rank step (``prior``) with the exact projection onto
+    the measurements, the assumed noise level decreasing geometrically; start: DCT-ISTA."""
     block = math.isqrt(phi.shape[1])
     x = dct_ista(y, phi, shape, config)
     sigmas = np.geomspace(config.nl_sigma_start, config.nl_sigma_end, config.nl_iters) / 255.0
@@ -113,6 +118,7 @@ def nonlocal_recovery(y, phi, shape, config, prior: str):
 
 
 def recover(method, y, phi, shape, config):
+    """Recover the image from block measurements ``y`` with ``method`` (one of ``METHODS``)."""
     if method == "min_norm":
         return from_blocks(y @ phi, shape, math.isqrt(phi.shape[1]))
     if method == "dct_ista":
@@ -172,7 +178,7 @@ def run(config, workdir: str) -> list[dict]:
         image_grid(
             work / f"{config.figure_image}_rate{config.figure_rate}.png",
             panels,
-            cols=len(panels),
+            cols=3,
             size=2.8,
         )
     return rows

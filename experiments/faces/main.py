@@ -203,7 +203,7 @@ def run(config, workdir: str) -> list[dict]:
             s = t.max()
             panels += [
                 ("corrupted", t / s),
-                ("error e_L + e_S", np.abs(e) / s),
+                ("|e_L + e_S| (own scale)", np.abs(e) / max(np.abs(e).max(), 1e-12)),
                 ("cleaned", (t - e) / s),
             ]
         kind, level = config.figure_corruption

@@ -16,17 +16,17 @@ def get_config() -> ml_collections.ConfigDict:
     config.dtype = "float32"
     config.seed = 0
     # DCT soft thresholding (also the start of the non-local methods)
-    config.dct_iters = 60
-    config.dct_tau_start = 0.5
-    config.dct_tau_end = 0.005
+    config.dct_iters = 200
+    config.dct_tau_start = 20.0  # orthonormal DCT of the [0, 1] image
+    config.dct_tau_end = 0.05
     # non-local group prior; assumed noise decreases geometrically (0-255 scale)
     config.nl_patch = 6
     config.nl_stride = 4
     config.nl_window = 8
     config.nl_k = 30
-    config.nl_iters = 20
-    config.nl_sigma_start = 30.0
-    config.nl_sigma_end = 3.0
+    config.nl_iters = 40
+    config.nl_sigma_start = 60.0
+    config.nl_sigma_end = 5.0
     config.cp_rank = 4
     # figure
     config.figure_image = "monarch"

@@ -10,5 +10,6 @@ def get_config():
     config.nl_stride = 3
     config.nl_window = 10
     config.nl_k = 40
-    config.nl_iters = 40
+    config.nl_iters = 80
+    config.nl_sigma_end = 2.0
     return config

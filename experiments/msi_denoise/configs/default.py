@@ -10,7 +10,14 @@ def get_config() -> ml_collections.ConfigDict:
     config.dtype = "float32"
     config.seed = 0
     config.sigmas = (10, 30, 50)  # on the 0-255 scale
-    config.methods = ("bandwise_svt", "tucker", "trpca", "nonlocal_nohl", "nonlocal")
+    config.methods = (
+        "bandwise_svt",
+        "tucker",
+        "trpca",
+        "nonlocal_nohl",
+        "nonlocal",
+        "nonlocal_subspace",
+    )
     config.tucker_maxiter = 10
     config.trpca_maxiter = 60
     config.trpca_rho = 1.2
@@ -26,6 +33,8 @@ def get_config() -> ml_collections.ConfigDict:
     # hyper-Laplacian spectral prior: beta = hl_weight * sigma_t^2, exponent hl_p
     config.hl_weight = 1.0
     config.hl_p = 0.8
+    # nonlocal_subspace applies the prior once, at the residual noise hl_residual * sigma
+    config.hl_residual = 0.3
     # figures
     config.figure_sigma = 30
     config.figure_band = 20
