@@ -8,10 +8,10 @@ Group steps (``prior``):
 
 * ``"svt"``: the ``K x (p p C)`` group matrix (mean patch removed) goes through weighted
   singular value thresholding with the WNNM weights ``w_i = c sqrt(K) σ² / (σ̂_i + ε)``
-  (Gu et al., IJCV 2017), ``σ̂_i = sqrt(max(σ_i² − max(K, d) σ², 0))`` (the noise energy per
+  (Gu et al., IJCV 2017), ``σ̂_i = sqrt(max(σ_i² − max(K, d) σ², 0))``: the noise energy per
   singular value of a ``K x d`` group, ``d = p p C``, which for multispectral patches is far
-  above WNNM's ``K σ²``); for multispectral patches this
-  is the low rank along the non-local mode of Chang et al. (CVPR 2017).
+  above WNNM's ``K σ²``. For multispectral patches this is the low rank along the non-local
+  mode of Chang et al. (CVPR 2017).
 * ``"tucker"``: the ``p x p x K`` group tensor (for ``C == 1``) goes through HOSVD and its core
   is hard-thresholded at ``κ σ``: a Tucker model with ranks chosen by the noise level.
 * ``"cp"``: a rank-``cp_rank`` CP model of the ``p x p x K`` group tensor fitted by

@@ -54,14 +54,6 @@ def test_indscal_noisy_at_least_as_good_as_symmetrised_tensorly_cp():
     assert float(info.error) <= tl_err * 1.05
 
 
-def test_indscal_grad():
-    rng = np.random.default_rng(4)
-    a, c = rng.normal(size=(5, 2)), rng.uniform(0.5, 1.5, (4, 2))
-    noise = rng.normal(size=(5, 5, 4))
-    x = jnp.asarray(np.einsum("ir,jr,kr->ijk", a, a, c) + 0.01 * (noise + noise.transpose(1, 0, 2)))
-    _grad_check(lambda z: jnp.sum(jnp.sin(lrjax.indscal(z, 2).cp.to_dense())), x, symmetric=True)
-
-
 # --- CANDELINC -------------------------------------------------------------------------------
 
 
@@ -105,14 +97,6 @@ def test_candelinc_noisy_matches_scipy_least_squares():
     np.testing.assert_allclose(
         float(res.info.error), np.linalg.norm(sol.fun) / np.linalg.norm(x), rtol=1e-8
     )
-
-
-def test_candelinc_grad():
-    x, phi0, phi2, _ = _candelinc_problem(0.05, seed=1)
-    x = jnp.asarray(x)
-    loss = lambda z: jnp.sum(jnp.sin(lrjax.candelinc(z, 3, [phi0, None, phi2], maxiter=300,
-                                                     tol=0.0).cp.to_dense()))  # fmt: skip
-    _grad_check(loss, x)
 
 
 # --- DEDICOM / PARATUCK2 ---------------------------------------------------------------------
@@ -162,11 +146,9 @@ def test_paratuck2_multistart_by_vmap_over_keys():
     assert float(jnp.min(many.info.error)) < 1e-6
 
 
-def test_dedicom_and_paratuck2_grads():
-    rng = np.random.default_rng(6)
-    a, r, d = rng.normal(size=(6, 2)), rng.normal(size=(2, 2)), rng.uniform(0.5, 1.5, (5, 2))
-    x = jnp.asarray(DedicomTensor(a, r, d).to_dense() + 0.01 * rng.normal(size=(6, 6, 5)))
-    _grad_check(lambda z: jnp.sum(jnp.sin(lrjax.dedicom(z, 2).dedicom.to_dense())), x)
+def test_paratuck2_grad():
+    # the contract file checks the other models' gradients; PARATUCK2's needs a well-posed
+    # instance (see GRAD_ELSEWHERE there)
     rng = np.random.default_rng(5)
     x = _paratuck2_planted(5).to_dense()
     x = jnp.asarray(x + 0.01 * rng.normal(size=x.shape))
@@ -219,13 +201,6 @@ def test_block_term_canonical_form():
             np.testing.assert_allclose(f[p].T @ f[p], np.eye(f.shape[-1]), atol=1e-10)
     norms = np.linalg.norm(np.asarray(btd.cores).reshape(2, -1), axis=1)
     assert norms[0] >= norms[1]
-
-
-def test_block_term_grad():
-    planted = _btd_planted(0, (5, 4, 3), (2, 2, 1))
-    x = planted.to_dense()
-    x = jnp.asarray(x + 0.01 * np.random.default_rng(1).normal(size=x.shape))
-    _grad_check(lambda z: jnp.sum(jnp.sin(lrjax.block_term(z, 2, (2, 2, 1)).btd.to_dense())), x)
 
 
 # --- bad input -------------------------------------------------------------------------------
