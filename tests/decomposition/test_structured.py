@@ -186,7 +186,7 @@ def test_block_term_general_ranks_with_restarts():
     planted = _btd_planted(1, (6, 8, 5), (2, 3, 2))
     x = planted.to_dense()
     keys = jax.random.split(jax.random.key(0), 6)[:2]
-    many = jax.vmap(lambda k: lrjax.block_term(x, 2, (2, 3, 2), key=k))(keys)
+    many = jax.vmap(lambda k: lrjax.block_term(x, 2, (2, 3, 2), key=k, maxiter=100))(keys)
     best = int(jnp.argmin(many.info.error))
     btd = jax.tree.map(lambda leaf: leaf[best], many.btd)
     assert float(many.info.error[best]) < 1e-6
@@ -242,11 +242,15 @@ def test_results_relative_error_is_reported():
     x = rng.normal(size=(5, 5, 4))
     xs = x + x.transpose(1, 0, 2)
     for res, tensor, data in [
-        (lrjax.indscal(xs, 2), lambda r: r.cp, xs),
-        (lrjax.dedicom(x, 2), lambda r: r.dedicom, x),
-        (lrjax.paratuck2(x, (2, 2)), lambda r: r.paratuck2, x),
-        (lrjax.block_term(x, 2, (2, 2, 1)), lambda r: r.btd, x),
-        (lrjax.candelinc(x, 2, [None, rng.normal(size=(5, 3)), None]), lambda r: r.cp, x),
+        (lrjax.indscal(xs, 2, maxiter=30), lambda r: r.cp, xs),
+        (lrjax.dedicom(x, 2, maxiter=30), lambda r: r.dedicom, x),
+        (lrjax.paratuck2(x, (2, 2), maxiter=30), lambda r: r.paratuck2, x),
+        (lrjax.block_term(x, 2, (2, 2, 1), maxiter=30), lambda r: r.btd, x),
+        (
+            lrjax.candelinc(x, 2, [None, rng.normal(size=(5, 3)), None], maxiter=30),
+            lambda r: r.cp,
+            x,
+        ),
     ]:
         expected = relative_error(data, tensor(res).to_dense())
         np.testing.assert_allclose(float(res.info.error), float(expected), rtol=1e-10)
