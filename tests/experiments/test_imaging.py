@@ -154,3 +154,16 @@ def test_faces_tiny_run(tmp_path):
     rows = faces.run(tiny.get_config(), str(tmp_path))
     _check_outputs(tmp_path, rows, ["block40_examples.png"])
     assert all(r["n_test"] == 38 and 0 <= r["accuracy"] <= 1 for r in rows)
+
+
+@pytest.mark.parametrize("module", [background, msi, cs, faces], ids=lambda m: m.__name__)
+def test_every_config_names_known_methods(module):
+    import importlib
+    import pkgutil
+
+    package = module.__name__.rsplit(".", 1)[0] + ".configs"
+    names = [m.name for m in pkgutil.iter_modules(importlib.import_module(package).__path__)]
+    assert {"default", "full", "tiny"} <= set(names)
+    for name in names:
+        config = importlib.import_module(f"{package}.{name}").get_config()
+        assert set(config.methods) <= set(module.METHODS), (name, config.methods)
