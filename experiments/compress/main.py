@@ -8,7 +8,6 @@ ratio (dense entries / stored parameters), logs each row to ``workdir/metrics.js
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 
@@ -19,15 +18,11 @@ from tqdm import tqdm
 
 import lrjax
 from lrjax.data import load_msi
+from lrjax.metrics import psnr
 
 
 def _params(t) -> int:
     return sum(int(np.prod(leaf.shape)) for leaf in jax.tree_util.tree_leaves(t))
-
-
-def _psnr(x, y) -> float:
-    mse = float(np.mean((np.asarray(x, np.float64) - np.asarray(y, np.float64)) ** 2))
-    return 10 * math.log10(1.0 / mse) if mse > 0 else float("inf")
 
 
 def _jobs(config):
@@ -75,7 +70,7 @@ def run(config, workdir: str) -> list[dict]:
                 "params": _params(approx),
                 "compression": img.size / _params(approx),
                 "rel_error": float(np.linalg.norm(dense - img) / np.linalg.norm(img)),
-                "psnr": _psnr(img, np.clip(dense, 0, 1)),
+                "psnr": float(psnr(img, np.clip(dense, 0, 1))),
                 "seconds": seconds,
             }
             rows.append(row)
