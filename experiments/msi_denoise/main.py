@@ -60,10 +60,11 @@ def bandwise_svt(y, sigma):
     return jax.vmap(lrjax.prox.prox_nuclear, (2, None), 2)(y, tau)
 
 
-def noise_ranks(y: np.ndarray, sigma: float) -> tuple[int, ...]:
-    """Per mode, how many singular values of the unfolding exceed the noise's spectral norm."""
+def noise_ranks(y: np.ndarray, sigma: float, modes=None) -> tuple[int, ...]:
+    """Per mode (all, or those in ``modes``), how many singular values of the unfolding exceed
+    the noise's spectral norm."""
     ranks = []
-    for n in range(y.ndim):
+    for n in range(y.ndim) if modes is None else modes:
         m = np.moveaxis(y, n, 0).reshape(y.shape[n], -1)
         s = np.linalg.svd(m, compute_uv=False)
         ranks.append(
@@ -134,7 +135,7 @@ def nonlocal_lowrank(y, sigma, config, *, spectral_prior: bool = True):
 def nonlocal_subspace(y, sigma, config):
     """Non-local low rank on the coefficients of the leading spectral subspace."""
     h, w, b = y.shape
-    k = noise_ranks(np.asarray(y), sigma)[2]
+    (k,) = noise_ranks(np.asarray(y), sigma, modes=(2,))
     _, _, vt = jnp.linalg.svd(y.reshape(-1, b), full_matrices=False)
     basis = vt[:k].T  # (bands, k), orthonormal columns
     coef = (y.reshape(-1, b) @ basis).reshape(h, w, k)
