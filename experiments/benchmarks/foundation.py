@@ -223,7 +223,7 @@ def _targets(rows, first) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="docs/benchmarks.md")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--only", nargs="*", default=None, help="subset of: cp tucker rsvd vmap")
     args = parser.parse_args()
     import tensorly as tl
@@ -255,6 +255,10 @@ def main() -> None:
         "with jaxlib's LAPACK (SciPy's OpenBLAS) at its default threads, and inside",
         "`lrjax.linalg.lapack_threads(1)`, which stops those threads from fighting XLA's own",
         "pool (NumPy's BLAS, used by the anchors, is a separate library and keeps its threads).",
+        "",
+        "On the shared 2-core VM these figures were made on, absolute times move by 10-20 % from",
+        "run to run (lrjax and anchors alike), so a ratio within ~10 % of its goal can land on",
+        "either side of it; compare ratios within one run, never times across runs.",
         "",
         f"Machine: {machine()}.",
         "",

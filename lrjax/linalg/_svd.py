@@ -149,11 +149,12 @@ def randomized_svd(
 def leading_left_singular_vectors(mat: Float[Array, "m n"], rank: int) -> Float[Array, "m r"]:
     """The ``rank`` leading left singular vectors of ``mat``, signs fixed.
 
-    Computed from the SVD of the smaller Gram matrix: for a wide matrix (``n > m``) the
+    Computed from the symmetric eigendecomposition (``eigh``, about half the time of an SVD
+    of the same matrix) of the smaller Gram matrix: for a wide matrix (``n > m``) the
     ``m x m`` matrix ``mat @ mat.T``; for a tall one the ``n x n`` matrix ``mat.T @ mat``,
     with ``u = mat v / s``. Both are far cheaper than the SVD of ``mat`` for the thin
     unfoldings of Tucker and TT algorithms, and exact for the leading subspace up to
-    ``eps * (s_1 / s_rank)^2``. Differentiable (SVD's derivative guards repeated singular
+    ``eps * (s_1 / s_rank)^2``. Differentiable (the eigh derivative guards repeated eigen-
     values); a zero singular value gives a zero column.
 
     Args:
@@ -165,13 +166,13 @@ def leading_left_singular_vectors(mat: Float[Array, "m n"], rank: int) -> Float[
     """
     m, n = mat.shape
     if n > m:
-        u, _, vt = jnp.linalg.svd(mat @ mat.T, full_matrices=False)
-        u, vt = u[:, :rank], vt[:rank]
+        _, v = jnp.linalg.eigh(mat @ mat.T)
+        u = v[:, ::-1][:, :rank]
     else:
-        v, s2, _ = jnp.linalg.svd(mat.T @ mat, full_matrices=False)
-        pos = s2[:rank] > 0  # double `where`: finite derivatives at zero singular values
-        s = jnp.sqrt(jnp.where(pos, s2[:rank], 1.0))
-        u = jnp.where(pos, (mat @ v[:, :rank]) / s, 0.0)
-        vt = v[:, :rank].T
-    u, _ = svd_flip(u, vt)
+        s2, v = jnp.linalg.eigh(mat.T @ mat)
+        s2, v = s2[::-1][:rank], v[:, ::-1][:, :rank]
+        pos = s2 > 0  # double `where`: finite derivatives at zero singular values
+        s = jnp.sqrt(jnp.where(pos, s2, 1.0))
+        u = jnp.where(pos, (mat @ v) / s, 0.0)
+    u, _ = svd_flip(u, u.T)
     return u

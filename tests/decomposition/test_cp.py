@@ -87,6 +87,12 @@ def test_bad_tensors():
     x = jnp.ones((3, 4, 5)).at[1, 1, 1].set(jnp.nan)
     with pytest.raises(ValueError, match="`x` must be finite, got 1 NaN"):
         lrjax.cp_als(x, 2)
+    # The eager check is one float reduction of x * 0: infinities are caught, and entries
+    # near the float64 limit (whose plain sum would overflow) are not mistaken for them.
+    big = jnp.full((3, 4, 5), 1e308, dtype=jnp.float64)
+    with pytest.raises(ValueError, match="`x` must be finite, got 2 NaN or infinite"):
+        lrjax.cp_als(big.at[0, 0, 0].set(-jnp.inf).at[2, 3, 4].set(jnp.nan), 1, maxiter=1)
+    assert lrjax.cp_als(big, 1, maxiter=1).cp.weights.shape == (1,)
 
 
 def test_vmap_equals_loop_and_does_not_recompile():
