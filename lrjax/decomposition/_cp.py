@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
-from ..linalg._mttkrp import _FUSED_MIN_SIZE, partial_mttkrp
+from ..linalg._mttkrp import rank_first_partial
 from ..linalg._small import spd_inverse
 from ..linalg._svd import leading_left_singular_vectors
 from ..linalg._unfold import unfold
@@ -35,26 +35,15 @@ def _safe_norms(a: Array) -> Array:
 
 
 def _contract_block(partial: Array, factors, block: list[int], mode: int) -> Array:
-    """From a partial MTTKRP over the other block, finish the MTTKRP of ``mode``.
-
-    For a large ``partial`` each remaining mode is a broadcast multiply and a sum over its
-    axis, which XLA fuses into one pass; an ``einsum`` there lowers to batched dots over the
-    rank index that first transpose ``partial`` (10 % of a 200^3 rank-10 sweep, measured).
-    Small ones (and batches of them under ``vmap``) are faster as the batched dots.
-    """
+    """From a rank-first partial MTTKRP ``(R, block sizes...)`` over the other block, finish
+    the MTTKRP of ``mode``: an ``(I_mode, R)`` matrix."""
     others = [k for k, m in enumerate(block) if m != mode]
     if not others:
-        return partial
-    if partial.size < _FUSED_MIN_SIZE:
-        idx = letters(len(block), skip="z")
-        spec = idx + "z," + ",".join(idx[k] + "z" for k in others)
-        spec += "->" + idx[block.index(mode)] + "z"
-        return jnp.einsum(spec, partial, *[factors[block[k]] for k in others])
-    out = partial
-    for k in reversed(others):  # last axes first, so earlier indices stay put
-        f = factors[block[k]]
-        out = jnp.sum(out * f.reshape(f.shape[0], *(1,) * (out.ndim - k - 2), -1), axis=k)
-    return out
+        return partial.T
+    idx = letters(len(block), skip="z")
+    spec = "z" + idx + "," + ",".join(idx[k] + "z" for k in others)
+    spec += "->" + idx[block.index(mode)] + "z"
+    return jnp.einsum(spec, partial, *[factors[block[k]] for k in others])
 
 
 def _ls_update(a: Array, m: Array, v: Array) -> Array:
@@ -88,7 +77,7 @@ def dimension_tree_sweep(
     mttkrp_last = v_last = jnp.zeros(())
     for b, block in enumerate(blocks):
         other = blocks[1 - b]
-        partial = partial_mttkrp(x, new, other)
+        partial = rank_first_partial(x, new, other)
         for n in block:
             m = _contract_block(partial, new, block, n)
             v = functools.reduce(jnp.multiply, [grams[k] for k in range(n_modes) if k != n])

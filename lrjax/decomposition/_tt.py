@@ -12,6 +12,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .. import _checks
+from ..linalg._gemm import factor_gemm
 from ..linalg._svd import leading_left_singular_vectors
 from ..tensors import TTTensor
 
@@ -48,7 +49,7 @@ def _internal_ranks(max_ranks, shape) -> tuple[int, ...]:
 def _split_step(mat: Array, rank: int) -> tuple[Array, Array]:
     """``mat ≈ u @ (u.T @ mat)`` with ``u`` the ``rank`` leading left singular vectors."""
     u = leading_left_singular_vectors(mat, rank)
-    return u, u.T @ mat
+    return u, factor_gemm(u, mat, contract=0)
 
 
 @functools.partial(jax.jit, static_argnames=("ranks",))

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
+from ..linalg._gemm import factor_gemm
 from ..linalg._small import orthonormalize
 from ..linalg._svd import leading_left_singular_vectors
 from ..linalg._unfold import mode_dot, unfold
@@ -40,7 +41,7 @@ def _project(x: Array, factors, modes) -> Array:
         modes.remove(last)
     if 0 in modes:
         u = factors[0]
-        x = (u.T @ x.reshape(x.shape[0], -1)).reshape(u.shape[1], *x.shape[1:])
+        x = factor_gemm(u, x.reshape(x.shape[0], -1), contract=0).reshape(-1, *x.shape[1:])
         modes.remove(0)
     for m in reversed(modes):
         x = mode_dot(x, factors[m].T, m)

@@ -14,11 +14,40 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ..tensors._base import letters
+from ._gemm import factor_gemm
 
-# From this many entries of an intermediate on, rank-shared contractions run as a fused
-# multiply-and-sum instead of a batched dot (measured on CPU: faster for a 200^3 rank-10
-# sweep, slower for 20^3 rank-3 tensors under vmap).
-_FUSED_MIN_SIZE = 1 << 16
+
+def rank_first_partial(x: Array, factors: Sequence[Array], modes: Sequence[int]) -> Array:
+    """:func:`partial_mttkrp` with the rank index first: shape ``(R, kept sizes...)``.
+
+    The layout the dimension-tree CP sweep works in: one GEMM with the factor's transpose on
+    the left, then rank-shared contractions that are batched dots over the leading rank axis
+    (no transposed copies of the intermediate).
+    """
+    n = x.ndim
+    modes = sorted({int(m) % n for m in modes})
+    if not modes:
+        raise ValueError("`modes` must name at least one mode, got none.")
+    rank = factors[modes[0]].shape[1]
+    if modes == list(range(n - len(modes), n)):  # trailing block
+        last = modes[-1]
+        out = factor_gemm(factors[last], x.reshape(-1, x.shape[last]), contract=1)
+        out = out.reshape(rank, *x.shape[:last])
+        for m in reversed(modes[:-1]):  # contract the last axis, rank shared
+            out = jnp.einsum("r...i,ir->r...", out, factors[m])
+        return out
+    if modes == list(range(len(modes))):  # leading block
+        first = modes[0]
+        out = factor_gemm(factors[first], x.reshape(x.shape[first], -1), contract=0)
+        out = out.reshape(rank, *x.shape[first + 1 :])
+        for m in modes[1:]:  # contract the axis after the rank axis, rank shared
+            out = jnp.einsum("ri...,ir->r...", out, factors[m])
+        return out
+    keep = [m for m in range(n) if m not in modes]
+    idx = letters(n, skip="z")
+    spec = idx + "," + ",".join(f"{idx[m]}z" for m in modes)
+    spec += "->z" + "".join(idx[m] for m in keep)
+    return jnp.einsum(spec, x, *[factors[m] for m in modes], optimize="optimal")
 
 
 def _check_factors(x: Array, factors: Sequence[Array], skip: int | None) -> int:
@@ -63,32 +92,7 @@ def partial_mttkrp(
     Returns:
         Tensor of shape ``(kept sizes..., R)``.
     """
-    modes = sorted({int(m) % x.ndim for m in modes})
-    n = x.ndim
-    if not modes:
-        raise ValueError("`modes` must name at least one mode, got none.")
-    keep = [m for m in range(n) if m not in modes]
-    if modes == list(range(n - len(modes), n)):  # trailing block
-        last = modes[-1]
-        out = x.reshape(-1, x.shape[last]) @ factors[last]
-        out = out.reshape(*x.shape[:last], -1)
-        for m in reversed(modes[:-1]):  # contract the axis just before the rank axis
-            if out.size < _FUSED_MIN_SIZE:
-                out = jnp.einsum("...ir,ir->...r", out, factors[m])
-            else:  # one fused pass; the einsum would transpose ``out`` for a batched dot
-                out = jnp.sum(out * factors[m], axis=-2)
-        return out
-    if modes == list(range(len(modes))):  # leading block
-        first = modes[0]
-        out = factors[first].T @ x.reshape(x.shape[first], -1)
-        out = out.reshape(-1, *x.shape[first + 1 :])
-        for m in modes[1:]:
-            out = jnp.einsum("ri...,ir->r...", out, factors[m])
-        return jnp.moveaxis(out, 0, -1)
-    idx = letters(n, skip="z")
-    spec = idx + "," + ",".join(f"{idx[m]}z" for m in modes)
-    spec += "->" + "".join(idx[m] for m in keep) + "z"
-    return jnp.einsum(spec, x, *[factors[m] for m in modes], optimize="optimal")
+    return jnp.moveaxis(rank_first_partial(x, factors, modes), 0, -1)
 
 
 def mttkrp(
@@ -127,8 +131,8 @@ def mttkrp(
     _check_factors(x, factors, skip=mode)
     n = x.ndim
     if mode < n - 1:
-        out = partial_mttkrp(x, factors, range(mode + 1, n))  # (I_0..I_mode, R)
+        out = rank_first_partial(x, factors, range(mode + 1, n))  # (R, I_0..I_mode)
         for m in range(mode):  # leading modes, rank shared
-            out = jnp.einsum("i...r,ir->...r", out, factors[m])
-        return out
-    return partial_mttkrp(x, factors, range(n - 1))
+            out = jnp.einsum("ri...,ir->r...", out, factors[m])
+        return out.T
+    return rank_first_partial(x, factors, range(n - 1)).T

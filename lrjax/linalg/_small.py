@@ -113,3 +113,18 @@ def orthonormalize(y: Float[Array, "m k"]) -> Float[Array, "m k"]:
         low_inv = _gauss_jordan(low, jnp.eye(low.shape[0], dtype=low.dtype))
         q = (q @ low_inv.T) * keep
     return q
+
+
+def orthonormalize_rows(yt: Float[Array, "k n"]) -> Float[Array, "k n"]:
+    """:func:`orthonormalize` of ``yt.T``, returned transposed: orthonormal (or zero) rows.
+
+    For sketches produced as ``q.T @ a``: keeping them as rows lets every product with the
+    big matrix run as a plain row-major GEMM on CPU (see ``lrjax.linalg._gemm``).
+    """
+    q = yt
+    for _ in range(2):
+        gram = lax.dot_general(q, q, (((1,), (1,)), ((), ())))
+        low, keep = cholesky_guarded(gram)
+        low_inv = _gauss_jordan(low, jnp.eye(low.shape[0], dtype=low.dtype))
+        q = (low_inv @ q) * keep[:, None]
+    return q

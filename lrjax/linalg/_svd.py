@@ -10,7 +10,8 @@ from jax import lax
 from jaxtyping import Array, Float
 
 from .. import _checks
-from ._small import orthonormalize
+from ._gemm import factor_gemm
+from ._small import orthonormalize, orthonormalize_rows
 
 
 @jax.jit
@@ -87,7 +88,9 @@ def _randomized_range(a, key, width, n_iter):
     q = orthonormalize(a @ omega)
 
     def power(_, q):
-        return orthonormalize(a @ orthonormalize(a.T @ q))
+        # ``a.T @ q`` kept as rows (``q.T @ a``) so both products are row-major GEMMs.
+        zt = orthonormalize_rows(factor_gemm(q, a, contract=0))
+        return orthonormalize(lax.dot_general(a, zt, (((1,), (1,)), ((), ()))))
 
     return lax.fori_loop(0, n_iter, power, q)
 
@@ -95,7 +98,7 @@ def _randomized_range(a, key, width, n_iter):
 @functools.partial(jax.jit, static_argnames=("rank", "n_oversamples", "n_iter"))
 def _randomized_svd(a, key, rank, n_oversamples, n_iter):
     q = _randomized_range(a, key, rank + n_oversamples, n_iter)
-    u_small, s, vt = jnp.linalg.svd(q.T @ a, full_matrices=False)
+    u_small, s, vt = jnp.linalg.svd(factor_gemm(q, a, contract=0), full_matrices=False)
     u, vt = svd_flip((q @ u_small)[:, :rank], vt[:rank])
     return u, s[:rank], vt
 

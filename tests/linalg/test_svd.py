@@ -89,6 +89,18 @@ def test_orthonormalize_drops_dependent_columns(rng):
     np.testing.assert_allclose(proj, y, atol=1e-10)
 
 
+def test_orthonormalize_rows_is_orthonormalize_transposed(rng):
+    from lrjax.linalg._small import orthonormalize_rows
+
+    y = rng.standard_normal((40, 4))
+    y = np.concatenate([y, y[:, :1] - y[:, 2:3]], axis=1)  # one dependent column
+    rows = np.asarray(orthonormalize_rows(jnp.asarray(y.T)))
+    np.testing.assert_allclose(
+        rows.T, np.asarray(linalg.orthonormalize(jnp.asarray(y))), atol=1e-12
+    )
+    assert np.linalg.norm(rows[-1]) == 0.0
+
+
 def test_spd_inverse_and_its_derivative(rng):
     b = rng.standard_normal((6, 6))
     a = b @ b.T + 6 * np.eye(6)
