@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from ..linalg._gemm import factor_gemm
 from ..linalg._svd import _randomized_range
 from ._vector import prox_l1
 
@@ -137,7 +138,7 @@ def prox_nuclear_randomized(
         n_iter: power iterations (static).
     """
     q = _randomized_range(x, key, rank + n_oversamples, n_iter)
-    small = q.T @ x
+    small = factor_gemm(q, x, contract=0)  # q.T @ x as a row-major GEMM
     return q @ prox_nuclear(small, reg, scaling)
 
 
