@@ -93,6 +93,22 @@ def cholesky_guarded(gram: Float[Array, "n n"]) -> tuple[Array, Array]:
     return lax.fori_loop(0, n, column, init)
 
 
+def _cholesky_qr2(q: Array, *, rows: bool) -> Array:
+    """CholeskyQR2 of the columns of ``q`` (``rows=False``) or of its rows (``rows=True``).
+
+    Two passes of: Gram matrix, guarded Cholesky factor ``L``, ``q <- q L^{-T}`` (columns) or
+    ``q <- L^{-1} q`` (rows), zeroing the vectors found dependent. The row form lets sketches
+    made as ``q.T @ a`` stay row-major (see ``lrjax.linalg._gemm``).
+    """
+    for _ in range(2):
+        contract = 1 if rows else 0
+        gram = lax.dot_general(q, q, (((contract,), (contract,)), ((), ())))
+        low, keep = cholesky_guarded(gram)
+        low_inv = _gauss_jordan(low, jnp.eye(low.shape[0], dtype=low.dtype))
+        q = (low_inv @ q) * keep[:, None] if rows else (q @ low_inv.T) * keep
+    return q
+
+
 @jax.jit
 def orthonormalize(y: Float[Array, "m k"]) -> Float[Array, "m k"]:
     """Orthonormal basis of ``range(y)`` by CholeskyQR2 in XLA ops (GEMMs and a k-step loop).
@@ -107,24 +123,9 @@ def orthonormalize(y: Float[Array, "m k"]) -> Float[Array, "m k"]:
     Returns:
         ``q`` with ``q.T @ q`` the identity on the kept columns and zero elsewhere.
     """
-    q = y
-    for _ in range(2):
-        low, keep = cholesky_guarded(q.T @ q)
-        low_inv = _gauss_jordan(low, jnp.eye(low.shape[0], dtype=low.dtype))
-        q = (q @ low_inv.T) * keep
-    return q
+    return _cholesky_qr2(y, rows=False)
 
 
 def orthonormalize_rows(yt: Float[Array, "k n"]) -> Float[Array, "k n"]:
-    """:func:`orthonormalize` of ``yt.T``, returned transposed: orthonormal (or zero) rows.
-
-    For sketches produced as ``q.T @ a``: keeping them as rows lets every product with the
-    big matrix run as a plain row-major GEMM on CPU (see ``lrjax.linalg._gemm``).
-    """
-    q = yt
-    for _ in range(2):
-        gram = lax.dot_general(q, q, (((1,), (1,)), ((), ())))
-        low, keep = cholesky_guarded(gram)
-        low_inv = _gauss_jordan(low, jnp.eye(low.shape[0], dtype=low.dtype))
-        q = (low_inv @ q) * keep[:, None]
-    return q
+    """:func:`orthonormalize` of ``yt.T``, returned transposed: orthonormal (or zero) rows."""
+    return _cholesky_qr2(yt, rows=True)

@@ -152,13 +152,13 @@ def randomized_svd(
 def leading_left_singular_vectors(mat: Float[Array, "m n"], rank: int) -> Float[Array, "m r"]:
     """The ``rank`` leading left singular vectors of ``mat``, signs fixed.
 
-    Computed from the symmetric eigendecomposition (``eigh``, about half the time of an SVD
-    of the same matrix) of the smaller Gram matrix: for a wide matrix (``n > m``) the
-    ``m x m`` matrix ``mat @ mat.T``; for a tall one the ``n x n`` matrix ``mat.T @ mat``,
-    with ``u = mat v / s``. Both are far cheaper than the SVD of ``mat`` for the thin
-    unfoldings of Tucker and TT algorithms, and exact for the leading subspace up to
-    ``eps * (s_1 / s_rank)^2``. Differentiable (the eigh derivative guards repeated eigen-
-    values); a zero singular value gives a zero column.
+    Computed from the symmetric eigendecomposition of the smaller Gram matrix (``eigh``:
+    0.8 ms against 1.1-1.4 ms for an SVD of a 100 x 100 one, measured on CPU): for a wide
+    matrix (``n > m``) the ``m x m`` matrix ``mat @ mat.T``; for a tall one the ``n x n``
+    matrix ``mat.T @ mat``, with ``u = mat v / s``. Both are far cheaper than the SVD of
+    ``mat`` for the thin unfoldings of Tucker and TT algorithms, and exact for the leading
+    subspace up to ``eps * (s_1 / s_rank)^2``. Differentiable (the eigh derivative guards
+    repeated eigenvalues); a zero singular value gives a zero column.
 
     Args:
         mat: matrix ``(m, n)``.
