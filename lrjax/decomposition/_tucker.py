@@ -10,7 +10,6 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
-from ..linalg._gemm import factor_gemm
 from ..linalg._small import orthonormalize
 from ..linalg._svd import leading_left_singular_vectors
 from ..linalg._unfold import mode_dot, unfold
@@ -39,12 +38,8 @@ def _project(x: Array, factors, modes) -> Array:
         u = factors[last]
         x = (x.reshape(-1, x.shape[last]) @ u).reshape(*x.shape[:last], u.shape[1])
         modes.remove(last)
-    if 0 in modes:
-        u = factors[0]
-        x = factor_gemm(u, x.reshape(x.shape[0], -1), contract=0).reshape(-1, *x.shape[1:])
-        modes.remove(0)
-    for m in reversed(modes):
-        x = mode_dot(x, factors[m].T, m)
+    for m in sorted(modes, key=lambda m: (m != 0, -m)):  # mode 0 next, then the middle ones
+        x = mode_dot(x, factors[m].T, m)  # mode 0: one row-major GEMM (see mode_dot)
     return x
 
 
