@@ -192,6 +192,85 @@ def _restore(manager, model, optimizer, ema) -> tuple[dict, dict] | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# the run's configuration
+
+# Fields that may change between an interrupted run and its resumption: they decide when to stop,
+# how often to checkpoint, how fast to evaluate and what to print, not what is trained.
+RUN_CONTROL = frozenset(
+    {"max_epochs", "patience", "progress", "stop_after_steps", "checkpoint_every_steps",
+     "eval_batch_size"}
+)  # fmt: skip
+
+
+def _config_record(config) -> dict:
+    return json.loads(json.dumps(config.to_dict(), default=str))
+
+
+def check_config(workdir: Path, config) -> None:
+    """Record the config in ``workdir/config.json``, or check it against the recorded one.
+
+    Resuming a run with a different model, data or optimiser setting would silently mix two
+    experiments; that raises ``ValueError`` naming the fields (those in ``RUN_CONTROL`` may
+    change, e.g. ``--config.max_epochs`` to train longer).
+    """
+    path = Path(workdir) / "config.json"
+    given = _config_record(config)
+    if not path.exists():
+        path.write_text(json.dumps(given, indent=1) + "\n")
+        return
+    saved = json.loads(path.read_text())
+
+    def flat(d, prefix=""):
+        out = {}
+        for k, v in d.items():
+            out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
+        return out
+
+    old, new = flat(saved), flat(given)
+    diff = [
+        f"{k}: {old.get(k, '<unset>')!r} in the run, {new.get(k, '<unset>')!r} given"
+        for k in sorted(set(old) | set(new))
+        if k not in RUN_CONTROL and old.get(k) != new.get(k)
+    ]
+    if diff:
+        raise ValueError(
+            f"workdir {str(workdir)!r} holds a run with another config ({'; '.join(diff)}); "
+            "resume it with the same config or choose a new --workdir"
+        )
+
+
+def read_config(workdir: str | Path):
+    """The ``ConfigDict`` recorded in ``workdir/config.json`` by :func:`run`."""
+    import ml_collections
+
+    record = json.loads((Path(workdir) / "config.json").read_text())
+    cell = record.pop("cell")
+    if isinstance(cell["rank"], list):
+        cell["rank"] = tuple(cell["rank"])
+    for k in ("in_modes", "hidden_modes"):
+        cell[k] = tuple(cell[k])
+    config = ml_collections.ConfigDict(record)
+    config.cell = ml_collections.ConfigDict(cell, type_safe=False)
+    return config
+
+
+def partial_result(workdir: str | Path) -> dict | None:
+    """``result.json``'s fields for a run that has not finished (interrupted or still
+    running): its best-validation epoch so far, with ``finished: False``; None without any
+    completed epoch or without ``config.json``."""
+    workdir = Path(workdir)
+    metrics, cfg = workdir / "metrics.jsonl", workdir / "config.json"
+    if not (metrics.is_file() and cfg.is_file()):
+        return None
+    history = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    if not history:
+        return None
+    config = read_config(workdir)
+    model = MusicRNN(config, rngs=nnx.Rngs(0))
+    return {**_result(config, history, cell_params(model)), "finished": False}
+
+
+# ---------------------------------------------------------------------------------------------
 # the run
 
 
@@ -208,6 +287,7 @@ def run(config, workdir: str | Path) -> dict:
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    check_config(workdir, config)
     data = load_splits(config)
     model = MusicRNN(config, rngs=nnx.Rngs(config.seed))
     adam = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
@@ -330,6 +410,7 @@ def _result(config, history, n_params: int) -> dict:
         "ema_decay": config.ema_decay,
         "batch_size": config.batch_size,
         "seed": config.seed,
+        "finished": True,
     }
 
 

@@ -1,6 +1,10 @@
-"""Collect the ``result.json`` of several runs into one table and an NLL-vs-parameters plot.
+"""Collect the runs under some folders into one table and an NLL-vs-parameters plot.
 
 python -m experiments.polyphonic.report runs/poly_jsb [more run folders...]
+
+Finished runs are read from their ``result.json``; unfinished ones (interrupted, or still
+training) from ``metrics.jsonl`` and ``config.json``, at their best validation epoch so far, and
+marked "unfinished" in the epoch column.
 """
 
 from __future__ import annotations
@@ -9,19 +13,21 @@ import json
 import sys
 from pathlib import Path
 
-from experiments.polyphonic.main import PUBLISHED
+from experiments.polyphonic.main import PUBLISHED, partial_result
 
 _ORDER = {"gru": 0, "cp": 1, "tucker": 2, "tt": 3}
 
 
 def collect(folders) -> list[dict]:
-    """Every ``result.json`` directly under the given folders, sorted by cell kind and size."""
+    """The result of every run directly under the given folders (finished or not), sorted by
+    dataset, cell kind and size."""
     results = []
     for folder in folders:
-        for path in sorted(Path(folder).glob("*/result.json")):
-            r = json.loads(path.read_text())
-            r["run"] = str(path.parent)
-            results.append(r)
+        for run in sorted(p for p in Path(folder).iterdir() if p.is_dir()):
+            done = run / "result.json"
+            r = json.loads(done.read_text()) if done.is_file() else partial_result(run)
+            if r is not None:
+                results.append({"finished": True, **r, "run": str(run)})
     return sorted(results, key=lambda r: (r["dataset"], _ORDER[r["cell"]], r["cell_params"]))
 
 
@@ -40,8 +46,9 @@ def table(results: list[dict]) -> str:
         lines.append(
             f"| {r['dataset']} | {r['cell']} | {rank if r['cell'] != 'gru' else 'dense'} | "
             f"{r['cell_params']:,} | {r['learning_rate']:g} / {r['dropout']:g} / "
-            f"{r.get('ema_decay', 0.0):g} | {r['seed']} | "
-            f"{r['best_epoch']}/{r['epochs_run']} | {r['test_nll']:.3f} | "
+            f"{r.get('ema_decay', float('nan')):g} | {r['seed']} | "
+            f"{r['best_epoch']}/{r['epochs_run']}{'' if r['finished'] else ' unfinished'} | "
+            f"{r['test_nll']:.3f} | "
             f"{r['test_acc']:.2f} | {ref} |"
         )
     return "\n".join(lines)

@@ -9,7 +9,14 @@ pytest.importorskip("ml_collections")
 pytest.importorskip("orbax.checkpoint")
 
 from experiments.polyphonic.configs import tiny
-from experiments.polyphonic.main import Interrupted, bucket_length, run, train_batches
+from experiments.polyphonic.main import (
+    Interrupted,
+    bucket_length,
+    check_config,
+    partial_result,
+    run,
+    train_batches,
+)
 from experiments.polyphonic.report import main as report_main
 
 
@@ -64,6 +71,21 @@ def test_resume_after_interruption_gives_the_same_result(tmp_path):
     np.testing.assert_allclose([r["lr"] for r in read("b")], [lr, lr / 2], rtol=1e-6)
 
 
+def test_resume_with_another_config_is_refused(tmp_path):
+    with pytest.raises(Interrupted):
+        run(_config(stop_after_steps=1), tmp_path)
+    saved = (tmp_path / "config.json").read_text()
+    with pytest.raises(ValueError, match=r"learning_rate: 0\.005 in the run, 0\.001 given"):
+        run(_config(learning_rate=1e-3), tmp_path)
+    bad = _config()
+    bad.cell.rank = (1, 3, 3, 1)
+    with pytest.raises(ValueError, match=r"cell\.rank: \[1, 2, 2, 1\] in the run"):
+        run(bad, tmp_path)
+    assert (tmp_path / "config.json").read_text() == saved  # the record is not overwritten
+    # fields that only say when to stop / what to print may change
+    check_config(tmp_path, _config(max_epochs=5, progress=True, patience=3))
+
+
 def test_buckets_and_batches():
     assert [bucket_length(n, 16) for n in (1, 16, 17, 100, 129)] == [16, 16, 24, 112, 160]
     assert len({bucket_length(n, 16) for n in range(1, 5000)}) <= 34  # 4 per octave
@@ -75,8 +97,15 @@ def test_buckets_and_batches():
 
 
 def test_report_collects_runs(tmp_path):
-    run(_config(max_epochs=1), tmp_path / "runs" / "tt")
+    done = run(_config(max_epochs=1), tmp_path / "runs" / "tt")
+    # an unfinished run: killed in its second epoch, reported at its best epoch so far
+    cut = tmp_path / "runs" / "tt_cut"
+    with pytest.raises(Interrupted):
+        run(_config(seed=1, stop_after_steps=3), cut)
     report_main([str(tmp_path / "runs")])
     table = (tmp_path / "runs" / "table.md").read_text()
-    assert "| jsb_chorales | tt |" in table
+    assert f"| 1/1 | {done['test_nll']:.3f} |" in table
+    (first,) = [json.loads(x) for x in (cut / "metrics.jsonl").read_text().splitlines()]
+    assert f"| 1 | 1/1 unfinished | {first['test']['nll']:.3f} |" in table
+    assert partial_result(cut)["cell_params"] == done["cell_params"]
     assert (tmp_path / "runs" / "nll_vs_params.png").is_file()
