@@ -11,7 +11,8 @@ C=experiments/polyphonic/configs
 run() { # name config overrides...
   local name=$1 cfg=$2; shift 2
   local fixed=(--config.ema_decay=0.0)
-  [ "$cfg" = gru ] || fixed+=(--config.learning_rate=0.003 --config.dropout=0.3)
+  if [ "$cfg" = gru ]; then fixed+=(--config.learning_rate=0.001 --config.dropout=0.2)
+  else fixed+=(--config.learning_rate=0.003 --config.dropout=0.3); fi
   [ -f "$OUT/$name/result.json" ] || $PY -m experiments.polyphonic --config="$C/$cfg.py" \
     --workdir="$OUT/$name" --config.progress=False "${fixed[@]}" "$@" ${EXTRA:-} > "$OUT/$name.log" 2>&1
 }
