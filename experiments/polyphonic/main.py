@@ -454,6 +454,13 @@ def _plot(workdir: Path, history, result) -> None:
     ax.plot(epochs, [r["valid"]["nll"] for r in history], label="valid NLL")
     ax.plot(epochs, [r["test"]["nll"] for r in history], label="test NLL")
     ax.axvline(result["best_epoch"], color="gray", ls=":", label="selected epoch")
+    # the first epochs (an EMA still close to the initial weights) are far above the rest:
+    # scale the axis to the curves after the first fifth of the run
+    late = [v for r in history[len(history) // 5 :] for v in
+            (r["train_loss"], r["valid"]["nll"], r["test"]["nll"])]  # fmt: skip
+    if len(history) >= 5 and all(np.isfinite(late)):
+        lo, hi = min(late), max(late)
+        ax.set_ylim(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
     ax.set_xlabel("epoch")
     ax.set_ylabel("NLL (nats / frame)")
     ax.set_title(f"{result['cell']} cell, {result['cell_params']:,} params, {result['dataset']}")
