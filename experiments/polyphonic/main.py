@@ -207,7 +207,8 @@ def _config_record(config) -> dict:
 
 
 def check_config(workdir: Path, config) -> None:
-    """Record the config in ``workdir/config.json``, or check it against the recorded one.
+    """Record the config in ``workdir/config.json``, or check it against the recorded one
+    when the workdir holds a run to resume (a checkpoint or a finished epoch).
 
     Resuming a run with a different model, data or optimiser setting would silently mix two
     experiments; that raises ``ValueError`` naming the fields (those in ``RUN_CONTROL`` may
@@ -215,7 +216,9 @@ def check_config(workdir: Path, config) -> None:
     """
     path = Path(workdir) / "config.json"
     given = _config_record(config)
-    if not path.exists():
+    ckpt = Path(workdir) / "checkpoints"
+    trained = (Path(workdir) / "metrics.jsonl").exists() or (ckpt.is_dir() and any(ckpt.iterdir()))
+    if not path.exists() or not trained:  # nothing to resume: (re)record
         path.write_text(json.dumps(given, indent=1) + "\n")
         return
     saved = json.loads(path.read_text())

@@ -23,6 +23,8 @@ def collect(folders) -> list[dict]:
     dataset, cell kind and size."""
     results = []
     for folder in folders:
+        if not Path(folder).is_dir():
+            raise FileNotFoundError(f"run folder {str(folder)!r} does not exist")
         for run in sorted(p for p in Path(folder).iterdir() if p.is_dir()):
             done = run / "result.json"
             r = json.loads(done.read_text()) if done.is_file() else partial_result(run)

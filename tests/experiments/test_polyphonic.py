@@ -74,7 +74,7 @@ def test_resume_after_interruption_gives_the_same_result(tmp_path):
 
 def test_resume_with_another_config_is_refused(tmp_path):
     with pytest.raises(Interrupted):
-        run(_config(stop_after_steps=1), tmp_path)
+        run(_config(stop_after_steps=3), tmp_path)  # killed in epoch 2 of 2
     saved = (tmp_path / "config.json").read_text()
     lr = tiny.get_config().learning_rate
     with pytest.raises(ValueError, match=re.escape(f"learning_rate: {lr!r} in the run, 0.5 given")):
@@ -86,6 +86,12 @@ def test_resume_with_another_config_is_refused(tmp_path):
     assert (tmp_path / "config.json").read_text() == saved  # the record is not overwritten
     # fields that only say when to stop / what to print may change
     check_config(tmp_path, _config(max_epochs=5, progress=True, patience=3))
+    # a workdir with a config but nothing trained yet (a start that failed early) is re-recorded
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    check_config(fresh, _config())
+    check_config(fresh, _config(learning_rate=0.5))
+    assert '"learning_rate": 0.5' in (fresh / "config.json").read_text()
 
 
 def test_buckets_and_batches():
@@ -111,3 +117,5 @@ def test_report_collects_runs(tmp_path):
     assert f"| 1 | 1/1 unfinished | {first['test']['nll']:.3f} |" in table
     assert partial_result(cut)["cell_params"] == done["cell_params"]
     assert (tmp_path / "runs" / "nll_vs_params.png").is_file()
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        report_main([str(tmp_path / "nowhere")])
