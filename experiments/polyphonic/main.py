@@ -246,15 +246,8 @@ def read_config(workdir: str | Path):
     """The ``ConfigDict`` recorded in ``workdir/config.json`` by :func:`run`."""
     import ml_collections
 
-    record = json.loads((Path(workdir) / "config.json").read_text())
-    cell = record.pop("cell")
-    if isinstance(cell["rank"], list):
-        cell["rank"] = tuple(cell["rank"])
-    for k in ("in_modes", "hidden_modes"):
-        cell[k] = tuple(cell[k])
-    config = ml_collections.ConfigDict(record)
-    config.cell = ml_collections.ConfigDict(cell, type_safe=False)
-    return config
+    # tuples come back as lists; make_cell and _result accept either
+    return ml_collections.ConfigDict(json.loads((Path(workdir) / "config.json").read_text()))
 
 
 def partial_result(workdir: str | Path) -> dict | None:

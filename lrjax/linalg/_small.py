@@ -100,8 +100,8 @@ def _cholesky_qr2(q: Array, *, rows: bool) -> Array:
     ``q <- L^{-1} q`` (rows), zeroing the vectors found dependent. The row form lets sketches
     made as ``q.T @ a`` stay row-major (see ``lrjax.linalg._gemm``).
     """
+    contract = 1 if rows else 0
     for _ in range(2):
-        contract = 1 if rows else 0
         gram = lax.dot_general(q, q, (((contract,), (contract,)), ((), ())))
         low, keep = cholesky_guarded(gram)
         low_inv = _gauss_jordan(low, jnp.eye(low.shape[0], dtype=low.dtype))
