@@ -1,10 +1,13 @@
 """Collect the runs under some folders into one table and an NLL-vs-parameters plot.
 
 python -m experiments.polyphonic.report runs/poly_jsb [more run folders...]
+python -m experiments.polyphonic.report --seeds runs/poly_seeds [more run folders...]
 
 Finished runs are read from their ``result.json``; unfinished ones (interrupted, or still
 training) from ``metrics.jsonl`` and ``config.json``, at their best validation epoch so far, and
-marked "unfinished" in the epoch column.
+marked "unfinished" in the epoch column. ``--seeds`` groups the runs that differ only in their
+seed (and in run-control fields such as ``max_epochs``) into one row each: every seed's test
+NLL and the means over seeds, written to ``seeds.md`` instead of ``table.md``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from experiments.polyphonic.main import PUBLISHED, partial_result
+from experiments.polyphonic.main import PUBLISHED, RUN_CONTROL, partial_result
 
 _ORDER = {"gru": 0, "cp": 1, "tucker": 2, "tt": 3}
 
@@ -29,29 +32,80 @@ def collect(folders) -> list[dict]:
             done = run / "result.json"
             r = json.loads(done.read_text()) if done.is_file() else partial_result(run)
             if r is not None:
-                results.append({"finished": True, **r, "run": str(run)})
+                cfg = run / "config.json"
+                config = json.loads(cfg.read_text()) if cfg.is_file() else {}
+                results.append({"finished": True, **r, "run": str(run), "config": config})
     return sorted(results, key=lambda r: (r["dataset"], _ORDER[r["cell"]], r["cell_params"]))
 
 
 def table(results: list[dict]) -> str:
     """Markdown table: measured rows, each beside the published row of the same cell, if any."""
     lines = [
-        "| dataset | cell | rank | cell params | lr / dropout / EMA | seed | epoch | test NLL "
-        "| test ACC % | published NLL / ACC (params) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| dataset | cell | rank | cell params | lr / dropout / EMA | seed | epoch | valid NLL "
+        "| test NLL | test ACC % | published NLL / ACC (params) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        _label, n_pub, rows = PUBLISHED[r["cell"]]
-        pub = rows.get(r["dataset"])
-        ref = f"{pub[0]} / {pub[1]} ({n_pub:,})" if pub and n_pub == r["cell_params"] else ""
-        rank = ",".join(map(str, r["rank"])) if isinstance(r["rank"], list) else r["rank"]
         lines.append(
-            f"| {r['dataset']} | {r['cell']} | {rank if r['cell'] != 'gru' else 'dense'} | "
-            f"{r['cell_params']:,} | {r['learning_rate']:g} / {r['dropout']:g} / "
-            f"{r.get('ema_decay', float('nan')):g} | {r['seed']} | "
+            f"| {_setting(r)} | {r['seed']} | "
             f"{r['best_epoch']}/{r['epochs_run']}{'' if r['finished'] else ' unfinished'} | "
-            f"{r['test_nll']:.3f} | "
-            f"{r['test_acc']:.2f} | {ref} |"
+            f"{r['valid_nll']:.3f} | {r['test_nll']:.3f} | {r['test_acc']:.2f} | {_published(r)} |"
+        )
+    return "\n".join(lines)
+
+
+def _setting(r: dict) -> str:
+    """The dataset .. lr / dropout / EMA cells of a row."""
+    rank = ",".join(map(str, r["rank"])) if isinstance(r["rank"], list) else r["rank"]
+    return (
+        f"{r['dataset']} | {r['cell']} | {rank if r['cell'] != 'gru' else 'dense'} | "
+        f"{r['cell_params']:,} | {r['learning_rate']:g} / {r['dropout']:g} / "
+        f"{r.get('ema_decay', float('nan')):g}"
+    )
+
+
+def _published(r: dict) -> str:
+    _label, n_pub, rows = PUBLISHED[r["cell"]]
+    pub = rows.get(r["dataset"])
+    return f"{pub[0]} / {pub[1]} ({n_pub:,})" if pub and n_pub == r["cell_params"] else ""
+
+
+def _seedless(r: dict) -> tuple:
+    """What must agree for two runs to be seeds of one setting: the result's setting fields
+    and, where recorded, the whole config except the seed and the run-control fields."""
+    config = {k: v for k, v in r["config"].items() if k != "seed" and k not in RUN_CONTROL}
+    fields = ("dataset", "cell", "cell_params", "learning_rate", "dropout", "ema_decay")
+    return (*(repr(r.get(k)) for k in (*fields, "rank", "batch_size")), json.dumps(config))
+
+
+def seed_table(results: list[dict]) -> str:
+    """Markdown table, one row per setting: each seed's test NLL (in seed order), the mean test
+    NLL, valid NLL and test ACC over the seeds, and the number of seeds."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in results:
+        groups.setdefault(_seedless(r), []).append(r)
+    lines = [
+        "| dataset | cell | rank | cell params | lr / dropout / EMA | seeds | test NLL per seed "
+        "| mean test NLL | mean valid NLL | mean test ACC % | published NLL / ACC (params) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def order(rows: list[dict]) -> tuple:
+        r = rows[0]
+        return (r["dataset"], _ORDER[r["cell"]], r["cell_params"], r["learning_rate"],
+                r["dropout"], r.get("ema_decay", 0.0))  # fmt: skip
+
+    for rows in sorted(groups.values(), key=order):
+        rows = sorted(rows, key=lambda r: r["seed"])
+        n = len(rows)
+        per_seed = " / ".join(
+            f"{r['test_nll']:.3f}{'' if r['finished'] else ' (unfinished)'}" for r in rows
+        )
+        mean = {k: sum(r[k] for r in rows) / n for k in ("test_nll", "valid_nll", "test_acc")}
+        lines.append(
+            f"| {_setting(rows[0])} | {','.join(str(r['seed']) for r in rows)} | {per_seed} | "
+            f"{mean['test_nll']:.3f} | {mean['valid_nll']:.3f} | {mean['test_acc']:.2f} | "
+            f"{_published(rows[0])} |"
         )
     return "\n".join(lines)
 
@@ -83,11 +137,18 @@ def plot(results: list[dict], path: Path) -> None:
 
 
 def main(argv: list[str]) -> None:
-    folders = argv or ["runs/poly_jsb"]
+    seeds = "--seeds" in argv
+    folders = [a for a in argv if a != "--seeds"] or ["runs/poly_jsb"]
     results = collect(folders)
     if not results:
-        raise SystemExit(f"no */result.json under {folders}")
+        raise SystemExit(f"no runs (result.json or metrics.jsonl) under {folders}")
     out = Path(folders[0])
+    if seeds:
+        text = seed_table(results)
+        (out / "seeds.md").write_text(text + "\n")
+        print(text)
+        print(f"wrote {out / 'seeds.md'}")
+        return
     (out / "table.md").write_text(table(results) + "\n")
     plot(results, out / "nll_vs_params.png")
     print(table(results))

@@ -112,9 +112,17 @@ def test_report_collects_runs(tmp_path):
         run(_config(seed=1, stop_after_steps=3), cut)
     report_main([str(tmp_path / "runs")])
     table = (tmp_path / "runs" / "table.md").read_text()
-    assert f"| 1/1 | {done['test_nll']:.3f} |" in table
+    assert f"| 1/1 | {done['valid_nll']:.3f} | {done['test_nll']:.3f} |" in table
     (first,) = [json.loads(x) for x in (cut / "metrics.jsonl").read_text().splitlines()]
-    assert f"| 1 | 1/1 unfinished | {first['test']['nll']:.3f} |" in table
+    assert f"| 1 | 1/1 unfinished | {first['valid']['nll']:.3f} | {first['test']['nll']:.3f} |" in (
+        table
+    )
+    # the two runs differ only in seed and run-control fields: one row of the seed table
+    report_main(["--seeds", str(tmp_path / "runs")])
+    (row,) = (tmp_path / "runs" / "seeds.md").read_text().splitlines()[2:]
+    mean = (done["test_nll"] + first["test"]["nll"]) / 2
+    per_seed = f"{done['test_nll']:.3f} / {first['test']['nll']:.3f} (unfinished)"
+    assert f"| 0,1 | {per_seed} | {mean:.3f} |" in row
     assert partial_result(cut)["cell_params"] == done["cell_params"]
     assert (tmp_path / "runs" / "nll_vs_params.png").is_file()
     with pytest.raises(FileNotFoundError, match="nowhere"):
