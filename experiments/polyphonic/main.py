@@ -238,7 +238,8 @@ def check_config(workdir: Path, config) -> None:
     if diff:
         raise ValueError(
             f"workdir {str(workdir)!r} holds a run with another config ({'; '.join(diff)}); "
-            "resume it with the same config or choose a new --workdir"
+            "resume it with the same config, choose a new --workdir, or delete this one to start "
+            "over"
         )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from experiments.polyphonic.main import PUBLISHED, RUN_CONTROL, partial_result
 
 _ORDER = {"gru": 0, "cp": 1, "tucker": 2, "tt": 3}
+_SETTING = ("learning_rate", "dropout", "ema_decay", "batch_size", "seed")
 
 
 def collect(folders) -> list[dict]:
@@ -32,10 +33,24 @@ def collect(folders) -> list[dict]:
             done = run / "result.json"
             r = json.loads(done.read_text()) if done.is_file() else partial_result(run)
             if r is not None:
-                cfg = run / "config.json"
-                config = json.loads(cfg.read_text()) if cfg.is_file() else {}
-                results.append({"finished": True, **r, "run": str(run), "config": config})
+                config = _config(run)
+                # result.json of older runs lacks some setting fields: take them from the config
+                known = {k: config[k] for k in _SETTING if config and k in config}
+                results.append({"finished": True, **known, **r, "run": str(run), "config": config})
     return sorted(results, key=lambda r: (r["dataset"], _ORDER[r["cell"]], r["cell_params"]))
+
+
+def _config(run: Path) -> dict | None:
+    """The run's config as recorded in ``config.json``, or in the last line of ``summary.md``
+    that starts with "config:" (runs from before ``config.json`` existed); None if neither."""
+    if (run / "config.json").is_file():
+        return json.loads((run / "config.json").read_text())
+    if (run / "summary.md").is_file():
+        lines = (run / "summary.md").read_text().splitlines()
+        found = [x for x in lines if x.startswith("config: `") and x.endswith("`")]
+        if found:
+            return json.loads(found[-1][len("config: `") : -1])
+    return None
 
 
 def table(results: list[dict]) -> str:
@@ -60,7 +75,7 @@ def _setting(r: dict) -> str:
     return (
         f"{r['dataset']} | {r['cell']} | {rank if r['cell'] != 'gru' else 'dense'} | "
         f"{r['cell_params']:,} | {r['learning_rate']:g} / {r['dropout']:g} / "
-        f"{r.get('ema_decay', float('nan')):g}"
+        f"{'-' if r.get('ema_decay') is None else format(r['ema_decay'], 'g')}"
     )
 
 
@@ -72,10 +87,13 @@ def _published(r: dict) -> str:
 
 def _seedless(r: dict) -> tuple:
     """What must agree for two runs to be seeds of one setting: the result's setting fields
-    and, where recorded, the whole config except the seed and the run-control fields."""
+    and the whole config except the seed and the run-control fields (a run whose config was
+    not recorded is a setting of its own)."""
+    if r["config"] is None:
+        return (r["run"],)
     config = {k: v for k, v in r["config"].items() if k != "seed" and k not in RUN_CONTROL}
-    fields = ("dataset", "cell", "cell_params", "learning_rate", "dropout", "ema_decay")
-    return (*(repr(r.get(k)) for k in (*fields, "rank", "batch_size")), json.dumps(config))
+    fields = ("dataset", "cell", "cell_params", "rank")
+    return (*(repr(r[k]) for k in fields), json.dumps(config, sort_keys=True))
 
 
 def seed_table(results: list[dict]) -> str:

@@ -123,6 +123,10 @@ def test_report_collects_runs(tmp_path):
     mean = (done["test_nll"] + first["test"]["nll"]) / 2
     per_seed = f"{done['test_nll']:.3f} / {first['test']['nll']:.3f} (unfinished)"
     assert f"| 0,1 | {per_seed} | {mean:.3f} |" in row
+    # a run from before config.json: its config is read back from summary.md
+    (tmp_path / "runs" / "tt" / "config.json").unlink()
+    report_main(["--seeds", str(tmp_path / "runs")])
+    assert (tmp_path / "runs" / "seeds.md").read_text().splitlines()[2:] == [row]
     assert partial_result(cut)["cell_params"] == done["cell_params"]
     assert (tmp_path / "runs" / "nll_vs_params.png").is_file()
     with pytest.raises(FileNotFoundError, match="nowhere"):
