@@ -309,6 +309,10 @@ def run(config, workdir: str | Path) -> dict:
     steps_this_run = 0
     decay = jnp.float32(config.ema_decay)
     stop = _should_stop(history, config)
+    if not stop and len(history) < config.max_epochs:
+        # a finished run resumed to train longer (a larger max_epochs or patience) is
+        # unfinished again until it ends: its old result.json would be stale
+        (workdir / "result.json").unlink(missing_ok=True)
     while not stop and len(history) < config.max_epochs:
         epoch = len(history)
         batches = train_batches(

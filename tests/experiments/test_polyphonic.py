@@ -127,6 +127,12 @@ def test_report_collects_runs(tmp_path):
     (tmp_path / "runs" / "tt" / "config.json").unlink()
     report_main(["--seeds", str(tmp_path / "runs")])
     assert (tmp_path / "runs" / "seeds.md").read_text().splitlines()[2:] == [row]
+    # a finished run resumed to train longer is unfinished until it ends again
+    with pytest.raises(Interrupted):
+        run(_config(max_epochs=2, stop_after_steps=1), tmp_path / "runs" / "tt")
+    assert not (tmp_path / "runs" / "tt" / "result.json").exists()
+    report_main([str(tmp_path / "runs")])
+    assert "| 0 | 1/1 unfinished |" in (tmp_path / "runs" / "table.md").read_text()
     assert partial_result(cut)["cell_params"] == done["cell_params"]
     assert (tmp_path / "runs" / "nll_vs_params.png").is_file()
     with pytest.raises(FileNotFoundError, match="nowhere"):
