@@ -86,14 +86,13 @@ def _published(r: dict) -> str:
 
 
 def _seedless(r: dict) -> tuple:
-    """What must agree for two runs to be seeds of one setting: the result's setting fields
-    and the whole config except the seed and the run-control fields (a run whose config was
-    not recorded is a setting of its own)."""
+    """What must agree for two runs to be seeds of one setting: the whole recorded config
+    except the seed and the run-control fields (a run whose config was not recorded is a
+    setting of its own)."""
     if r["config"] is None:
         return (r["run"],)
     config = {k: v for k, v in r["config"].items() if k != "seed" and k not in RUN_CONTROL}
-    fields = ("dataset", "cell", "cell_params", "rank")
-    return (*(repr(r[k]) for k in fields), json.dumps(config, sort_keys=True))
+    return (json.dumps(config, sort_keys=True),)
 
 
 def seed_table(results: list[dict]) -> str:
