@@ -43,6 +43,11 @@ class Interrupted(RuntimeError):
     """Raised when ``config.stop_after_steps`` is reached (simulates a killed run)."""
 
 
+class Diverged(FloatingPointError):
+    """Raised when training cannot go on: an epoch's evaluation is not finite, or every step
+    of an epoch had a non-finite loss or gradient. ``metrics.jsonl`` keeps the epochs before."""
+
+
 # ---------------------------------------------------------------------------------------------
 # data
 
@@ -119,13 +124,24 @@ def batch_loss(model: MusicRNN, x, y, mask, dropout_key):
 
 @nnx.jit
 def train_step(model, optimizer, ema, x, y, mask, dropout_key, ema_decay):
-    """One Adam step with global-norm clipping; returns the batch loss and the updated
-    exponential moving average of the parameters (a plain dict of arrays)."""
+    """One Adam step with global-norm clipping; returns the batch loss, the updated
+    exponential moving average of the parameters (a plain dict of arrays) and whether the step
+    was taken.
+
+    A batch whose loss or gradient is not finite is skipped: the parameters, the optimiser
+    state (step count and moments included) and the average stay as they were, and the
+    returned flag is False so that the caller can count it.
+    """
     loss, grads = nnx.value_and_grad(batch_loss)(model, x, y, mask, dropout_key)
+    finite = jax.tree.reduce(lambda ok, g: ok & jnp.isfinite(g).all(), grads, jnp.isfinite(loss))
+    before = jax.tree.map(lambda a: a, nnx.state((model, optimizer)))  # values, not references
     optimizer.update(model, grads)
+    after = nnx.state((model, optimizer))
+    keep = lambda old, new: jax.tree.map(lambda a, b: jnp.where(finite, b, a), old, new)
+    nnx.update((model, optimizer), keep(before, after))
     params = _pure_params(model)
-    ema = jax.tree.map(lambda e, p: ema_decay * e + (1.0 - ema_decay) * p, ema, params)
-    return loss, ema
+    ema = keep(ema, jax.tree.map(lambda e, p: ema_decay * e + (1.0 - ema_decay) * p, ema, params))
+    return loss, ema, finite
 
 
 def _pure_params(model) -> dict:
@@ -320,34 +336,43 @@ def run(config, workdir: str | Path) -> dict:
         )
         first = step - epoch * steps_per_epoch
         losses = list(meta.get("epoch_losses", [])) if first > 0 else []
+        skipped = int(meta.get("epoch_skipped", 0)) if first > 0 else 0
         t0 = time.perf_counter()
         bar = _progress(range(first, steps_per_epoch), config, f"epoch {epoch + 1}")
         for b in bar:
             x, y, mask = pad_batch([data["train"][i] for i in batches[b]], config.min_bucket)
-            loss, ema = train_step(
+            loss, ema, taken = train_step(
                 model, optimizer, ema, x, y, mask, jax.random.fold_in(drop_key, step), decay
             )
-            losses.append(float(loss))
+            if bool(taken):
+                losses.append(float(loss))
+            else:
+                skipped += 1
             step += 1
             steps_this_run += 1
             if step % config.checkpoint_every_steps == 0 and b + 1 < steps_per_epoch:
                 _save(manager, step, model, optimizer, ema, {"step": step, "history": history,
-                                                        "epoch_losses": losses})  # fmt: skip
+                      "epoch_losses": losses, "epoch_skipped": skipped})  # fmt: skip
             if 0 < config.stop_after_steps <= steps_this_run:
                 raise Interrupted(f"stopped after {steps_this_run} steps (config.stop_after_steps)")
         scored = _with_params(model, ema) if config.ema_decay > 0 else model
-        record = {"epoch": epoch + 1, "step": step, "train_loss": float(np.mean(losses)),
+        record = {"epoch": epoch + 1, "step": step,
+                  "train_loss": float(np.mean(losses)) if losses else float("nan"),
                   "valid": evaluate(scored, valid), "test": evaluate(scored, test),
-                  "seconds": time.perf_counter() - t0}  # fmt: skip
+                  "seconds": time.perf_counter() - t0, "skipped_steps": skipped}  # fmt: skip
         record["lr"] = _learning_rate(optimizer)
+        if not losses or not _finite_nll(record):
+            manager.close()
+            raise Diverged(_diverged_message(record, history, steps_per_epoch, workdir))
         history.append(record)
         _maybe_decay(optimizer, history, config)
         _save(manager, step, model, optimizer, ema, {"step": step, "history": history})
         _write_metrics(workdir, history)
+        note = f"  {skipped} non-finite steps skipped" if skipped else ""
         print(
             f"epoch {epoch + 1}: train {record['train_loss']:.3f}  valid NLL "
             f"{record['valid']['nll']:.3f}  test NLL {record['test']['nll']:.3f}  "
-            f"ACC {record['test']['acc']:.2f}%  ({record['seconds']:.1f} s)",
+            f"ACC {record['test']['acc']:.2f}%  ({record['seconds']:.1f} s){note}",
             flush=True,
         )
         stop = _should_stop(history, config)
@@ -376,10 +401,36 @@ def _maybe_decay(optimizer, history: list[dict], config) -> None:
         lr[...] = lr[...] * config.lr_decay
 
 
+def _finite_nll(record: dict) -> bool:
+    return bool(np.isfinite(record["valid"]["nll"]) and np.isfinite(record["test"]["nll"]))
+
+
+def _valid_key(record: dict) -> float:
+    """Selection key: the validation NLL, with a non-finite one never the best."""
+    nll = record["valid"]["nll"]
+    return nll if np.isfinite(nll) else math.inf
+
+
+def _diverged_message(record: dict, history: list[dict], steps_per_epoch: int, workdir) -> str:
+    best = min(history, key=_valid_key) if history else None
+    where = (
+        f"the best epoch so far is {best['epoch']} (validation NLL {best['valid']['nll']:.3f})"
+        if best is not None
+        else "no epoch finished before it"
+    )
+    return (
+        f"training diverged in epoch {record['epoch']}: validation NLL "
+        f"{record['valid']['nll']}, test NLL {record['test']['nll']}, "
+        f"{record['skipped_steps']} of {steps_per_epoch} steps skipped for a non-finite loss or "
+        f"gradient; {where}, kept in {str(Path(workdir) / 'metrics.jsonl')!r}. Rerun in a new "
+        "workdir with a lower --config.learning_rate"
+    )
+
+
 def _should_stop(history: list[dict], config) -> bool:
     if not history:
         return False
-    best = min(range(len(history)), key=lambda i: history[i]["valid"]["nll"])
+    best = min(range(len(history)), key=lambda i: _valid_key(history[i]))
     return len(history) - 1 - best >= config.patience
 
 
@@ -392,7 +443,7 @@ def _progress(it, config, desc):
 
 
 def _result(config, history, n_params: int) -> dict:
-    best = min(history, key=lambda r: r["valid"]["nll"])
+    best = min(history, key=_valid_key)
     return {
         "dataset": config.dataset,
         "cell": config.cell.kind,

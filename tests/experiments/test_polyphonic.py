@@ -11,12 +11,14 @@ pytest.importorskip("orbax.checkpoint")
 
 from experiments.polyphonic.configs import tiny
 from experiments.polyphonic.main import (
+    Diverged,
     Interrupted,
     bucket_length,
     check_config,
     partial_result,
     run,
     train_batches,
+    train_step,
 )
 from experiments.polyphonic.report import main as report_main
 
@@ -92,6 +94,46 @@ def test_resume_with_another_config_is_refused(tmp_path):
     check_config(fresh, _config())
     check_config(fresh, _config(learning_rate=0.5))
     assert '"learning_rate": 0.5' in (fresh / "config.json").read_text()
+
+
+def test_non_finite_step_is_skipped():
+    import jax
+    import jax.numpy as jnp
+    import optax
+    from flax import nnx
+
+    from experiments.polyphonic.main import _pure_params
+    from experiments.polyphonic.model import MusicRNN
+
+    model = MusicRNN(_config(), rngs=nnx.Rngs(0))
+    optimizer = nnx.Optimizer(model, optax.adam(1e-2), wrt=nnx.Param)
+    ema = _pure_params(model)
+    y = (np.arange(2 * 8 * 88).reshape(2, 8, 88) % 7 == 0).astype(np.float32)
+    mask = np.ones((2, 8), np.float32)
+    key, decay = jax.random.key(0), jnp.float32(0.9)
+    leaves = lambda t: [np.asarray(v) for v in jax.tree.leaves(t)]
+    params0, opt0, ema0 = leaves(_pure_params(model)), leaves(nnx.state(optimizer)), leaves(ema)
+    bad = y.copy()
+    bad[1, 3, 5] = np.nan  # one corrupt input frame: NaN loss and gradient
+    loss, ema, taken = train_step(model, optimizer, ema, bad, y, mask, key, decay)
+    assert np.isnan(loss) and not bool(taken)
+    for before, after in [(params0, _pure_params(model)), (opt0, nnx.state(optimizer)),
+                          (ema0, ema)]:  # fmt: skip
+        for b, a in zip(before, leaves(after), strict=True):
+            np.testing.assert_array_equal(a, b)  # nothing moved, the step count included
+    loss, ema, taken = train_step(model, optimizer, ema, y, y, mask, key, decay)
+    assert np.isfinite(loss) and bool(taken)
+    assert int(optimizer.step[...]) == 1
+    assert not np.allclose(leaves(_pure_params(model))[0], params0[0])
+    assert all(np.isfinite(v).all() for v in leaves(ema))
+
+
+def test_divergence_stops_the_run_with_a_clear_error(tmp_path):
+    # Adam moves every weight by ~lr: 1e30 overflows the logits of the next evaluation
+    with pytest.raises(Diverged, match=r"training diverged in epoch 1: validation NLL (nan|inf)"):
+        run(_config(learning_rate=1e30), tmp_path)
+    assert not (tmp_path / "result.json").exists()
+    assert not (tmp_path / "metrics.jsonl").exists()  # no finished epoch to keep
 
 
 def test_buckets_and_batches():
