@@ -462,6 +462,9 @@ def _result(config, history, n_params: int) -> dict:
         "ema_decay": config.ema_decay,
         "batch_size": config.batch_size,
         "seed": config.seed,
+        "skipped_steps": sum(int(r.get("skipped_steps", 0)) for r in history),
+        # runs from before non-finite steps were skipped went on training on NaNs
+        "first_nonfinite_epoch": next((r["epoch"] for r in history if not _finite_nll(r)), None),
         "finished": True,
     }
 

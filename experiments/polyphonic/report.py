@@ -62,11 +62,21 @@ def table(results: list[dict]) -> str:
     ]
     for r in results:
         lines.append(
-            f"| {_setting(r)} | {r['seed']} | "
-            f"{r['best_epoch']}/{r['epochs_run']}{'' if r['finished'] else ' unfinished'} | "
+            f"| {_setting(r)} | {r['seed']} | {r['best_epoch']}/{r['epochs_run']}{_flags(r)} | "
             f"{r['valid_nll']:.3f} | {r['test_nll']:.3f} | {r['test_acc']:.2f} | {_published(r)} |"
         )
     return "\n".join(lines)
+
+
+def _flags(r: dict) -> str:
+    """What the epoch column says beside ``best/run``: unfinished, steps skipped for a
+    non-finite gradient, the first epoch whose NLL was not finite (older runs)."""
+    flags = [] if r["finished"] else ["unfinished"]
+    if r.get("skipped_steps"):
+        flags.append(f"{r['skipped_steps']} steps skipped")
+    if r.get("first_nonfinite_epoch") is not None:
+        flags.append(f"NaN from epoch {r['first_nonfinite_epoch']}")
+    return " " + ", ".join(flags) if flags else ""
 
 
 def _setting(r: dict) -> str:

@@ -179,3 +179,21 @@ def test_report_collects_runs(tmp_path):
     assert (tmp_path / "runs" / "nll_vs_params.png").is_file()
     with pytest.raises(FileNotFoundError, match="nowhere"):
         report_main([str(tmp_path / "nowhere")])
+
+
+def test_report_flags_skipped_steps_and_non_finite_epochs(tmp_path):
+    wd = tmp_path / "runs" / "tt"
+    run(_config(), wd)  # two epochs
+    history = [json.loads(x) for x in (wd / "metrics.jsonl").read_text().splitlines()]
+    # as an older run that trained on NaNs would record it, then a recovered epoch
+    history[0]["valid"]["nll"] = float("nan")
+    history[1]["skipped_steps"] = 3
+    (wd / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
+    (wd / "result.json").unlink()
+    r = partial_result(wd)
+    assert r["best_epoch"] == 2  # a non-finite epoch is never the best
+    assert (r["skipped_steps"], r["first_nonfinite_epoch"]) == (3, 1)
+    report_main([str(tmp_path / "runs")])
+    row = (tmp_path / "runs" / "table.md").read_text().splitlines()[2]
+    expect = f"| 2/2 unfinished, 3 steps skipped, NaN from epoch 1 | {r['valid_nll']:.3f} |"
+    assert expect in row
