@@ -392,8 +392,7 @@ def _maybe_decay(optimizer, history: list[dict], config) -> None:
     ``lr_patience`` epochs (and the rate has not changed for as long)."""
     if config.lr_decay >= 1.0:
         return
-    nll = [r["valid"]["nll"] for r in history]
-    since_best = len(nll) - 1 - int(np.argmin(nll))
+    since_best = len(history) - _best(history)["epoch"]
     rates = [r["lr"] for r in history]
     since_change = next((i for i, lr in enumerate(reversed(rates)) if lr != rates[-1]), len(rates))
     if since_best >= config.lr_patience and since_change >= config.lr_patience:
@@ -405,14 +404,15 @@ def _finite_nll(record: dict) -> bool:
     return bool(np.isfinite(record["valid"]["nll"]) and np.isfinite(record["test"]["nll"]))
 
 
-def _valid_key(record: dict) -> float:
-    """Selection key: the validation NLL, with a non-finite one never the best."""
-    nll = record["valid"]["nll"]
-    return nll if np.isfinite(nll) else math.inf
+def _best(history: list[dict]) -> dict:
+    """The record with the best validation NLL (a non-finite one is never the best)."""
+    return min(
+        history, key=lambda r: r["valid"]["nll"] if np.isfinite(r["valid"]["nll"]) else math.inf
+    )
 
 
 def _diverged_message(record: dict, history: list[dict], steps_per_epoch: int, workdir) -> str:
-    best = min(history, key=_valid_key) if history else None
+    best = _best(history) if history else None
     where = (
         f"the best epoch so far is {best['epoch']} (validation NLL {best['valid']['nll']:.3f})"
         if best is not None
@@ -430,8 +430,7 @@ def _diverged_message(record: dict, history: list[dict], steps_per_epoch: int, w
 def _should_stop(history: list[dict], config) -> bool:
     if not history:
         return False
-    best = min(range(len(history)), key=lambda i: _valid_key(history[i]))
-    return len(history) - 1 - best >= config.patience
+    return len(history) - _best(history)["epoch"] >= config.patience
 
 
 def _progress(it, config, desc):
@@ -443,7 +442,7 @@ def _progress(it, config, desc):
 
 
 def _result(config, history, n_params: int) -> dict:
-    best = min(history, key=_valid_key)
+    best = _best(history)
     return {
         "dataset": config.dataset,
         "cell": config.cell.kind,
