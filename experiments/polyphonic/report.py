@@ -19,7 +19,7 @@ from pathlib import Path
 from experiments.polyphonic.main import PUBLISHED, RUN_CONTROL, partial_result
 
 _ORDER = {"gru": 0, "cp": 1, "tucker": 2, "tt": 3}
-_SETTING = ("learning_rate", "dropout", "ema_decay", "batch_size", "seed")
+_SETTING = ("learning_rate", "lr_decay", "dropout", "ema_decay", "batch_size", "seed")
 
 
 def collect(folders) -> list[dict]:
@@ -80,11 +80,16 @@ def _flags(r: dict) -> str:
 
 
 def _setting(r: dict) -> str:
-    """The dataset .. lr / dropout / EMA cells of a row."""
+    """The dataset .. lr / dropout / EMA cells of a row; the learning rate carries ", decay d"
+    when the run multiplied it by d < 1 on validation plateaus (``lr_decay``)."""
     rank = ",".join(map(str, r["rank"])) if isinstance(r["rank"], list) else r["rank"]
+    decay = r.get("lr_decay")  # shown only where the run decayed its rate on plateaus
+    lr = f"{r['learning_rate']:g}" + (
+        f", decay {decay:g}" if decay is not None and decay < 1 else ""
+    )
     return (
         f"{r['dataset']} | {r['cell']} | {rank if r['cell'] != 'gru' else 'dense'} | "
-        f"{r['cell_params']:,} | {r['learning_rate']:g} / {r['dropout']:g} / "
+        f"{r['cell_params']:,} | {lr} / {r['dropout']:g} / "
         f"{'-' if r.get('ema_decay') is None else format(r['ema_decay'], 'g')}"
     )
 

@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -179,6 +180,17 @@ def test_report_collects_runs(tmp_path):
     assert (tmp_path / "runs" / "nll_vs_params.png").is_file()
     with pytest.raises(FileNotFoundError, match="nowhere"):
         report_main([str(tmp_path / "nowhere")])
+    # a run that decayed its learning rate on plateaus says so beside the rate; others do not
+    assert ", decay" not in (tmp_path / "runs" / "table.md").read_text()
+    decayed = tmp_path / "decayed" / "tt"
+    shutil.copytree(tmp_path / "runs" / "tt", decayed)
+    config = json.loads((decayed / "config.json").read_text())
+    (decayed / "config.json").write_text(json.dumps({**config, "lr_decay": 0.5}))
+    report_main([str(tmp_path / "decayed")])
+    lr = f"{config['learning_rate']:g}"
+    assert f" | {lr}, decay 0.5 / {config['dropout']:g} / " in (
+        (tmp_path / "decayed" / "table.md").read_text()
+    )
 
 
 def test_report_flags_skipped_steps_and_non_finite_epochs(tmp_path):
