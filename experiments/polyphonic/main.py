@@ -268,9 +268,9 @@ def read_config(workdir: str | Path):
 
 
 def partial_result(workdir: str | Path) -> dict | None:
-    """``result.json``'s fields for a run that has not finished (interrupted or still
-    running): its best-validation epoch so far, with ``finished: False``; None without any
-    completed epoch or without ``config.json``."""
+    """``result.json``'s fields for a run that has not finished (interrupted, still running or
+    stopped by divergence): its best-validation epoch so far, with ``finished: False`` and, for
+    a diverged run, ``diverged_epoch``; None without any completed epoch or ``config.json``."""
     workdir = Path(workdir)
     metrics, cfg = workdir / "metrics.jsonl", workdir / "config.json"
     if not (metrics.is_file() and cfg.is_file()):
@@ -280,7 +280,10 @@ def partial_result(workdir: str | Path) -> dict | None:
         return None
     config = read_config(workdir)
     model = MusicRNN(config, rngs=nnx.Rngs(0))
-    return {**_result(config, history, cell_params(model)), "finished": False}
+    diverged = workdir / "diverged.json"
+    epoch = json.loads(diverged.read_text())["epoch"] if diverged.is_file() else None
+    return {**_result(config, history, cell_params(model)), "finished": False,
+            "diverged_epoch": epoch}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,6 +304,10 @@ def run(config, workdir: str | Path) -> dict:
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     check_config(workdir, config)
+    if (workdir / "diverged.json").is_file():  # resuming would only replay the divergence
+        stored = json.loads((workdir / "diverged.json").read_text())
+        raise Diverged(f"{stored['message']} (this workdir holds a diverged run, recorded in "
+                       f"{str(workdir / 'diverged.json')!r}; it does not resume)")  # fmt: skip
     data = load_splits(config)
     model = MusicRNN(config, rngs=nnx.Rngs(config.seed))
     adam = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
@@ -363,7 +370,11 @@ def run(config, workdir: str | Path) -> dict:
         record["lr"] = _learning_rate(optimizer)
         if not losses or not _finite_nll(record):
             manager.close()
-            raise Diverged(_diverged_message(record, history, steps_per_epoch, workdir))
+            message = _diverged_message(record, history, steps_per_epoch, workdir)
+            (workdir / "diverged.json").write_text(
+                json.dumps({"epoch": record["epoch"], "message": message, "record": record}) + "\n"
+            )
+            raise Diverged(message)
         history.append(record)
         _maybe_decay(optimizer, history, config)
         _save(manager, step, model, optimizer, ema, {"step": step, "history": history})
@@ -462,6 +473,7 @@ def _result(config, history, n_params: int) -> dict:
         "batch_size": config.batch_size,
         "seed": config.seed,
         "skipped_steps": sum(int(r.get("skipped_steps", 0)) for r in history),
+        "first_skipped_epoch": next((r["epoch"] for r in history if r.get("skipped_steps")), None),
         # runs from before non-finite steps were skipped went on training on NaNs
         "first_nonfinite_epoch": next((r["epoch"] for r in history if not _finite_nll(r)), None),
         "finished": True,

@@ -5,7 +5,8 @@ python -m experiments.polyphonic.report --seeds runs/poly_seeds [more run folder
 
 Finished runs are read from their ``result.json``; unfinished ones (interrupted, or still
 training) from ``metrics.jsonl`` and ``config.json``, at their best validation epoch so far, and
-marked "unfinished" in the epoch column. ``--seeds`` groups the runs that differ only in their
+marked "unfinished" in the epoch column, or "diverged in epoch N" for a run the runner stopped
+with ``Diverged``. ``--seeds`` groups the runs that differ only in their
 seed (and in run-control fields such as ``max_epochs``) into one row each: every seed's test
 NLL and the means over seeds, written to ``seeds.md`` instead of ``table.md``.
 """
@@ -69,14 +70,24 @@ def table(results: list[dict]) -> str:
 
 
 def _flags(r: dict) -> str:
-    """What the epoch column says beside ``best/run``: unfinished, steps skipped for a
-    non-finite gradient, the first epoch whose NLL was not finite (older runs)."""
-    flags = [] if r["finished"] else ["unfinished"]
+    """What the epoch column says beside ``best/run``: unfinished (or the epoch it diverged
+    in), steps skipped for a non-finite gradient and the first epoch that skipped one, the
+    first epoch whose NLL was not finite (older runs)."""
+    flags = [] if r["finished"] else [_unfinished(r)]
     if r.get("skipped_steps"):
-        flags.append(f"{r['skipped_steps']} steps skipped")
+        since = r.get("first_skipped_epoch")  # absent from older runs' result.json
+        flags.append(
+            f"{r['skipped_steps']} steps skipped" + (f" from epoch {since}" if since else "")
+        )
     if r.get("first_nonfinite_epoch") is not None:
         flags.append(f"NaN from epoch {r['first_nonfinite_epoch']}")
     return " " + ", ".join(flags) if flags else ""
+
+
+def _unfinished(r: dict) -> str:
+    """How a run that did not finish ended: "diverged in epoch N" or "unfinished"."""
+    epoch = r.get("diverged_epoch")
+    return f"diverged in epoch {epoch}" if epoch is not None else "unfinished"
 
 
 def _setting(r: dict) -> str:
@@ -131,7 +142,7 @@ def seed_table(results: list[dict]) -> str:
         rows = sorted(rows, key=lambda r: r["seed"])
         n = len(rows)
         per_seed = " / ".join(
-            f"{r['test_nll']:.3f}{'' if r['finished'] else ' (unfinished)'}" for r in rows
+            f"{r['test_nll']:.3f}{'' if r['finished'] else f' ({_unfinished(r)})'}" for r in rows
         )
         mean = {k: sum(r[k] for r in rows) / n for k in ("test_nll", "valid_nll", "test_acc")}
         lines.append(

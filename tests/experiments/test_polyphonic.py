@@ -135,6 +135,10 @@ def test_divergence_stops_the_run_with_a_clear_error(tmp_path):
         run(_config(learning_rate=1e30), tmp_path)
     assert not (tmp_path / "result.json").exists()
     assert not (tmp_path / "metrics.jsonl").exists()  # no finished epoch to keep
+    assert json.loads((tmp_path / "diverged.json").read_text())["epoch"] == 1
+    # rerunning the command does not replay the divergence: it says where it is recorded
+    with pytest.raises(Diverged, match=r"in epoch 1: .*holds a diverged run.*does not resume"):
+        run(_config(learning_rate=1e30), tmp_path)
 
 
 def test_buckets_and_batches():
@@ -207,5 +211,17 @@ def test_report_flags_skipped_steps_and_non_finite_epochs(tmp_path):
     assert (r["skipped_steps"], r["first_nonfinite_epoch"]) == (3, 1)
     report_main([str(tmp_path / "runs")])
     row = (tmp_path / "runs" / "table.md").read_text().splitlines()[2]
-    expect = f"| 2/2 unfinished, 3 steps skipped, NaN from epoch 1 | {r['valid_nll']:.3f} |"
+    expect = (
+        f"| 2/2 unfinished, 3 steps skipped from epoch 2, NaN from epoch 1 | {r['valid_nll']:.3f} |"
+    )
     assert expect in row
+    # a run the runner stopped with Diverged (diverged.json) says so instead of "unfinished"
+    (wd / "diverged.json").write_text(json.dumps({"epoch": 3, "message": "m", "record": {}}))
+    assert partial_result(wd)["diverged_epoch"] == 3
+    report_main([str(tmp_path / "runs")])
+    row = (tmp_path / "runs" / "table.md").read_text().splitlines()[2]
+    assert "| 2/2 diverged in epoch 3, 3 steps skipped from epoch 2, NaN from epoch 1 |" in row
+    report_main(["--seeds", str(tmp_path / "runs")])
+    assert f"| {r['test_nll']:.3f} (diverged in epoch 3) |" in (
+        (tmp_path / "runs" / "seeds.md").read_text()
+    )
