@@ -1,5 +1,6 @@
 """Test configuration: float64 for exact-recovery tests, seeded keys."""
 
+import gc
 import os
 
 import jax
@@ -7,6 +8,12 @@ import numpy as np
 import pytest
 
 jax.config.update("jax_enable_x64", True)
+
+# The suite is mostly XLA compile time: tests run each program once or twice, on small inputs.
+# Skipping LLVM's expensive passes took tests/test_contract.py from 5m48s to 4m50s on one core
+# (same results). LRJAX_TEST_OPTIMIZE=1 compiles as users do.
+if not os.environ.get("LRJAX_TEST_OPTIMIZE"):
+    jax.config.update("jax_disable_most_optimizations", True)
 
 # No persistent compilation cache by default. It saved ~50 s of the suite on 2 cores (10m48s
 # -> 9m58s), but JAX's cache crashed the suite twice in its C++ code: a segfault reading an
@@ -18,6 +25,30 @@ _CACHE = os.environ.get("LRJAX_TEST_JAX_CACHE")
 if _CACHE:
     jax.config.update("jax_compilation_cache_dir", _CACHE)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.3)
+
+
+# XLA:CPU maps every compiled executable into the process and keeps it while JAX's caches hold
+# it. An xdist worker that ran half of the suite reached 65,198 memory mappings against Linux's
+# default limit of 65,530 (vm.max_map_count), and CI failed once with "LLVM compilation error:
+# Cannot allocate memory". Past this many mappings the caches are dropped after a test. Counting
+# them reads /proc/self/maps: ~20 ms at 20,000 mappings, a few seconds over the whole suite.
+_MAX_MAPPINGS = 20_000
+
+
+def _mappings() -> int:
+    try:
+        with open("/proc/self/maps", "rb") as f:
+            return f.read().count(b"\n")
+    except OSError:  # not Linux: no such limit to stay under
+        return 0
+
+
+@pytest.fixture(autouse=True)
+def _release_compiled_code():
+    yield
+    if _mappings() > _MAX_MAPPINGS:
+        jax.clear_caches()
+        gc.collect()
 
 
 @pytest.fixture
