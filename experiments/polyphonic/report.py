@@ -13,6 +13,7 @@ NLL and the means over seeds, written to ``seeds.md`` instead of ``table.md``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -180,8 +181,20 @@ def plot(results: list[dict], path: Path) -> None:
 
 
 def main(argv: list[str]) -> None:
-    seeds = "--seeds" in argv
-    folders = [a for a in argv if a != "--seeds"] or ["runs/poly_jsb"]
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.polyphonic.report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    parser.add_argument(
+        "--seeds", action="store_true", help="one row per setting over seeds, to seeds.md"
+    )
+    parser.add_argument(
+        "folders", nargs="*", default=["runs/poly_jsb"], help="folders of run workdirs"
+    )
+    args = parser.parse_args(argv)
+    seeds, folders = args.seeds, args.folders
     results = collect(folders)
     if not results:
         raise SystemExit(f"no runs (result.json or metrics.jsonl) under {folders}")

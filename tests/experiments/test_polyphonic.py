@@ -184,6 +184,12 @@ def test_report_collects_runs(tmp_path):
     assert (tmp_path / "runs" / "nll_vs_params.png").is_file()
     with pytest.raises(FileNotFoundError, match="nowhere"):
         report_main([str(tmp_path / "nowhere")])
+    with pytest.raises(SystemExit) as exit_help:  # --help is not taken for a folder
+        report_main(["--help"])
+    assert exit_help.value.code == 0
+    with pytest.raises(SystemExit) as exit_bad:
+        report_main(["--seed", str(tmp_path / "runs")])
+    assert exit_bad.value.code == 2
     # a run that decayed its learning rate on plateaus says so beside the rate; others do not
     assert ", decay" not in (tmp_path / "runs" / "table.md").read_text()
     decayed = tmp_path / "decayed" / "tt"
