@@ -1,4 +1,4 @@
-"""Test configuration: float64 for exact-recovery tests, seeded keys."""
+"""Test configuration: float64 for exact-recovery tests, compile settings, seeded keys."""
 
 import gc
 import os
@@ -11,7 +11,7 @@ jax.config.update("jax_enable_x64", True)
 
 # The suite is mostly XLA compile time: tests run each program once or twice, on small inputs.
 # Skipping LLVM's expensive passes took tests/test_contract.py from 5m48s to 4m50s on one core
-# (same results). LRJAX_TEST_OPTIMIZE=1 compiles as users do.
+# (all passing either way). LRJAX_TEST_OPTIMIZE=1 compiles as users do.
 if not os.environ.get("LRJAX_TEST_OPTIMIZE"):
     jax.config.update("jax_disable_most_optimizations", True)
 
@@ -31,7 +31,7 @@ if _CACHE:
 # it. An xdist worker that ran half of the suite reached 65,198 memory mappings against Linux's
 # default limit of 65,530 (vm.max_map_count), and CI failed once with "LLVM compilation error:
 # Cannot allocate memory". Past this many mappings the caches are dropped after a test. Counting
-# them reads /proc/self/maps: ~20 ms at 20,000 mappings, a few seconds over the whole suite.
+# them reads /proc/self/maps: ~20 ms at 20,000 mappings, under 20 s of CPU over the suite.
 _MAX_MAPPINGS = 20_000
 
 
