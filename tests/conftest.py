@@ -31,7 +31,7 @@ if _CACHE:
 # it. An xdist worker that ran half of the suite reached 65,198 memory mappings against Linux's
 # default limit of 65,530 (vm.max_map_count), and CI failed once with "LLVM compilation error:
 # Cannot allocate memory". Past this many mappings the caches are dropped after a test. Counting
-# them reads /proc/self/maps: ~20 ms at 20,000 mappings, under 20 s of CPU over the suite.
+# them reads /proc/self/maps, which took ~20 ms at 20,000 mappings (measured once, here).
 _MAX_MAPPINGS = 20_000
 
 
