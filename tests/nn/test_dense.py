@@ -73,6 +73,25 @@ def test_layer_equals_dense_layer_of_its_kernel(name, materialize):
     )
 
 
+def test_tt_layer_on_a_large_batch_forms_the_kernel_with_the_same_result():
+    """Above 80 rows this layer's contraction intermediate would exceed 4x the kernel and the
+    layer multiplies by the formed kernel: same outputs and gradients as row blocks of 8."""
+    layer = _layers(nnx.Rngs(0))["tt"]
+    w = _numpy_kernel("tt", layer)
+    x = jax.random.normal(jax.random.key(2), (200, N_IN), jnp.float64)
+    np.testing.assert_allclose(layer(x), np.asarray(x) @ w, rtol=1e-12, atol=1e-12)
+    blocks = [x[i : i + 8] for i in range(0, 200, 8)]
+    np.testing.assert_allclose(
+        layer(x), jnp.concatenate([layer(b) for b in blocks]), rtol=1e-12, atol=1e-12
+    )
+    loss = lambda m, x: jnp.sum(jnp.sin(m(x)))
+    whole = nnx.grad(loss)(layer, x)
+    parts = [nnx.grad(loss)(layer, b) for b in blocks]
+    summed = jax.tree.map(lambda *g: sum(g), *parts)
+    for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(summed), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 def test_parameter_counts_match_closed_forms():
     layers = _layers(nnx.Rngs(0))
     expected = {

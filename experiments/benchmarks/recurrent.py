@@ -1,0 +1,82 @@
+"""GRU cells at the polyphonic experiment's training shape: ``cell.sequence`` against plain
+autodiff of ``lax.scan`` over the cell.
+
+Usage:
+    python -m experiments.benchmarks.recurrent [--out docs/benchmarks_recurrent.md] [--repeats 5]
+
+float32, batch 8, 512 steps, input 256, hidden 512 (the reference model's cell), jit, forward
+and backward w.r.t. the parameters. The anchor is ``lax.scan(cell, h0, x)`` differentiated by
+JAX, which is how ``nnx.RNN`` runs a cell; ``cell.sequence`` hoists the input map and the
+factor products out of the loop and, for a dense recurrent kernel, keeps the kernel's gradient
+out of the reverse loop. Every figure is the median of ``repeats`` calls after a warm-up; the
+ratio is against the anchor timed in the same process, just before.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from experiments.benchmarks.foundation import machine, write_report
+from experiments.benchmarks.layers import _fmt_ms, _layer_times
+from lrjax import nn as lrnn
+
+
+def _cells():
+    rngs = nnx.Rngs(0)
+    modes = dict(in_modes=(4, 4, 4, 4), hidden_modes=(8, 4, 4, 4))
+    tt_mat = lrnn.TTGRUCell(256, 512, (1, 9, 9, 9, 1), **modes, rngs=rngs)
+    tt_mat.recurrent_layer.materialize = True
+    return [
+        ("GRUCell (dense)", lrnn.GRUCell(256, 512, rngs=rngs)),
+        ("CPGRUCell r=110", lrnn.CPGRUCell(256, 512, 110, **modes, rngs=rngs)),
+        ("TuckerGRUCell 2,3,3,4", lrnn.TuckerGRUCell(256, 512, (2, 3, 3, 4), **modes, rngs=rngs)),
+        ("TTGRUCell 1,9,9,9,1", lrnn.TTGRUCell(256, 512, (1, 9, 9, 9, 1), **modes, rngs=rngs)),
+        ("TTGRUCell 1,9,9,9,1, recurrent layer materialized", tt_mat),
+    ]
+
+
+def _stepped(cell, x):
+    h0 = cell.initialize_carry(x[:, 0].shape)
+    return jnp.moveaxis(jax.lax.scan(cell, h0, jnp.moveaxis(x, 1, 0))[1], 0, 1)
+
+
+def _sequence(cell, x):
+    return cell.sequence(x)[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default="docs/benchmarks_recurrent.md")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=512)
+    args = parser.parse_args()
+    x = jax.random.normal(jax.random.key(0), (8, args.steps, 256), jnp.float32)
+    lines = [
+        "# Benchmarks: GRU cells at the polyphonic training shape",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        f"Command: `python -m experiments.benchmarks.recurrent` (float32, batch 8, {args.steps} "
+        "steps, input 256, hidden 512, jit, forward+backward w.r.t. the parameters; median of "
+        f"{args.repeats} calls after a warm-up; ratio = `sequence` time / `lax.scan` time in the "
+        "same run, below 1 is faster).",
+        "",
+        "| cell | params | lax.scan ms | sequence ms | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for name, cell in _cells():
+        anchor = _layer_times(cell, x, args.repeats, _stepped)[1]
+        t = _layer_times(cell, x, args.repeats, _sequence)[1]
+        lines.append(
+            f"| {name} | {cell.num_params:,} | {_fmt_ms(anchor)} | {_fmt_ms(t)} | "
+            f"{t / anchor:.2f} |"
+        )
+    write_report(args.out, [*lines, ""])
+
+
+if __name__ == "__main__":
+    main()
