@@ -51,7 +51,6 @@ bench: $(STAMP_TEST)
 	$(PY) -m experiments.benchmarks.solvers
 	$(PY) -m experiments.benchmarks.layers
 	$(PY) -m experiments.benchmarks.recurrent
-	$(PY) -m experiments.benchmarks.polyphonic_step
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache .mypy_cache

@@ -21,6 +21,7 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 import lrjax  # noqa: E402
+from experiments.benchmarks._report import KEEP_MARKER, write_report  # noqa: E402, F401
 
 
 def _best(fn, repeats):
@@ -119,14 +120,6 @@ def bench_first_call(dtype):
     t0 = time.perf_counter()
     jax.block_until_ready(lrjax.tucker_hooi(x, (5, 6, 7), maxiter=20))
     return t_cp, time.perf_counter() - t0
-
-
-def write_report(path: str, lines: list[str]) -> None:
-    """Write a Markdown report (creating its folder) and echo it."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path, "w") as f:
-        f.write("\n".join(lines))
-    print("\n".join(lines))
 
 
 def machine() -> str:

@@ -7,7 +7,9 @@ The reference model of ``experiments/polyphonic`` (Linear 88 -> 256, the cell wi
 Linear 512 -> 88) at batch 8 and one padded length, the repository config of each cell, with
 ``experiments.polyphonic.main.train_step`` (Adam, clipping, the moving average) and
 ``eval_step``. Prints the median seconds of ``repeats`` calls after a warm-up; an epoch costs
-about (frames in the training split / 8) of these per-frame figures.
+about (frames in the training split / 8) of these per-frame figures. It writes nothing, so it
+can time another checkout's ``lrjax/`` beside this one (A/B); ``experiments.benchmarks.recurrent``
+puts the same table in ``docs/benchmarks_recurrent.md``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ from flax import nnx
 
 from experiments.polyphonic import main as poly
 from experiments.polyphonic.configs import cp_gru, gru, tt_gru, tucker_gru
+
+CONFIGS = [
+    ("GRU", gru),
+    ("CP-GRU r=110", cp_gru),
+    ("Tucker-GRU 2,3,3,4", tucker_gru),
+    ("TT-GRU 1,9,9,9,1", tt_gru),
+]
 
 
 def _median(fn, repeats: int) -> float:
@@ -66,7 +75,7 @@ def main() -> None:
     print(f"batch 8, {args.frames} frames; median of {args.repeats} calls")
     print("| cell | train step ms | per frame-step us | eval step ms |")
     print("|---|---|---|---|")
-    for name, module in [("gru", gru), ("cp", cp_gru), ("tucker", tucker_gru), ("tt", tt_gru)]:
+    for name, module in CONFIGS:
         train, ev = step_times(module.get_config(), args.frames, args.repeats)
         print(f"| {name} | {1e3 * train:.1f} | {1e6 * train / args.frames:.0f} | {1e3 * ev:.1f} |")
 

@@ -3,13 +3,17 @@ autodiff of ``lax.scan`` over the cell.
 
 Usage:
     python -m experiments.benchmarks.recurrent [--out docs/benchmarks_recurrent.md] [--repeats 5]
+        [--note "conditions of the run"]
 
 float32, batch 8, 512 steps, input 256, hidden 512 (the reference model's cell), jit, forward
 and backward w.r.t. the parameters. The anchor is ``lax.scan(cell, h0, x)`` differentiated by
 JAX, which is how ``nnx.RNN`` runs a cell; ``cell.sequence`` hoists the input map and the
 factor products out of the loop and, for a dense recurrent kernel, keeps the kernel's gradient
 out of the reverse loop. Every figure is the median of ``repeats`` calls after a warm-up; the
-ratio is against the anchor timed in the same process, just before.
+ratio is against the anchor timed in the same process, just before. A second table times the
+whole polyphonic training and evaluation step per cell config
+(:func:`experiments.benchmarks.polyphonic_step.step_times`). The report keeps any hand-written
+notes below its keep marker (:func:`experiments.benchmarks.foundation.write_report`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from flax import nnx
 
 from experiments.benchmarks.foundation import machine, write_report
 from experiments.benchmarks.layers import _fmt_ms, _layer_times
+from experiments.benchmarks.polyphonic_step import CONFIGS, step_times
 from lrjax import nn as lrnn
 
 
@@ -53,6 +58,7 @@ def main() -> None:
     parser.add_argument("--out", default="docs/benchmarks_recurrent.md")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=512)
+    parser.add_argument("--note", default="", help="conditions of the run, printed in the report")
     args = parser.parse_args()
     x = jax.random.normal(jax.random.key(0), (8, args.steps, 256), jnp.float32)
     lines = [
@@ -64,6 +70,7 @@ def main() -> None:
         "steps, input 256, hidden 512, jit, forward+backward w.r.t. the parameters; median of "
         f"{args.repeats} calls after a warm-up; ratio = `sequence` time / `lax.scan` time in the "
         "same run, below 1 is faster).",
+        *([f"Conditions: {args.note}"] if args.note else []),
         "",
         "| cell | params | lax.scan ms | sequence ms | ratio |",
         "|---|---|---|---|---|",
@@ -74,6 +81,28 @@ def main() -> None:
         lines.append(
             f"| {name} | {cell.num_params:,} | {_fmt_ms(anchor)} | {_fmt_ms(t)} | "
             f"{t / anchor:.2f} |"
+        )
+    lines += [
+        "",
+        "`lax.scan` of `__call__` recomputes the TT layers' merged halves at every step and",
+        "applies the input map step by step; `sequence` hoists both. The last two rows compare a",
+        "TT-GRU's factorized recurrent layer with the same layer materialized",
+        "(`cell.recurrent_layer.materialize = True`) in `sequence`.",
+        "",
+        "## The whole training step",
+        "",
+        f"One `train_step` and one `eval_step` of the polyphonic model (batch 8, {args.steps} "
+        "frames, each cell's repository config; `experiments.benchmarks.polyphonic_step`, "
+        f"median of {args.repeats} calls after a warm-up). An epoch costs about (frames in the "
+        f"training split / (8 x {args.steps})) train steps.",
+        "",
+        "| cell | train step ms | per frame-step us | eval step ms |",
+        "|---|---|---|---|",
+    ]
+    for name, module in CONFIGS:
+        train, ev = step_times(module.get_config(), args.steps, args.repeats)
+        lines.append(
+            f"| {name} | {1e3 * train:.1f} | {1e6 * train / args.steps:.0f} | {1e3 * ev:.1f} |"
         )
     write_report(args.out, [*lines, ""])
 
