@@ -21,7 +21,7 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 import lrjax  # noqa: E402
-from experiments.benchmarks._report import KEEP_MARKER, write_report  # noqa: E402, F401
+from experiments.benchmarks._report import write_report  # noqa: E402  (used in foundation, re-exported)
 
 
 def _best(fn, repeats):

@@ -13,7 +13,7 @@ out of the reverse loop. Every figure is the median of ``repeats`` calls after a
 ratio is against the anchor timed in the same process, just before. A second table times the
 whole polyphonic training and evaluation step per cell config
 (:func:`experiments.benchmarks.polyphonic_step.step_times`). The report keeps any hand-written
-notes below its keep marker (:func:`experiments.benchmarks.foundation.write_report`).
+notes below its keep marker (:func:`experiments.benchmarks._report.write_report`).
 """
 
 from __future__ import annotations
