@@ -67,17 +67,24 @@ def step_times(config, frames: int, repeats: int) -> tuple[float, float]:
     return _median(train, repeats), _median(lambda i: poly.eval_step(model, x, x, mask), repeats)
 
 
+def step_table(frames: int, repeats: int) -> list[str]:
+    """The Markdown table of :func:`step_times` for every cell config in ``CONFIGS``."""
+    lines = ["| cell | train step ms | per frame-step us | eval step ms |", "|---|---|---|---|"]
+    for name, module in CONFIGS:
+        train, ev = step_times(module.get_config(), frames, repeats)
+        lines.append(
+            f"| {name} | {1e3 * train:.1f} | {1e6 * train / frames:.0f} | {1e3 * ev:.1f} |"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=512)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     print(f"batch 8, {args.frames} frames; median of {args.repeats} calls")
-    print("| cell | train step ms | per frame-step us | eval step ms |")
-    print("|---|---|---|---|")
-    for name, module in CONFIGS:
-        train, ev = step_times(module.get_config(), args.frames, args.repeats)
-        print(f"| {name} | {1e3 * train:.1f} | {1e6 * train / args.frames:.0f} | {1e3 * ev:.1f} |")
+    print("\n".join(step_table(args.frames, args.repeats)))
 
 
 if __name__ == "__main__":

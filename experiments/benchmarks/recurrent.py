@@ -12,7 +12,7 @@ factor products out of the loop and, for a dense recurrent kernel, keeps the ker
 out of the reverse loop. Every figure is the median of ``repeats`` calls after a warm-up; the
 ratio is against the anchor timed in the same process, just before. A second table times the
 whole polyphonic training and evaluation step per cell config
-(:func:`experiments.benchmarks.polyphonic_step.step_times`). The report keeps any hand-written
+(:func:`experiments.benchmarks.polyphonic_step.step_table`). The report keeps any hand-written
 notes below its keep marker (:func:`experiments.benchmarks._report.write_report`).
 """
 
@@ -26,7 +26,7 @@ from flax import nnx
 
 from experiments.benchmarks.foundation import machine, write_report
 from experiments.benchmarks.layers import _fmt_ms, _layer_times
-from experiments.benchmarks.polyphonic_step import CONFIGS, step_times
+from experiments.benchmarks.polyphonic_step import step_table
 from lrjax import nn as lrnn
 
 
@@ -96,14 +96,8 @@ def main() -> None:
         f"median of {args.repeats} calls after a warm-up). An epoch costs about (frames in the "
         f"training split / (8 x {args.steps})) train steps.",
         "",
-        "| cell | train step ms | per frame-step us | eval step ms |",
-        "|---|---|---|---|",
+        *step_table(args.steps, args.repeats),
     ]
-    for name, module in CONFIGS:
-        train, ev = step_times(module.get_config(), args.steps, args.repeats)
-        lines.append(
-            f"| {name} | {1e3 * train:.1f} | {1e6 * train / args.steps:.0f} | {1e3 * ev:.1f} |"
-        )
     write_report(args.out, [*lines, ""])
 
 
