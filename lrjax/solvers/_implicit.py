@@ -122,7 +122,9 @@ def implicit_stationary_point(
         u, _ = cg(hvp, z_bar, tol=tol, atol=0.0, maxiter=maxiter or 10 * size)
         _, vjp_p = jax.vjp(lambda pp: grad_z(z, pp), params)
         (params_bar,) = vjp_p(u)
-        params_bar = jax.tree_util.tree_map(jnp.negative, params_bar)
+        # integer and boolean parameters (masks, lengths) have float0 cotangents: no sign
+        negate = lambda g: g if g.dtype == jax.dtypes.float0 else -g
+        params_bar = jax.tree_util.tree_map(negate, params_bar)
         return jax.tree_util.tree_map(jnp.zeros_like, z), params_bar
 
     attach.defvjp(fwd, bwd)
