@@ -8,6 +8,7 @@ the whole split at threshold 0.5. The reported epoch is the one with the best va
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
@@ -120,6 +121,20 @@ def batch_loss(model: MusicRNN, x, y, mask, dropout_key):
     """Mean over the batch's valid frames of the key-summed Bernoulli NLL."""
     stats = frame_stats(model(x, dropout_key=dropout_key), y, mask)
     return stats.nll_sum / jnp.maximum(stats.n_frames, 1.0)
+
+
+@functools.cache
+def _transform(clip_norm: float) -> optax.GradientTransformation:
+    """Adam after global-norm clipping; the learning rate is optimiser state (``run`` sets it,
+    plateaus decay it), initialised here to a placeholder.
+
+    One object per clipping norm: the optimiser's graph definition holds the transform and
+    compares it by identity, so a fresh one per run made every later run in the same process
+    (a sweep, a notebook, the tests) compile ``train_step`` again (8-12 s per padded length for
+    the tiny config), and a learning rate baked into it would do the same for a sweep over rates.
+    """
+    adam = optax.inject_hyperparams(optax.adam)(learning_rate=1.0)
+    return optax.chain(optax.clip_by_global_norm(clip_norm), adam)
 
 
 @nnx.jit
@@ -310,9 +325,8 @@ def run(config, workdir: str | Path) -> dict:
                        f"{str(workdir / 'diverged.json')!r}; it does not resume)")  # fmt: skip
     data = load_splits(config)
     model = MusicRNN(config, rngs=nnx.Rngs(config.seed))
-    adam = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
-    tx = optax.chain(optax.clip_by_global_norm(config.clip_norm), adam)
-    optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
+    optimizer = nnx.Optimizer(model, _transform(config.clip_norm), wrt=nnx.Param)
+    optimizer.opt_state[1].hyperparams["learning_rate"][...] = config.learning_rate
     manager = _manager(workdir)
     meta = {"step": 0, "history": []}
     ema = _pure_params(model)

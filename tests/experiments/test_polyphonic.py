@@ -1,9 +1,11 @@
 """The polyphonic-music runner on a tiny config: a smoke run and resume-after-kill equivalence."""
 
 import json
+import logging
 import re
 import shutil
 
+import jax
 import numpy as np
 import pytest
 
@@ -98,7 +100,6 @@ def test_resume_with_another_config_is_refused(tmp_path):
 
 
 def test_non_finite_step_is_skipped():
-    import jax
     import jax.numpy as jnp
     import optax
     from flax import nnx
@@ -144,19 +145,22 @@ def test_divergence_stops_the_run_with_a_clear_error(tmp_path):
 def test_buckets_and_batches():
     assert [bucket_length(n, 16) for n in (1, 16, 17, 100, 129)] == [16, 16, 24, 112, 160]
     assert len({bucket_length(n, 16) for n in range(1, 5000)}) <= 34  # 4 per octave
-    import jax
 
     lengths = np.array([5, 50, 7, 40, 9, 30, 11])
     batches = train_batches(7, lengths, 2, jax.random.key(0))
     assert sorted(np.concatenate(batches).tolist()) == list(range(7))  # every sequence once
 
 
-def test_report_collects_runs(tmp_path):
+def test_report_collects_runs(tmp_path, caplog):
     done = run(_config(max_epochs=1), tmp_path / "runs" / "tt")
     # an unfinished run: killed in its second epoch, reported at its best epoch so far
     cut = tmp_path / "runs" / "tt_cut"
-    with pytest.raises(Interrupted):
+    caplog.clear()
+    with jax.log_compiles(True), caplog.at_level(logging.WARNING), pytest.raises(Interrupted):
         run(_config(seed=1, stop_after_steps=3), cut)
+    # same shapes and optimiser settings in one process: the compiled training step is reused
+    compiled = [r.getMessage()[:40] for r in caplog.records if "Compiling" in r.getMessage()]
+    assert not [m for m in compiled if "train_step" in m], compiled
     report_main([str(tmp_path / "runs")])
     table = (tmp_path / "runs" / "table.md").read_text()
     assert f"| 1/1 | {done['valid_nll']:.3f} | {done['test_nll']:.3f} |" in table
