@@ -128,7 +128,7 @@ def test_gradient_matches_finite_differences(diff):
         cp, _ = lrjax.cp_als(x, 2, maxiter=400, tol=0.0, diff=diff)
         return jnp.sum(cp.weights) + jnp.sum(cp.factors[0] * c)
 
-    g = jax.grad(loss)(jnp.asarray(x0))
+    g = jax.jit(jax.grad(loss))(jnp.asarray(x0))
     fd = directional_fd(lambda x: float(loss(jnp.asarray(x))), x0, v, h=1e-5)
     np.testing.assert_allclose(float(jnp.sum(g * v)), fd, rtol=1e-5)
 
@@ -174,7 +174,7 @@ def test_weighted_gradient_matches_finite_differences(diff):
         cp, _ = lrjax.cp_als(x, 2, weights=w, maxiter=400, tol=0.0, diff=diff)
         return jnp.sum(cp.weights) + jnp.sum(cp.factors[1])
 
-    g = jax.grad(loss)(jnp.asarray(x0))
+    g = jax.jit(jax.grad(loss))(jnp.asarray(x0))
     fd = directional_fd(lambda x: float(loss(jnp.asarray(x))), x0, v, h=1e-6)
     np.testing.assert_allclose(float(jnp.sum(g * v)), fd, rtol=1e-5)
 

@@ -46,7 +46,7 @@ def test_gradient_matches_finite_differences(diff):
         cp, _ = lrjax.cp_nonneg(x, 2, key=jax.random.key(4), maxiter=400, tol=0.0, diff=diff)
         return jnp.sum(cp.weights) + jnp.sum(cp.factors[0] * c)
 
-    g = jax.grad(loss)(jnp.asarray(x0))
+    g = jax.jit(jax.grad(loss))(jnp.asarray(x0))
     fd = directional_fd(lambda x: float(loss(jnp.asarray(x))), x0, v, h=1e-6)
     np.testing.assert_allclose(float(jnp.sum(g * v)), fd, rtol=1e-5)
 

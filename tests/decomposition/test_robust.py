@@ -77,7 +77,7 @@ def test_robust_pca_gradient_matches_finite_differences():
         res = lrjax.robust_pca(m, tol=0.0, maxiter=300, diff=diff)
         return jnp.sum(res.low_rank * w)
 
-    g = jax.grad(loss)(jnp.asarray(m0))
+    g = jax.jit(jax.grad(loss))(jnp.asarray(m0))
     fd = directional_fd(lambda m: float(loss(jnp.asarray(m))), m0, v, h=1e-7)  # strongly curved
     np.testing.assert_allclose(float(jnp.sum(g * v)), fd, rtol=1e-4)
 

@@ -22,7 +22,7 @@ def _min_congruence(true, est):
 def _grad_check(loss, x, seed=0, rtol=1e-5, symmetric=False):
     v = np.random.default_rng(seed).normal(size=x.shape)
     v = jnp.asarray(v + v.transpose(1, 0, 2) if symmetric else v)
-    g = jax.grad(loss)(x)
+    g = jax.jit(jax.grad(loss))(x)
     np.testing.assert_allclose(float(jnp.sum(g * v)), float(directional_fd(loss, x, v)), rtol=rtol)
 
 
