@@ -444,7 +444,7 @@ def test_layer_grad_matches_finite_difference(layer_case):
     _, make, apply, shape = layer_case
     layer, x = make(nnx.Rngs(0)), _layer_input(shape)
     loss = lambda m: jnp.sum(jnp.sin(apply(m, x)))
-    grads = nnx.grad(loss)(layer)
+    grads = nnx.jit(nnx.grad(loss))(layer)
     graphdef, params, rest = nnx.split(layer, nnx.Param, ...)
     leaves, treedef = jax.tree.flatten(params)
     g = jax.tree.leaves(grads)
