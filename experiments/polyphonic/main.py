@@ -125,8 +125,9 @@ def batch_loss(model: MusicRNN, x, y, mask, dropout_key):
 
 @functools.cache
 def _transform(clip_norm: float) -> optax.GradientTransformation:
-    """Adam after global-norm clipping; the learning rate is optimiser state (``run`` sets it,
-    plateaus decay it), initialised here to a placeholder.
+    """Adam after global-norm clipping, its learning rate held in the optimiser state: ``run``
+    writes the config's rate there as soon as the optimiser is built (a checkpoint restores
+    it, plateaus decay it), so the 1.0 given here is never used for a step.
 
     One object per clipping norm: the optimiser's graph definition holds the transform and
     compares it by identity, so a fresh one per run made every later run in the same process
