@@ -9,6 +9,7 @@ the whole split at threshold 0.5. The reported epoch is the one with the best va
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 import sys
@@ -90,6 +91,26 @@ def train_batches(n_seqs: int, lengths: np.ndarray, batch_size: int, key) -> lis
         batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
     perm = np.asarray(jax.random.permutation(k2, len(batches)))
     return [batches[i] for i in perm]
+
+
+def train_chunks(seqs: list[np.ndarray], chunk: int, key) -> list[np.ndarray]:
+    """Each sequence cut into pieces of at most ``chunk`` predicted frames, at an offset drawn
+    anew for every sequence and epoch (truncated back-propagation through time).
+
+    A sequence of ``T`` frames has ``T - 1`` frames to predict; the cut points are
+    ``j * chunk - offset`` for ``offset`` uniform in ``[0, chunk)``, so every prediction is
+    made exactly once per epoch and the pieces overlap by the one frame that each predicts
+    from. Every piece starts from the zero state, like a whole sequence.
+    """
+    if chunk < 1:
+        raise ValueError(f"chunk must be a positive number of frames, got {chunk!r}")
+    offsets = np.asarray(jax.random.randint(key, (len(seqs),), 0, chunk))
+    pieces = []
+    for s, off in zip(seqs, offsets, strict=True):
+        n = s.shape[0] - 1
+        cuts = np.clip(np.arange(0, n + off + chunk, chunk) - off, 0, n)
+        pieces += [s[a : b + 1] for a, b in itertools.pairwise(cuts) if b > a]
+    return pieces
 
 
 def pad_batch(seqs: list[np.ndarray], min_bucket: int):
@@ -234,6 +255,11 @@ RUN_CONTROL = frozenset(
 )  # fmt: skip
 
 
+# Fields added to the config after runs were recorded without them, with the value that gives
+# the behaviour of those runs: a workdir without the field resumes under that value.
+ADDED_FIELDS = {"train_chunk": -1}
+
+
 def _config_record(config) -> dict:
     return json.loads(json.dumps(config.to_dict(), default=str))
 
@@ -261,7 +287,7 @@ def check_config(workdir: Path, config) -> None:
             out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
         return out
 
-    old, new = flat(saved), flat(given)
+    old, new = {**ADDED_FIELDS, **flat(saved)}, flat(given)
     diff = [
         f"{k}: {old.get(k, '<unset>')!r} in the run, {new.get(k, '<unset>')!r} given"
         for k in sorted(set(old) | set(new))
@@ -337,9 +363,7 @@ def run(config, workdir: str | Path) -> dict:
         print(f"resumed from step {meta['step']} ({len(meta['history'])} epochs done)")
     history: list[dict] = meta["history"]
     step = int(meta["step"])
-    n_train = len(data["train"])
-    lengths = np.array([s.shape[0] for s in data["train"]])
-    steps_per_epoch = math.ceil(n_train / config.batch_size)
+    chunk = int(config.get("train_chunk", ADDED_FIELDS["train_chunk"]))
     valid = eval_batches(data["valid"], config.eval_batch_size, config.min_bucket)
     test = eval_batches(data["test"], config.eval_batch_size, config.min_bucket)
     key = jax.random.key(config.seed)
@@ -353,16 +377,21 @@ def run(config, workdir: str | Path) -> dict:
         (workdir / "result.json").unlink(missing_ok=True)
     while not stop and len(history) < config.max_epochs:
         epoch = len(history)
-        batches = train_batches(
-            n_train, lengths, config.batch_size, jax.random.fold_in(data_key, epoch)
-        )
-        first = step - epoch * steps_per_epoch
+        epoch_key = jax.random.fold_in(data_key, epoch)
+        train = data["train"]
+        if chunk > 0:  # a key of its own: without chunks the batches stay as they were
+            train = train_chunks(train, chunk, jax.random.fold_in(epoch_key, 1))
+        lengths = np.array([s.shape[0] for s in train])
+        batches = train_batches(len(train), lengths, config.batch_size, epoch_key)
+        steps_per_epoch = len(batches)
+        first = step - (history[-1]["step"] if history else 0)  # steps done in this epoch
         losses = list(meta.get("epoch_losses", [])) if first > 0 else []
         skipped = int(meta.get("epoch_skipped", 0)) if first > 0 else 0
+        frames = int(meta.get("epoch_frames", 0)) if first > 0 else 0  # predictions trained on
         t0 = time.perf_counter()
         bar = _progress(range(first, steps_per_epoch), config, f"epoch {epoch + 1}")
         for b in bar:
-            x, y, mask = pad_batch([data["train"][i] for i in batches[b]], config.min_bucket)
+            x, y, mask = pad_batch([train[i] for i in batches[b]], config.min_bucket)
             loss, ema, taken = train_step(
                 model, optimizer, ema, x, y, mask, jax.random.fold_in(drop_key, step), decay
             )
@@ -370,18 +399,21 @@ def run(config, workdir: str | Path) -> dict:
                 losses.append(float(loss))
             else:
                 skipped += 1
+            frames += int(mask.sum())
             step += 1
             steps_this_run += 1
             if step % config.checkpoint_every_steps == 0 and b + 1 < steps_per_epoch:
                 _save(manager, step, model, optimizer, ema, {"step": step, "history": history,
-                      "epoch_losses": losses, "epoch_skipped": skipped})  # fmt: skip
+                      "epoch_losses": losses, "epoch_skipped": skipped,
+                      "epoch_frames": frames})  # fmt: skip
             if 0 < config.stop_after_steps <= steps_this_run:
                 raise Interrupted(f"stopped after {steps_this_run} steps (config.stop_after_steps)")
         scored = _with_params(model, ema) if config.ema_decay > 0 else model
         record = {"epoch": epoch + 1, "step": step,
                   "train_loss": float(np.mean(losses)) if losses else float("nan"),
                   "valid": evaluate(scored, valid), "test": evaluate(scored, test),
-                  "seconds": time.perf_counter() - t0, "skipped_steps": skipped}  # fmt: skip
+                  "seconds": time.perf_counter() - t0, "skipped_steps": skipped,
+                  "train_frames": frames}  # fmt: skip
         record["lr"] = _learning_rate(optimizer)
         if not losses or not _finite_nll(record):
             manager.close()
@@ -486,6 +518,7 @@ def _result(config, history, n_params: int) -> dict:
         "dropout": config.dropout,
         "ema_decay": config.ema_decay,
         "batch_size": config.batch_size,
+        "train_chunk": int(config.get("train_chunk", ADDED_FIELDS["train_chunk"])),
         "seed": config.seed,
         "skipped_steps": sum(int(r.get("skipped_steps", 0)) for r in history),
         "first_skipped_epoch": next((r["epoch"] for r in history if r.get("skipped_steps")), None),

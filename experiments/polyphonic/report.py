@@ -21,7 +21,15 @@ from pathlib import Path
 from experiments.polyphonic.main import PUBLISHED, RUN_CONTROL, partial_result
 
 _ORDER = {"gru": 0, "cp": 1, "tucker": 2, "tt": 3}
-_SETTING = ("learning_rate", "lr_decay", "dropout", "ema_decay", "batch_size", "seed")
+_SETTING = (
+    "learning_rate",
+    "lr_decay",
+    "dropout",
+    "ema_decay",
+    "batch_size",
+    "train_chunk",
+    "seed",
+)
 
 
 def collect(folders) -> list[dict]:
@@ -93,7 +101,8 @@ def _unfinished(r: dict) -> str:
 
 def _setting(r: dict) -> str:
     """The dataset .. lr / dropout / EMA cells of a row; the learning rate carries ", decay d"
-    when the run multiplied it by d < 1 on validation plateaus (``lr_decay``)."""
+    when the run multiplied it by d < 1 on validation plateaus (``lr_decay``), and the EMA
+    ", chunks c" when it trained on pieces of at most c frames (``train_chunk``)."""
     rank = ",".join(map(str, r["rank"])) if isinstance(r["rank"], list) else r["rank"]
     decay = r.get("lr_decay")  # shown only where the run decayed its rate on plateaus
     lr = f"{r['learning_rate']:g}" + (
@@ -103,6 +112,7 @@ def _setting(r: dict) -> str:
         f"{r['dataset']} | {r['cell']} | {rank if r['cell'] != 'gru' else 'dense'} | "
         f"{r['cell_params']:,} | {lr} / {r['dropout']:g} / "
         f"{'-' if r.get('ema_decay') is None else format(r['ema_decay'], 'g')}"
+        + (f", chunks {r['train_chunk']}" if (r.get("train_chunk") or -1) > 0 else "")
     )
 
 

@@ -18,9 +18,11 @@ from experiments.polyphonic.main import (
     Interrupted,
     bucket_length,
     check_config,
+    load_splits,
     partial_result,
     run,
     train_batches,
+    train_chunks,
     train_step,
 )
 from experiments.polyphonic.report import main as report_main
@@ -40,6 +42,7 @@ def test_one_epoch_smoke_run(tmp_path):
     (record,) = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert np.isfinite(record["valid"]["nll"]) and 0 <= record["test"]["acc"] <= 100
     assert result["test_nll"] == record["test"]["nll"]
+    assert record["train_frames"] == _train_predictions()
     # the untrained model is near 88 log 2 = 61 nats; one epoch must already improve on it
     assert result["test_nll"] < 61.0
     # TT cores (1,2,4,2) (2,2,2,2) (2,2,6,1) for input and (1,4,4,2) (2,2,2,2) (2,2,6,1) for the
@@ -48,31 +51,45 @@ def test_one_epoch_smoke_run(tmp_path):
     assert "published TT-GRU" in (tmp_path / "summary.md").read_text()
 
 
+def _train_predictions() -> int:
+    """Frames to predict in the tiny config's training split (T - 1 per sequence)."""
+    return sum(s.shape[0] - 1 for s in load_splits(_config())["train"])
+
+
 def _strip(history):
     return [{k: v for k, v in r.items() if k != "seconds"} for r in history]
 
 
 def test_resume_after_interruption_gives_the_same_result(tmp_path):
-    # 6 steps per epoch; the learning rate halves after every epoch (its state must resume too)
+    # Trained on chunks of at most 15 predicted frames (the tiny config's 12 sequences of 39):
+    # 20 and 21 steps in the two epochs, the number changing with the random cuts.
+    # The learning rate halves after every epoch (its state must resume too).
     cfg = dict(
         batch_size=2,
-        checkpoint_every_steps=2,
+        train_chunk=15,
+        checkpoint_every_steps=5,
         max_epochs=2,
         lr_decay=0.5,
         lr_patience=0,
         ema_decay=0.9,
     )  # the moving average is checkpointed as well
     straight = run(_config(**cfg), tmp_path / "a")
+    read = lambda d: [
+        json.loads(x) for x in (tmp_path / d / "metrics.jsonl").read_text().splitlines()
+    ]
+    steps = [r["step"] for r in read("a")]
+    assert steps[0] != steps[1] - steps[0]  # other cuts, another number of pieces
+    assert (steps[0] + 2) % 5 != 0  # the kill below falls between checkpoints
     with pytest.raises(Interrupted):
-        run(_config(stop_after_steps=9, **cfg), tmp_path / "b")  # killed mid-epoch 2
+        run(_config(stop_after_steps=steps[0] + 2, **cfg), tmp_path / "b")  # mid-epoch 2
     partial = (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
     assert len(partial) == 1
     resumed = run(_config(**cfg), tmp_path / "b")
     assert resumed == straight
-    read = lambda d: [
-        json.loads(x) for x in (tmp_path / d / "metrics.jsonl").read_text().splitlines()
-    ]
+    assert resumed["train_chunk"] == 15
     assert _strip(read("a")) == _strip(read("b"))
+    # each epoch predicts every frame of the training split once
+    assert [r["train_frames"] for r in read("b")] == [_train_predictions()] * 2
     lr = tiny.get_config().learning_rate
     np.testing.assert_allclose([r["lr"] for r in read("b")], [lr, lr / 2], rtol=1e-6)
 
@@ -151,6 +168,28 @@ def test_buckets_and_batches():
     assert sorted(np.concatenate(batches).tolist()) == list(range(7))  # every sequence once
 
 
+def test_train_chunks_predict_every_frame_once():
+    rng = np.random.default_rng(0)
+    # frame t of sequence i holds (i, t): each piece says which predictions it makes
+    seqs = [np.stack([np.full(n, i), np.arange(n)], 1) for i, n in
+            enumerate([2, 3, 10, 11, 12, *rng.integers(2, 60, size=20)])]  # fmt: skip
+    expect = sorted((i, t) for i, s in enumerate(seqs) for t in range(s.shape[0] - 1))
+    layouts = set()
+    for seed in range(4):
+        pieces = train_chunks(seqs, 10, jax.random.key(seed))
+        made = sorted((int(p[0, 0]), int(p[0, 1]) + k) for p in pieces for k in range(len(p) - 1))
+        assert made == expect  # every prediction exactly once, nothing else
+        for p in pieces:  # consecutive frames of one sequence, 1-10 predictions each
+            assert 2 <= len(p) <= 11
+            assert (p[:, 0] == p[0, 0]).all() and (np.diff(p[:, 1]) == 1).all()
+        layouts.add(tuple(len(p) for p in pieces))
+    assert len(layouts) == 4  # the cut points move with the key
+    # pieces are views: the data is not copied (or changed)
+    assert np.shares_memory(train_chunks(seqs[3:4], 4, jax.random.key(0))[0], seqs[3])
+    with pytest.raises(ValueError, match="chunk must be a positive number of frames, got 0"):
+        train_chunks(seqs, 0, jax.random.key(0))
+
+
 def test_report_collects_runs(tmp_path, caplog):
     done = run(_config(max_epochs=1), tmp_path / "runs" / "tt")
     # an unfinished run: killed in its second epoch, reported at its best epoch so far
@@ -205,6 +244,18 @@ def test_report_collects_runs(tmp_path, caplog):
     assert f" | {lr}, decay 0.5 / {config['dropout']:g} / " in (
         (tmp_path / "decayed" / "table.md").read_text()
     )
+    # so does a run trained on chunks; a run recorded before train_chunk existed resumes
+    assert ", chunks" not in (tmp_path / "decayed" / "table.md").read_text()
+    (decayed / "config.json").write_text(json.dumps({**config, "train_chunk": 200}))
+    report_main([str(tmp_path / "decayed")])
+    assert f" / {config['dropout']:g} / 0, chunks 200 |" in (
+        (tmp_path / "decayed" / "table.md").read_text()
+    )
+    del config["train_chunk"]
+    (decayed / "config.json").write_text(json.dumps(config))
+    check_config(decayed, _config())
+    with pytest.raises(ValueError, match="train_chunk: -1 in the run, 8 given"):
+        check_config(decayed, _config(train_chunk=8))
 
 
 def test_report_flags_skipped_steps_and_non_finite_epochs(tmp_path):

@@ -33,6 +33,10 @@ def get_config() -> ml_collections.ConfigDict:
     # stop when validation NLL has not improved for this many epochs; on MuseData pass 30: the
     # tensorized cells sit on a validation plateau for 15-40 epochs before a drop
     c.patience = 10
+    # > 0: train on pieces of at most this many predicted frames, cut at a random offset per
+    # sequence and epoch (truncated back-propagation through time; every frame is still
+    # predicted once per epoch); validation and test always run on whole sequences
+    c.train_chunk = -1
     c.min_bucket = 16  # padded lengths: quarter-octave buckets >= this (few compiled shapes)
     c.eval_batch_size = 64
 
