@@ -61,7 +61,7 @@ def _strip(history):
 
 
 def test_resume_after_interruption_gives_the_same_result(tmp_path):
-    # Trained on chunks of at most 15 predicted frames (the tiny config's 12 sequences of 39):
+    # Trained on chunks of at most 15 predicted frames (the tiny config: 12 sequences of <= 40):
     # 20 and 21 steps in the two epochs, the number changing with the random cuts.
     # The learning rate halves after every epoch (its state must resume too).
     cfg = dict(

@@ -35,7 +35,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.patience = 10
     # > 0: train on pieces of at most this many predicted frames, cut at a random offset per
     # sequence and epoch (truncated back-propagation through time; every frame is still
-    # predicted once per epoch); validation and test always run on whole sequences
+    # predicted once per epoch); validation and test always run on whole sequences. 100 gave
+    # every cell its best Piano-midi.de result and the CP- and TT-GRU their best MuseData ones
+    # (docs/results/polyphonic.md, ninth group); JSB's sequences are 25-160 frames long
     c.train_chunk = -1
     c.min_bucket = 16  # padded lengths: quarter-octave buckets >= this (few compiled shapes)
     c.eval_batch_size = 64
