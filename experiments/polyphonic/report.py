@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from experiments.polyphonic.main import PUBLISHED, RUN_CONTROL, partial_result
+from experiments.polyphonic.main import ADDED_FIELDS, PUBLISHED, RUN_CONTROL, partial_result
 
 _ORDER = {"gru": 0, "cp": 1, "tucker": 2, "tt": 3}
 _SETTING = (
@@ -124,11 +124,13 @@ def _published(r: dict) -> str:
 
 def _seedless(r: dict) -> tuple:
     """What must agree for two runs to be seeds of one setting: the whole recorded config
-    except the seed and the run-control fields (a run whose config was not recorded is a
-    setting of its own)."""
+    except the seed and the run-control fields, a field recorded before it existed taken at
+    the value those runs trained with (a run whose config was not recorded is a setting of its
+    own)."""
     if r["config"] is None:
         return (r["run"],)
-    config = {k: v for k, v in r["config"].items() if k != "seed" and k not in RUN_CONTROL}
+    recorded = {**ADDED_FIELDS, **r["config"]}
+    config = {k: v for k, v in recorded.items() if k != "seed" and k not in RUN_CONTROL}
     return (json.dumps(config, sort_keys=True),)
 
 

@@ -213,6 +213,12 @@ def test_report_collects_runs(tmp_path, caplog):
     mean = (done["test_nll"] + first["test"]["nll"]) / 2
     per_seed = f"{done['test_nll']:.3f} / {first['test']['nll']:.3f} (unfinished)"
     assert f"| 0,1 | {per_seed} | {mean:.3f} |" in row
+    # a run recorded before train_chunk existed is a seed of the same setting
+    recorded = json.loads((cut / "config.json").read_text())
+    del recorded["train_chunk"]
+    (cut / "config.json").write_text(json.dumps(recorded))
+    report_main(["--seeds", str(tmp_path / "runs")])
+    assert (tmp_path / "runs" / "seeds.md").read_text().splitlines()[2:] == [row]
     # a run from before config.json: its config is read back from summary.md
     (tmp_path / "runs" / "tt" / "config.json").unlink()
     report_main(["--seeds", str(tmp_path / "runs")])
