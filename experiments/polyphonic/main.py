@@ -260,6 +260,11 @@ RUN_CONTROL = frozenset(
 ADDED_FIELDS = {"train_chunk": -1}
 
 
+def _train_chunk(config) -> int:
+    """``config.train_chunk``, or its value before the field existed for an older record."""
+    return int(config.get("train_chunk", ADDED_FIELDS["train_chunk"]))
+
+
 def _config_record(config) -> dict:
     return json.loads(json.dumps(config.to_dict(), default=str))
 
@@ -363,7 +368,7 @@ def run(config, workdir: str | Path) -> dict:
         print(f"resumed from step {meta['step']} ({len(meta['history'])} epochs done)")
     history: list[dict] = meta["history"]
     step = int(meta["step"])
-    chunk = int(config.get("train_chunk", ADDED_FIELDS["train_chunk"]))
+    chunk = _train_chunk(config)
     valid = eval_batches(data["valid"], config.eval_batch_size, config.min_bucket)
     test = eval_batches(data["test"], config.eval_batch_size, config.min_bucket)
     key = jax.random.key(config.seed)
@@ -518,7 +523,7 @@ def _result(config, history, n_params: int) -> dict:
         "dropout": config.dropout,
         "ema_decay": config.ema_decay,
         "batch_size": config.batch_size,
-        "train_chunk": int(config.get("train_chunk", ADDED_FIELDS["train_chunk"])),
+        "train_chunk": _train_chunk(config),
         "seed": config.seed,
         "skipped_steps": sum(int(r.get("skipped_steps", 0)) for r in history),
         "first_skipped_epoch": next((r["epoch"] for r in history if r.get("skipped_steps")), None),
