@@ -144,18 +144,35 @@ def batch_loss(model: MusicRNN, x, y, mask, dropout_key):
     return stats.nll_sum / jnp.maximum(stats.n_frames, 1.0)
 
 
+def _is_matrix(params):
+    """Weight-decay mask: the weight matrices and tensor factors (two or more axes), not the
+    biases."""
+    return jax.tree.map(lambda p: jnp.ndim(p) >= 2, params)
+
+
 @functools.cache
-def _transform(clip_norm: float) -> optax.GradientTransformation:
+def _transform(clip_norm: float, weight_decay: float = 0.0) -> optax.GradientTransformation:
     """Adam after global-norm clipping, its learning rate held in the optimiser state: ``run``
     writes the config's rate there as soon as the optimiser is built (a checkpoint restores
     it, plateaus decay it), so the 1.0 given here is never used for a step.
+
+    ``weight_decay > 0`` makes it AdamW (decoupled decay: each step also subtracts
+    ``learning_rate * weight_decay * p`` from every weight matrix and tensor factor ``p``;
+    biases are not decayed). At 0 the transform, and so the checkpoint layout, is plain Adam's.
 
     One object per clipping norm: the optimiser's graph definition holds the transform and
     compares it by identity, so a fresh one per run made every later run in the same process
     (a sweep, a notebook, the tests) compile ``train_step`` again (8-12 s per padded length for
     the tiny config), and a learning rate baked into it would do the same for a sweep over rates.
     """
-    adam = optax.inject_hyperparams(optax.adam)(learning_rate=1.0)
+    if weight_decay < 0 or not np.isfinite(weight_decay):
+        raise ValueError(f"config.weight_decay must be finite and >= 0, got {weight_decay!r}")
+    if weight_decay == 0:
+        adam = optax.inject_hyperparams(optax.adam)(learning_rate=1.0)
+    else:
+        adam = optax.inject_hyperparams(optax.adamw, static_args="mask")(
+            learning_rate=1.0, weight_decay=weight_decay, mask=_is_matrix
+        )
     return optax.chain(optax.clip_by_global_norm(clip_norm), adam)
 
 
@@ -257,12 +274,17 @@ RUN_CONTROL = frozenset(
 
 # Fields added to the config after runs were recorded without them, with the value that gives
 # the behaviour of those runs: a workdir without the field resumes under that value.
-ADDED_FIELDS = {"train_chunk": -1}
+ADDED_FIELDS = {"train_chunk": -1, "weight_decay": 0.0}
 
 
 def _train_chunk(config) -> int:
     """``config.train_chunk``, or its value before the field existed for an older record."""
     return int(config.get("train_chunk", ADDED_FIELDS["train_chunk"]))
+
+
+def _weight_decay(config) -> float:
+    """``config.weight_decay``, or its value before the field existed for an older record."""
+    return float(config.get("weight_decay", ADDED_FIELDS["weight_decay"]))
 
 
 def _config_record(config) -> dict:
@@ -357,7 +379,8 @@ def run(config, workdir: str | Path) -> dict:
                        f"{str(workdir / 'diverged.json')!r}; it does not resume)")  # fmt: skip
     data = load_splits(config)
     model = MusicRNN(config, rngs=nnx.Rngs(config.seed))
-    optimizer = nnx.Optimizer(model, _transform(config.clip_norm), wrt=nnx.Param)
+    transform = _transform(float(config.clip_norm), _weight_decay(config))
+    optimizer = nnx.Optimizer(model, transform, wrt=nnx.Param)
     optimizer.opt_state[1].hyperparams["learning_rate"][...] = config.learning_rate
     manager = _manager(workdir)
     meta = {"step": 0, "history": []}
@@ -524,6 +547,7 @@ def _result(config, history, n_params: int) -> dict:
         "ema_decay": config.ema_decay,
         "batch_size": config.batch_size,
         "train_chunk": _train_chunk(config),
+        "weight_decay": _weight_decay(config),
         "seed": config.seed,
         "skipped_steps": sum(int(r.get("skipped_steps", 0)) for r in history),
         "first_skipped_epoch": next((r["epoch"] for r in history if r.get("skipped_steps")), None),

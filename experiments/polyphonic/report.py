@@ -28,6 +28,7 @@ _SETTING = (
     "ema_decay",
     "batch_size",
     "train_chunk",
+    "weight_decay",
     "seed",
 )
 
@@ -102,7 +103,8 @@ def _unfinished(r: dict) -> str:
 def _setting(r: dict) -> str:
     """The dataset .. lr / dropout / EMA cells of a row; the learning rate carries ", decay d"
     when the run multiplied it by d < 1 on validation plateaus (``lr_decay``), and the EMA
-    ", chunks c" when it trained on pieces of at most c frames (``train_chunk``)."""
+    ", chunks c" when it trained on pieces of at most c frames (``train_chunk``) and ", wd w"
+    when it decayed its weights (``weight_decay``)."""
     rank = ",".join(map(str, r["rank"])) if isinstance(r["rank"], list) else r["rank"]
     decay = r.get("lr_decay")  # shown only where the run decayed its rate on plateaus
     lr = f"{r['learning_rate']:g}" + (
@@ -113,6 +115,7 @@ def _setting(r: dict) -> str:
         f"{r['cell_params']:,} | {lr} / {r['dropout']:g} / "
         f"{'-' if r.get('ema_decay') is None else format(r['ema_decay'], 'g')}"
         + (f", chunks {r['train_chunk']}" if (r.get("train_chunk") or -1) > 0 else "")
+        + (f", wd {r['weight_decay']:g}" if (r.get("weight_decay") or 0) > 0 else "")
     )
 
 

@@ -63,10 +63,11 @@ def _strip(history):
 def test_resume_after_interruption_gives_the_same_result(tmp_path):
     # Trained on chunks of at most 15 predicted frames (the tiny config: 12 sequences of <= 40):
     # 20 and 21 steps in the two epochs, the number changing with the random cuts.
-    # The learning rate halves after every epoch (its state must resume too).
+    # The learning rate halves after every epoch (its state must resume too), under AdamW.
     cfg = dict(
         batch_size=2,
         train_chunk=15,
+        weight_decay=0.05,
         checkpoint_every_steps=5,
         max_epochs=2,
         lr_decay=0.5,
@@ -86,7 +87,7 @@ def test_resume_after_interruption_gives_the_same_result(tmp_path):
     assert len(partial) == 1
     resumed = run(_config(**cfg), tmp_path / "b")
     assert resumed == straight
-    assert resumed["train_chunk"] == 15
+    assert resumed["train_chunk"] == 15 and resumed["weight_decay"] == 0.05
     assert _strip(read("a")) == _strip(read("b"))
     # each epoch predicts every frame of the training split once
     assert [r["train_frames"] for r in read("b")] == [_train_predictions()] * 2
@@ -145,6 +146,35 @@ def test_non_finite_step_is_skipped():
     assert int(optimizer.step[...]) == 1
     assert not np.allclose(leaves(_pure_params(model))[0], params0[0])
     assert all(np.isfinite(v).all() for v in leaves(ema))
+
+
+def test_weight_decay_shrinks_weight_matrices_not_biases():
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from experiments.polyphonic.main import _pure_params, _transform
+    from experiments.polyphonic.model import MusicRNN
+
+    lr, wd = 0.1, 0.5
+    for decay, factor in [(wd, 1 - lr * wd), (0.0, 1.0)]:
+        model = MusicRNN(_config(), rngs=nnx.Rngs(0))
+        ones = lambda p: p if p.ndim >= 2 else jnp.ones_like(p)  # zero biases would hide a decay
+        nnx.update(model, jax.tree.map(ones, nnx.state(model, nnx.Param)))
+        before = _pure_params(model)
+        optimizer = nnx.Optimizer(model, _transform(5.0, decay), wrt=nnx.Param)
+        optimizer.opt_state[1].hyperparams["learning_rate"][...] = lr
+        # a zero gradient: Adam's step is 0, so only the decoupled decay moves a weight
+        optimizer.update(model, jax.tree.map(jnp.zeros_like, nnx.state(model, nnx.Param)))
+        after = _pure_params(model)
+        flat = lambda t: jax.tree.leaves(t)
+        kinds = {p.ndim >= 2 for p in flat(before)}
+        assert kinds == {True, False}  # the model has both matrices (TT cores) and biases
+        for b, a in zip(flat(before), flat(after), strict=True):
+            expect = b * factor if b.ndim >= 2 else b
+            np.testing.assert_allclose(a, expect, rtol=1e-6)
+    for bad in (-0.1, float("nan")):
+        with pytest.raises(ValueError, match=r"config\.weight_decay must be finite and >= 0, got"):
+            _transform(5.0, bad)
 
 
 def test_divergence_stops_the_run_with_a_clear_error(tmp_path):
@@ -215,7 +245,7 @@ def test_report_collects_runs(tmp_path, caplog):
     assert f"| 0,1 | {per_seed} | {mean:.3f} |" in row
     # a run recorded before train_chunk existed is a seed of the same setting
     recorded = json.loads((cut / "config.json").read_text())
-    del recorded["train_chunk"]
+    del recorded["train_chunk"], recorded["weight_decay"]
     (cut / "config.json").write_text(json.dumps(recorded))
     report_main(["--seeds", str(tmp_path / "runs")])
     assert (tmp_path / "runs" / "seeds.md").read_text().splitlines()[2:] == [row]
@@ -257,11 +287,20 @@ def test_report_collects_runs(tmp_path, caplog):
     assert f" / {config['dropout']:g} / 0, chunks 200 |" in (
         (tmp_path / "decayed" / "table.md").read_text()
     )
-    del config["train_chunk"]
+    # and a run with weight decay
+    assert ", wd" not in (tmp_path / "decayed" / "table.md").read_text()
+    (decayed / "config.json").write_text(json.dumps({**config, "weight_decay": 0.1}))
+    report_main([str(tmp_path / "decayed")])
+    assert f" / {config['dropout']:g} / 0, wd 0.1 |" in (
+        (tmp_path / "decayed" / "table.md").read_text()
+    )
+    del config["train_chunk"], config["weight_decay"]
     (decayed / "config.json").write_text(json.dumps(config))
     check_config(decayed, _config())
     with pytest.raises(ValueError, match="train_chunk: -1 in the run, 8 given"):
         check_config(decayed, _config(train_chunk=8))
+    with pytest.raises(ValueError, match=re.escape("weight_decay: 0.0 in the run, 0.1 given")):
+        check_config(decayed, _config(weight_decay=0.1))
 
 
 def test_report_flags_skipped_steps_and_non_finite_epochs(tmp_path):

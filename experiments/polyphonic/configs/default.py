@@ -27,6 +27,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.lr_decay = 1.0  # < 1: multiply the learning rate by this on a validation plateau
     c.lr_patience = 3  # epochs without improvement before a decay
     c.clip_norm = 5.0  # global gradient-norm clipping
+    # > 0: AdamW's decoupled decay on the weight matrices and tensor factors (not the biases):
+    # each step also subtracts learning_rate * weight_decay * w from every such weight w
+    c.weight_decay = 0.0
     c.ema_decay = 0.99  # > 0: evaluate an exponential moving average of the parameters
     c.batch_size = 8
     c.max_epochs = 100
