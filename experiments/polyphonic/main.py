@@ -160,10 +160,11 @@ def _transform(clip_norm: float, weight_decay: float = 0.0) -> optax.GradientTra
     ``learning_rate * weight_decay * p`` from every weight matrix and tensor factor ``p``;
     biases are not decayed). At 0 the transform, and so the checkpoint layout, is plain Adam's.
 
-    One object per clipping norm: the optimiser's graph definition holds the transform and
-    compares it by identity, so a fresh one per run made every later run in the same process
-    (a sweep, a notebook, the tests) compile ``train_step`` again (8-12 s per padded length for
-    the tiny config), and a learning rate baked into it would do the same for a sweep over rates.
+    One object per clipping norm and weight decay: the optimiser's graph definition holds the
+    transform and compares it by identity, so a fresh one per run made every later run in the
+    same process (a sweep, a notebook, the tests) compile ``train_step`` again (8-12 s per
+    padded length for the tiny config), and a learning rate baked into it would do the same for
+    a sweep over rates.
     """
     if weight_decay < 0 or not np.isfinite(weight_decay):
         raise ValueError(f"config.weight_decay must be finite and >= 0, got {weight_decay!r}")

@@ -166,10 +166,9 @@ def test_weight_decay_shrinks_weight_matrices_not_biases():
         # a zero gradient: Adam's step is 0, so only the decoupled decay moves a weight
         optimizer.update(model, jax.tree.map(jnp.zeros_like, nnx.state(model, nnx.Param)))
         after = _pure_params(model)
-        flat = lambda t: jax.tree.leaves(t)
-        kinds = {p.ndim >= 2 for p in flat(before)}
+        kinds = {p.ndim >= 2 for p in jax.tree.leaves(before)}
         assert kinds == {True, False}  # the model has both matrices (TT cores) and biases
-        for b, a in zip(flat(before), flat(after), strict=True):
+        for b, a in zip(jax.tree.leaves(before), jax.tree.leaves(after), strict=True):
             expect = b * factor if b.ndim >= 2 else b
             np.testing.assert_allclose(a, expect, rtol=1e-6)
     for bad in (-0.1, float("nan")):
