@@ -38,7 +38,9 @@ def choice(name: str, value: Any, allowed: Sequence[str]) -> str:
     return value
 
 
-def as_array(name: str, x: Any, *, min_ndim: int = 0, ndim: int | None = None) -> jax.Array:
+def as_array(
+    name: str, x: Any, *, min_ndim: int = 0, ndim: int | None = None, check_finite: bool = True
+) -> jax.Array:
     """Convert ``x`` to a floating JAX array and check its number of dimensions.
 
     Integer input is promoted to the default float dtype. When ``x`` is concrete (not a
@@ -57,7 +59,8 @@ def as_array(name: str, x: Any, *, min_ndim: int = 0, ndim: int | None = None) -
         )
     if any(d == 0 for d in arr.shape):
         raise ValueError(f"`{name}` must not be empty, got shape {arr.shape}.")
-    check_finite(name, arr)
+    if check_finite:
+        finite(name, arr)
     return arr
 
 
@@ -77,7 +80,7 @@ def concrete_value(fn, *arrays: Any) -> Any:
         return jax.device_get(fn(*arrays))
 
 
-def check_finite(name: str, x: jax.Array) -> None:
+def finite(name: str, x: jax.Array) -> None:
     """Raise ``ValueError`` if a concrete ``x`` has NaN or infinite entries."""
     if not is_concrete(x):
         return
@@ -117,3 +120,69 @@ def ranks_per_mode(name: str, ranks: Any, shape: Sequence[int]) -> tuple[int, ..
             )
         out.append(r)
     return tuple(out)
+
+
+def prng_key(name: str, key: Any) -> jax.Array:
+    """Check that ``key`` is one PRNG key: a typed key from ``jax.random.key(seed)`` (shape
+    ``()``) or a legacy ``jax.random.PRNGKey(seed)`` (``uint32``, shape ``(2,)``)."""
+    hint = "a PRNG key from jax.random.key(seed)"
+    if key is None:
+        raise ValueError(f"`{name}` must be {hint}, got None.")
+    dtype = getattr(key, "dtype", None)
+    shape = tuple(getattr(key, "shape", ()))
+    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        if shape != ():
+            raise ValueError(f"`{name}` must be a single key (shape ()), got shape {shape}.")
+        return key
+    if dtype is not None and np.dtype(dtype) == np.uint32 and shape == (2,):
+        return key
+    shown = f"{type(key).__name__} {key!r}" if dtype is None else f"dtype {dtype}, shape {shape}"
+    raise ValueError(f"`{name}` must be {hint}, got {shown}.")
+
+
+def optional_prng_key(name: str, key: Any) -> jax.Array | None:
+    """:func:`prng_key` for an optional key (None passes)."""
+    return None if key is None else prng_key(name, key)
+
+
+def scalar(name: str, value: Any, condition, allowed: str) -> Any:
+    """Check a concrete scalar option against ``condition`` (NaN always fails); a traced one
+    passes unchecked. Returns ``value`` unchanged."""
+    if value is None or not is_concrete(value):
+        return value
+    try:
+        v = float(np.asarray(value))
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a real number, got {value!r}.") from None
+    if np.isnan(v) or not condition(v):
+        raise ValueError(f"`{name}` must be {allowed}, got {value!r}.")
+    return value
+
+
+def tolerance(tol: Any, name: str = "tol") -> Any:
+    """A stopping tolerance: a non-negative number (or a traced value)."""
+    return scalar(name, tol, lambda v: v >= 0, "a non-negative number")
+
+
+def positive(name: str, value: Any) -> Any:
+    """A positive scalar option (or a traced value)."""
+    return scalar(name, value, lambda v: v > 0, "positive")
+
+
+def nonnegative(name: str, value: Any) -> Any:
+    """A non-negative scalar option (or a traced value)."""
+    return scalar(name, value, lambda v: v >= 0, "non-negative")
+
+
+def floating_tree(name: str, tree: Any) -> None:
+    """Check that every leaf of ``tree`` is a real floating array (an iterate that a solver
+    moves continuously; an integer one would be truncated at every step)."""
+    leaves = jax.tree.leaves(tree)
+    if not leaves:
+        raise ValueError(f"`{name}` must hold at least one array, got {tree!r}.")
+    for leaf in leaves:
+        dtype = jnp.result_type(leaf)
+        if not jnp.issubdtype(dtype, jnp.floating):
+            raise ValueError(
+                f"`{name}` must hold real floating arrays (e.g. jnp.zeros(n)), got dtype {dtype}."
+            )

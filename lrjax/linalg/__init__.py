@@ -11,6 +11,7 @@ from ._sketch import fd_update as fd_update
 from ._sketch import frequent_directions as frequent_directions
 from ._small import orthonormalize as orthonormalize
 from ._small import spd_inverse as spd_inverse
+from ._spectral import singular_value_map as singular_value_map
 from ._svd import leading_left_singular_vectors as leading_left_singular_vectors
 from ._svd import randomized_svd as randomized_svd
 from ._svd import svd_flip as svd_flip
@@ -37,6 +38,7 @@ __all__ = [
     "orthonormalize",
     "partial_mttkrp",
     "randomized_svd",
+    "singular_value_map",
     "spd_inverse",
     "svd_flip",
     "truncated_svd",

@@ -52,7 +52,9 @@ def _scalar_penalties():
     ]
 
 
-@pytest.mark.parametrize("scaling", [1.0, 0.6])
+# 5.0: a step beyond MCP's gamma and SCAD's a - 1, where their closed forms do not hold (the
+# objective is not convex there) and the candidates of every piece are compared instead
+@pytest.mark.parametrize("scaling", [1.0, 0.6, 5.0])
 @pytest.mark.parametrize(
     ("name", "fn", "hyper", "g"), _scalar_penalties(), ids=lambda v: v if isinstance(v, str) else ""
 )
@@ -183,3 +185,30 @@ def test_tensor_nuclear_prox_is_the_minimiser(rng):
         np.asarray(prox.prox_nuclear(jnp.asarray(m[:, :, 0]), reg)),
         atol=1e-12,
     )
+
+
+def test_projection_simplex_at_large_scales():
+    """jaxopt's scale-1e9 scenario: float32 partial sums cancelled (issue 26, item 3)."""
+    for x, want in (
+        ([1e9, 0.0], [1.0, 0.0]),
+        ([1e9, -3e9], [1.0, 0.0]),
+        ([-1e9, 1e9 + 0.5], [0, 1]),
+    ):
+        z = prox.projection_simplex(jnp.asarray(x, jnp.float32), 1.0)
+        np.testing.assert_allclose(np.asarray(z), want, atol=1e-6)
+    x = jnp.asarray(np.random.default_rng(0).standard_normal((4, 7)) * 1e6, jnp.float32)
+    z = np.asarray(prox.projection_simplex(x, 2.0))
+    np.testing.assert_allclose(z.sum(axis=-1), 2.0, rtol=1e-6)
+    assert np.all(z >= 0)
+    # the same answer as on the unshifted, float64 data
+    x64 = jnp.asarray(np.random.default_rng(1).standard_normal((3, 5)), jnp.float64)
+    ref = np.asarray(prox.projection_simplex(x64, 1.0))
+    np.testing.assert_allclose(np.asarray(prox.projection_simplex(x64 + 1e4, 1.0)), ref, atol=1e-9)
+
+
+def test_infinite_entries_of_penalty_proxes_map_to_themselves():
+    x = jnp.array([np.inf, -np.inf, 2.0])
+    for fn, hyper in ((prox.prox_mcp, (0.3, 3.0)), (prox.prox_scad, (0.3, 3.7)),
+                      (prox.prox_log_sum, (0.3, 0.5)), (prox.prox_capped_l1, (0.3, 1.0))):  # fmt: skip
+        z = np.asarray(fn(x, hyper))
+        assert z[0] == np.inf and z[1] == -np.inf and np.isfinite(z[2])

@@ -1,0 +1,120 @@
+"""Spectral functions with finite derivatives at repeated and zero singular values, and SVDs
+that never see non-finite data (issue 26, items 1 and 9)."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lrjax
+from lrjax import prox
+from lrjax.linalg import singular_value_map
+
+pytestmark = pytest.mark.timeout(300, method="thread")
+RNG = np.random.default_rng(0)
+
+
+def _fd(f, x, v, h=1e-6):
+    return (f(x + h * v) - f(x - h * v)) / (2 * h)
+
+
+def _with_spectrum(m, n, s):
+    u = np.linalg.qr(RNG.standard_normal((m, len(s))))[0]
+    v = np.linalg.qr(RNG.standard_normal((n, len(s))))[0]
+    return jnp.asarray(u @ np.diag(s) @ v.T)
+
+
+SPECTRA = {
+    "repeated": [2.0, 2.0, 1.0, 0.5],
+    "repeated_and_zero": [3.0, 1.0, 1.0, 0.0],
+    "rank_one": [2.0, 0.0, 0.0, 0.0],
+}
+PROXES = {
+    "svt": lambda x: prox.prox_nuclear(x, 0.3),
+    "weighted": lambda x: prox.prox_weighted_nuclear(x, jnp.array([0.1, 0.2, 0.3, 0.4])),
+    "mcp": lambda x: prox.generalized_svt(x, (0.3, 3.0), prox_fn=prox.prox_mcp),
+    "log_sum": lambda x: prox.generalized_svt(x, (0.2, 0.5), prox_fn=prox.prox_log_sum),
+}
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (4, 6)])
+@pytest.mark.parametrize("spectrum", SPECTRA)
+@pytest.mark.parametrize("name", PROXES)
+def test_spectral_prox_gradient_at_repeated_and_zero_singular_values(name, spectrum, shape):
+    if name == "weighted" and spectrum != "rank_one":
+        pytest.skip("different weights on one repeated nonzero singular value: not differentiable")
+    x = _with_spectrum(*shape, SPECTRA[spectrum])
+    t = jnp.asarray(RNG.standard_normal(shape))
+    f = lambda x: jnp.sum(PROXES[name](x) * t)
+    g = jax.grad(f)(x)
+    assert np.all(np.isfinite(np.asarray(g)))
+    for seed in range(2):
+        v = jnp.asarray(np.random.default_rng(seed).standard_normal(shape))
+        np.testing.assert_allclose(float(jnp.sum(g * v)), float(_fd(f, x, v)), rtol=1e-6, atol=1e-8)
+
+
+def test_matches_svd_autodiff_on_distinct_singular_values():
+    x = jnp.asarray(RNG.standard_normal((5, 3)))
+
+    def reference(x):
+        u, s, vt = jnp.linalg.svd(x, full_matrices=False)
+        return jnp.sum(((u * jnp.maximum(s - 0.3, 0.0)) @ vt) ** 2)
+
+    g = jax.grad(lambda x: jnp.sum(prox.prox_nuclear(x, 0.3) ** 2))(x)
+    np.testing.assert_allclose(g, jax.grad(reference)(x), atol=1e-12)
+    # the derivative with respect to the threshold too
+    f = lambda r: jnp.sum(prox.prox_nuclear(x, r) ** 2)
+    np.testing.assert_allclose(jax.grad(f)(0.3), _fd(f, 0.3, 1.0), rtol=1e-6)
+
+
+def test_complex_slices_of_the_tensor_nuclear_prox():
+    for x in (
+        jnp.asarray(RNG.standard_normal((4, 5, 3))),
+        jnp.einsum("i,j,k->ijk", *(jnp.asarray(RNG.standard_normal(n)) for n in (4, 5, 3))),
+    ):
+        t = jnp.asarray(RNG.standard_normal(x.shape))
+        f = lambda x, t=t: jnp.sum(prox.prox_tensor_nuclear(x, 0.3) * t)
+        g = jax.grad(f)(x)
+        v = jnp.asarray(RNG.standard_normal(x.shape))
+        np.testing.assert_allclose(float(jnp.sum(g * v)), float(_fd(f, x, v)), rtol=1e-6)
+
+
+def test_singular_value_map_batches_and_jits():
+    x = jnp.asarray(RNG.standard_normal((3, 5, 4)))
+    fn = lambda s, p: s**2 * p
+    out = jax.jit(lambda x: singular_value_map(x, fn, 2.0))(x)
+    for i in range(3):
+        u, s, vt = np.linalg.svd(np.asarray(x[i]), full_matrices=False)
+        np.testing.assert_allclose(out[i], (u * 2 * s**2) @ vt, atol=1e-12)
+
+
+def test_robust_pca_gradient_on_exact_low_rank_plus_sparse():
+    """The issue's reproducer: all-NaN gradients before; now finite and equal to a finite
+    difference (taken with a small step: the map is piecewise smooth)."""
+    rng = np.random.default_rng(0)
+    d = rng.standard_normal((30, 2)) @ rng.standard_normal((2, 30))
+    d += (rng.random((30, 30)) < 0.05) * rng.standard_normal((30, 30)) * 5
+    t = jnp.asarray(rng.standard_normal((30, 30)))
+    d = jnp.asarray(d)
+    g = jax.grad(lambda d: jnp.sum(lrjax.robust_pca(d).low_rank * t))(d)
+    assert np.all(np.isfinite(np.asarray(g)))
+    f = lambda d: jnp.sum(lrjax.robust_pca(d, maxiter=30, tol=0.0).low_rank * t)
+    g = jax.grad(f)(d)
+    v = jnp.asarray(np.random.default_rng(10).standard_normal(d.shape))
+    np.testing.assert_allclose(float(jnp.sum(g * v)), float(_fd(f, d, v, h=1e-7)), rtol=1e-5)
+
+
+def test_non_finite_input_gives_nan_and_does_not_hang():
+    """A complex64 SVD with an infinite entry never returned (LAPACK); the guard never calls
+    it on such data. The per-test timeout turns a hang into a failure."""
+    x = (RNG.standard_normal((3, 4, 5)) + 1j * RNG.standard_normal((3, 4, 5))).astype(np.complex64)
+    x[0, 1, 2] = np.inf
+    out = singular_value_map(jnp.asarray(x), lambda s, p: s, None)
+    assert np.all(np.isnan(np.asarray(out[0]))) and np.all(np.isfinite(np.asarray(out[1:])))
+    y = RNG.standard_normal((4, 5, 3)).astype(np.float32)
+    y[1, 2, 0] = np.inf
+    assert np.all(np.isnan(np.asarray(jax.jit(prox.prox_tensor_nuclear)(y, 0.1))))
+    res = jax.jit(functools.partial(lrjax.tensor_robust_pca, maxiter=5))(jnp.asarray(y))
+    assert not bool(res.info.converged) and not np.isfinite(float(res.info.error))
