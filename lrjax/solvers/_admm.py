@@ -93,7 +93,12 @@ def _admm(
         r, s = _norm(primal), _norm(dual)
         scale_p = jnp.maximum(jnp.maximum(_norm(ax), _norm(bz)), _norm(c))
         (atu,) = a_transpose(_scale(rho, u))
-        scale_d = _norm(atu)
+        (atbz,) = a_transpose(_scale(rho, bz))
+        # Boyd et al.'s dual scale ||ρAᵀu||, floored by ||ρAᵀBz|| (the same units): while the
+        # scaled dual is still zero (g = 0, or a constraint not yet active) the dual residual
+        # is measured against the iterate's own size, as the relative change of Bz, instead
+        # of against zero.
+        scale_d = jnp.maximum(_norm(atu), _norm(atbz))
         tiny = jnp.finfo(dtype).tiny
         err = jnp.maximum(r / jnp.maximum(scale_p, tiny), s / jnp.maximum(scale_d, tiny))
         if adaptive:  # residual balancing (Boyd et al. 2011, Sec. 3.4.1); u is scaled by 1/rho
@@ -160,7 +165,10 @@ def admm(
     ``prox_g(h + u, 1/rho)``. With ``adaptive``, ``rho`` is rebalanced (x2 or /2) whenever one
     residual exceeds ten times the other. Stops when both the relative primal residual
     ``||Ax + Bz - c|| / max(||Ax||, ||Bz||, ||c||)`` and the relative dual residual
-    ``||ρAᵀB(z^{k+1} - z^k)|| / ||ρAᵀu||`` are below ``tol``.
+    ``||ρAᵀB(z^{k+1} - z^k)|| / max(||ρAᵀu||, ||ρAᵀBz||)`` are below ``tol`` (Boyd et al.
+    2011, Sec. 3.3.1, with relative tolerances; the second term of the dual scale keeps the
+    test meaningful while the scaled dual ``u`` is still zero, e.g. for ``g = 0`` or a
+    constraint not yet active, where it reads as the relative change of ``Bz``).
 
     Args:
         x_update, z_update: the block minimisations (static, hashable callables).
@@ -191,8 +199,16 @@ def admm(
     """
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
-    if _checks.is_concrete(alpha) and not 0.0 < float(alpha) < 2.0:
-        raise ValueError(f"`alpha` must be in (0, 2), got {alpha!r}.")
+    _checks.scalar("alpha", alpha, lambda v: 0.0 < v < 2.0, "in (0, 2)")
+    rho = _checks.positive("rho", rho)
+    tol = _checks.tolerance(tol)
+    if not isinstance(init, tuple | list) or len(init) != 2:
+        raise ValueError(
+            "`init` must be a pair (x0, z0) of the two blocks' starting points, got "
+            f"{type(init).__name__} of {len(init) if isinstance(init, tuple | list) else 1} "
+            "entries."
+        )
+    _checks.floating_tree("init", init)
     if c is None:
         c = jax.tree.map(jnp.zeros_like, a_op(init[0]))
     return _admm(

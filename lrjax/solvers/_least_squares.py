@@ -146,8 +146,9 @@ def _levenberg_marquardt(x0, args, tol, *, residual, maxiter, diff, attempts, cg
 
     state0 = (flat0, lam0, lax.stop_gradient(f0))
     (flat, _, _), info = iterate(
-        step, state0, args, maxiter=maxiter, tol=tol, diff=diff, implicit=attach
-    )
+        step, state0, args, maxiter=maxiter, tol=tol, diff=diff, implicit=attach,
+        watch=lambda state: state[0],
+    )  # fmt: skip
     return LeastSquaresResult(unravel(flat), info)
 
 
@@ -209,6 +210,8 @@ def levenberg_marquardt(
     maxiter = _checks.positive_int("maxiter", maxiter)
     attempts = _checks.positive_int("attempts", attempts)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
+    tol = _checks.tolerance(tol)
+    _checks.floating_tree("x0", x0)
     if cg_maxiter is not None:
         cg_maxiter = _checks.positive_int("cg_maxiter", cg_maxiter)
     return _levenberg_marquardt(

@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from .. import _checks
 from ._implicit import implicit_fixed_point
 from ._info import SolverInfo
 
@@ -30,11 +31,49 @@ Z = TypeVar("Z")
 StepFn = Callable[[Z, Any], tuple[Z, jax.Array]]
 
 
-def _stop(err, err_prev, tol, criterion):
+def _stop(err, err_prev, step_size, tol, criterion):
     """Stopping test: the error (``"value"``) or its change (``"change"``) is below ``tol``,
-    or the error broke down."""
-    measure = err if criterion == "value" else jnp.abs(err_prev - err)
-    return (measure < tol) | ~jnp.isfinite(err)
+    or the error broke down.
+
+    ``"change"`` also asks the iterate to have stopped moving, relative change at most
+    ``sqrt(tol)``: an error that no longer changes while the iterate still does (a cycle such
+    as ``z -> 1 - z``, or a drift along a level set) is not convergence. Near a minimum the
+    error moves with the square of the iterate's step, so ``sqrt(tol)`` asks no more than
+    the error test already does there.
+    """
+    if criterion == "value":
+        measure = err < tol
+    else:
+        measure = (jnp.abs(err_prev - err) < tol) & (step_size <= jnp.sqrt(tol))
+    return measure | ~jnp.isfinite(err)
+
+
+def _sq_norm(tree) -> jax.Array:
+    leaves = jax.tree_util.tree_leaves(tree)
+    return sum(
+        (
+            jnp.sum(jnp.abs(a) ** 2)
+            for a in leaves
+            if jnp.issubdtype(jnp.result_type(a), jnp.inexact)
+        ),
+        jnp.zeros(()),
+    )
+
+
+def _relative_step(new, old, dtype, floor_sq=0.0):
+    """``||new - old|| / max(||new||, floor)`` over the floating leaves of two pytrees (0 when
+    both are zero)."""
+    pairs = [
+        (a, b)
+        for a, b in zip(jax.tree_util.tree_leaves(new), jax.tree_util.tree_leaves(old), strict=True)
+        if jnp.issubdtype(jnp.result_type(a), jnp.inexact)
+    ]
+    if not pairs:
+        return jnp.zeros((), dtype)
+    diff = sum(jnp.sum(jnp.abs(a - b) ** 2) for a, b in pairs)
+    size = jnp.maximum(sum(jnp.sum(jnp.abs(a) ** 2) for a, _ in pairs), floor_sq)
+    tiny = jnp.finfo(dtype).tiny
+    return jnp.sqrt(diff / jnp.maximum(size, tiny)).astype(dtype)
 
 
 def _select(pred, new, old):
@@ -51,6 +90,7 @@ def iterate(
     diff: str = "implicit",
     criterion: str = "change",
     implicit: Callable[[Z, Any], Z] | None = None,
+    watch: Callable[[Z], Any] | None = None,
 ) -> tuple[Z, SolverInfo]:
     """Run a fixed-point iteration to convergence.
 
@@ -60,24 +100,48 @@ def iterate(
         z0: initial iterate (pytree).
         params: pytree the result is differentiated with respect to (the data).
         maxiter: maximum number of steps (static, at least 1).
-        tol: with ``criterion="change"`` stop when ``|error_k - error_{k-1}| < tol``; with
-            ``criterion="value"`` when ``error_k < tol`` (traced); ``tol=0`` runs all steps.
+        tol: with ``criterion="change"`` stop when ``|error_k - error_{k-1}| < tol`` and the
+            iterate's relative change ``||z_k - z_{k-1}|| / ||z_k||`` is at most
+            ``sqrt(tol)`` (so a cycle never counts as converged); with ``criterion="value"``
+            when ``error_k < tol`` (traced); ``tol=0`` runs all steps.
         diff: ``"implicit"`` or ``"unroll"``; see the module docstring.
         criterion: ``"change"`` (default) or ``"value"``.
         implicit: with ``diff="implicit"``, the function ``(z, params) -> z`` that attaches
             gradients to the converged iterate. Default:
             ``implicit_fixed_point(step_without_error, z, params)``. Solvers whose state
             carries more than the fixed point (momentum, a penalty schedule) pass their own.
+        watch: with ``criterion="change"``, the part of the state whose relative change is
+            tested, e.g. ``lambda s: s[0]`` for a state ``(x, damping)`` (default: the whole
+            state). Its change is measured against ``max(||watch(z_k)||, ||watch(z0)||)``,
+            so an iterate converging to zero still stops.
 
     Returns:
         ``(z, info)``. ``info.converged`` is True when the test was met within ``maxiter``
         steps with a finite error. ``info`` is a diagnostic and is not differentiated.
     """
-    dtype = jnp.result_type(*jax.tree_util.tree_leaves(z0))
+    maxiter = _checks.positive_int("maxiter", maxiter)
+    diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
+    criterion = _checks.choice("criterion", criterion, ("change", "value"))
+    leaves = jax.tree_util.tree_leaves(z0)
+    if not leaves:
+        raise ValueError(f"`z0` must hold at least one array, got {z0!r}.")
+    if _checks.is_concrete(tol) and not float(tol) >= 0:
+        raise ValueError(f"`tol` must be non-negative, got {tol!r}.")
+    dtype = jnp.result_type(*leaves)
+    if not jnp.issubdtype(dtype, jnp.inexact):
+        dtype = jnp.result_type(float)
     tol = jnp.asarray(tol, dtype=dtype)
 
     def fresh():  # created inside each traced function: custom VJPs must not capture tracers
         return jnp.full((maxiter,), jnp.nan, dtype=dtype), jnp.array(jnp.inf, dtype=dtype)
+
+    watched = watch if watch is not None else (lambda z: z)
+
+    def floor(z0):  # computed inside each traced function (custom VJPs capture no tracer)
+        return lax.stop_gradient(_sq_norm(watched(z0))).astype(dtype)
+
+    def moved(z_new, z, floor_sq):
+        return _relative_step(watched(z_new), watched(z), dtype, floor_sq)
 
     # Values that `step` closes over (e.g. a norm of the data) become explicit arguments, so
     # that custom VJPs can differentiate with respect to them and never capture a tracer.
@@ -85,44 +149,48 @@ def iterate(
 
     def run_while(z0, params, consts, tol):
         history0, inf = fresh()
+        floor_sq = floor(z0)
 
         def cond(carry):
-            _, err, err_prev, k, _ = carry
-            return (k < maxiter) & ~((k > 0) & _stop(err, err_prev, tol, criterion))
+            _, err, err_prev, dz, k, _ = carry
+            return (k < maxiter) & ~((k > 0) & _stop(err, err_prev, dz, tol, criterion))
 
         def while_body(carry):
-            z, err, _, k, hist = carry
+            z, err, _, _, k, hist = carry
             z_new, err_new = step_c(z, params, *consts)
             err_new = jnp.asarray(err_new, dtype)
-            return z_new, err_new, err, k + 1, hist.at[k].set(err_new)
+            dz = moved(z_new, z, floor_sq) if criterion == "change" else inf
+            return z_new, err_new, err, dz, k + 1, hist.at[k].set(err_new)
 
-        carry0 = (z0, inf, inf, jnp.array(0, jnp.int32), history0)
-        z, err, err_prev, n_iter, history = lax.while_loop(cond, while_body, carry0)
-        done = (n_iter > 0) & _stop(err, err_prev, tol, criterion)
+        carry0 = (z0, inf, inf, inf, jnp.array(0, jnp.int32), history0)
+        z, err, err_prev, dz, n_iter, history = lax.while_loop(cond, while_body, carry0)
+        done = (n_iter > 0) & _stop(err, err_prev, dz, tol, criterion)
         return z, err, n_iter, done, history
 
     def run_scan(z0, params, consts, tol):
         """The same iterations as ``run_while``, as a reverse-differentiable scan."""
         history0, inf = fresh()
+        floor_sq = floor(z0)
 
         def run_step(z, err_prev):
             z_new, err = step_c(z, params, *consts)
-            # The error is a diagnostic: no gradient flows through it (a norm at zero change
-            # would otherwise turn a zero cotangent into NaN).
-            return z_new, lax.stop_gradient(jnp.asarray(err, dtype))
+            # The error and the step size are diagnostics: no gradient flows through them (a
+            # norm at zero change would otherwise turn a zero cotangent into NaN).
+            dz = moved(z_new, z, floor_sq) if criterion == "change" else inf
+            return z_new, lax.stop_gradient(jnp.asarray(err, dtype)), lax.stop_gradient(dz)
 
         def skip_step(z, err_prev):
-            return z, err_prev
+            return z, err_prev, inf
 
         def scan_body(carry, _):
             z, err_prev, k, done, hist = carry
-            z_new, err = lax.cond(done, skip_step, run_step, z, err_prev)
+            z_new, err, dz = lax.cond(done, skip_step, run_step, z, err_prev)
             active = ~done
             z = _select(done, z_new, z)
             hist = hist.at[k].set(jnp.where(active, err, hist[k]))
             err_now = jnp.where(active, err, err_prev)  # the last error once stopped
             k = k + active.astype(k.dtype)
-            done = done | (active & _stop(err, err_prev, tol, criterion))
+            done = done | (active & _stop(err, err_prev, dz, tol, criterion))
             return (z, err_now, k, done, hist), None
 
         carry0 = (z0, inf, jnp.array(0, jnp.int32), jnp.array(False), history0)

@@ -184,6 +184,8 @@ def proximal_gradient(
     """
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
+    tol = _checks.tolerance(tol)
+    _checks.floating_tree("x0", x0)
     backtrack = stepsize is None
     if stepsize is not None and _checks.is_concrete(stepsize) and not float(stepsize) > 0:
         raise ValueError(f"`stepsize` must be positive or None, got {stepsize!r}.")

@@ -68,3 +68,26 @@ def test_implicit_fixed_point_vector_jacobian():
     fmap = lambda z, t: jnp.asarray(a) @ z + jnp.asarray(b) @ t
     jac = jax.jacrev(lambda t: implicit_fixed_point(fmap, jnp.asarray(z_star), t))(theta)
     np.testing.assert_allclose(np.asarray(jac), np.linalg.solve(np.eye(4) - a, b), rtol=1e-9)
+
+
+def test_a_cycle_is_not_convergence():
+    """z -> 1 - z keeps its error constant, so the change of the error alone reported
+    convergence after 2 steps (issue 26, item 6); the iterate still moves."""
+    step = lambda z, p: (1.0 - z, jnp.linalg.norm(z - 0.5))
+    _, info = iterate(step, jnp.array([0.2, 0.9, -0.4]), None, maxiter=50, tol=1e-6)
+    assert not bool(info.converged) and int(info.n_iter) == 50
+
+
+def test_watch_restricts_the_movement_test_to_the_iterate():
+    """A state ``(x, damping)`` whose damping keeps growing once x has converged still stops
+    when only x is watched."""
+
+    def step(state, p):
+        x, damping = state
+        return (0.5 * (x + p / x), damping * 4.0), jnp.abs(x * x - p)
+
+    state0 = (jnp.array(1.0), jnp.array(1.0))
+    _, info = iterate(step, state0, 2.0, maxiter=60, tol=1e-12, watch=lambda s: s[0])
+    assert bool(info.converged) and int(info.n_iter) < 15
+    _, info = iterate(step, state0, 2.0, maxiter=60, tol=1e-12)
+    assert not bool(info.converged)

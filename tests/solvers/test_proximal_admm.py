@@ -167,9 +167,43 @@ def test_vmap_over_problems_equals_loop(problem):
 def test_bad_arguments():
     with pytest.raises(ValueError, match="`maxiter` must be a positive int, got 0"):
         proximal_gradient(_lsq, jnp.zeros(2), (jnp.eye(2), jnp.ones(2)), maxiter=0)
-    with pytest.raises(ValueError, match="`stepsize` must be positive or None, got -1"):
+    with pytest.raises(ValueError, match="`stepsize` must be positive"):
         proximal_gradient(_lsq, jnp.zeros(2), (jnp.eye(2), jnp.ones(2)), stepsize=-1.0)
     with pytest.raises(ValueError, match=r"`alpha` must be in \(0, 2\), got 2.5"):
         admm(_x_update, _z_update, (jnp.zeros(2), jnp.zeros(2)), alpha=2.5)
     with pytest.raises(ValueError, match="`diff` must be one of"):
         admm(_x_update, _z_update, (jnp.zeros(2), jnp.zeros(2)), diff="x")
+
+
+def test_admm_does_not_stop_while_the_dual_is_zero():
+    """g = 0: the scaled dual stays zero, and the old relative dual residual (divided by
+    ||ρAᵀu|| = 0) stopped at iteration 1 with x = p/2 and error inf (issue 26, item 2)."""
+    x_update = lambda z, u, rho, p: (p + rho * (z - u)) / (1 + rho)  # f = 1/2 ||x - p||^2
+    z_update = lambda h, u, rho, p: h + u  # g = 0
+    p = jnp.array([30.0, -10.0])
+    res = admm(x_update, z_update, (jnp.zeros(2), jnp.zeros(2)), p, tol=1e-10)
+    np.testing.assert_allclose(np.asarray(res.x), [30.0, -10.0], rtol=1e-8)
+    assert bool(res.info.converged) and int(res.info.n_iter) > 1
+
+
+@pytest.mark.parametrize("nonneg", [False, True])
+def test_admm_tensorly_least_squares_scenario(nonneg):
+    """TensorLy's own ADMM test (tensorly/solvers/tests/test_admm.py): min ||A X - B|| with
+    known X (non-negative in the constrained variant), x-step a ridge solve, z-step the
+    identity or a projection; TensorLy asks for 2 decimals, we get far more."""
+    rng = np.random.default_rng(0)
+    a = jnp.asarray(rng.random((20, 10)))
+    truth = jnp.asarray(rng.random((10, 10)))
+    b = a @ truth
+    ata, atb = a.T @ a, a.T @ b
+
+    def x_update(z, u, rho, p):
+        return jnp.linalg.solve(ata + rho * jnp.eye(10), atb + rho * (z - u))
+
+    def z_update(h, u, rho, p):
+        return jnp.maximum(h + u, 0.0) if nonneg else h + u
+
+    zero = jnp.zeros((10, 10))
+    res = admm(x_update, z_update, (zero, zero), tol=1e-10, maxiter=5000)
+    assert bool(res.info.converged) and int(res.info.n_iter) > 1
+    np.testing.assert_allclose(np.asarray(res.z), np.asarray(truth), atol=1e-6)
