@@ -24,13 +24,47 @@ __all__ = [
 ]
 
 
+def _real(name: str, x) -> jax.Array:
+    """``x`` as a real array, not empty (booleans and integers are promoted to float)."""
+    arr = jnp.asarray(x)
+    if jnp.issubdtype(arr.dtype, jnp.complexfloating):
+        raise ValueError(f"`{name}` must be real, got dtype {arr.dtype}.")
+    if arr.size == 0:
+        raise ValueError(f"`{name}` must not be empty, got shape {arr.shape}.")
+    if not jnp.issubdtype(arr.dtype, jnp.floating):
+        arr = arr.astype(jnp.result_type(float))
+    return arr
+
+
+def _binary(name: str, x: jax.Array) -> None:
+    """A concrete ``x`` must hold only 0 and 1 (a mask, a ground truth, a piano roll)."""
+    if _checks.is_concrete(x) and not bool(
+        _checks.concrete_value(lambda a: jnp.all((a == 0) | (a == 1)), x)
+    ):
+        raise ValueError(f"`{name}` must be binary (boolean or 0/1), got other values.")
+
+
+def _unit_interval(name: str, x: jax.Array) -> None:
+    """A concrete ``x`` must lie in [0, 1] (NaN passes: it propagates to the result)."""
+    if _checks.is_concrete(x) and bool(
+        _checks.concrete_value(lambda a: jnp.any((a < 0) | (a > 1)), x)
+    ):
+        raise ValueError(
+            f"`{name}` must lie in [0, 1] (a mask or a probability), got other values."
+        )
+
+
 def _frame_mask(targets: jax.Array, mask: jax.Array | None) -> jax.Array:
     if mask is None:
         return jnp.ones(targets.shape[:-1], targets.dtype)
+    mask = jnp.asarray(mask)
     if mask.shape != targets.shape[:-1]:
         raise ValueError(
-            f"mask must have shape targets.shape[:-1]={targets.shape[:-1]}, got {mask.shape}"
+            f"`mask` must have shape targets.shape[:-1]={targets.shape[:-1]}, got {mask.shape}."
         )
+    _binary("mask", mask)
+    if _checks.is_concrete(mask) and not bool(_checks.concrete_value(jnp.any, mask)):
+        raise ValueError("`mask` must select at least one frame, got none (no NLL to average).")
     return mask.astype(targets.dtype)
 
 
@@ -51,14 +85,16 @@ class FrameStats(NamedTuple):
 
     @property
     def nll(self) -> jax.Array:
-        """NLL in nats per frame (keys summed, frames weighted equally)."""
-        return self.nll_sum / jnp.maximum(self.n_frames, 1)
+        """NLL in nats per frame (keys summed, frames weighted equally); NaN over no frame."""
+        return jnp.where(self.n_frames > 0, self.nll_sum / jnp.maximum(self.n_frames, 1), jnp.nan)
 
     @property
     def accuracy(self) -> jax.Array:
-        """Frame-level accuracy ``TP / (TP + FP + FN)`` (1 when there is nothing to get wrong)."""
+        """Frame-level accuracy ``TP / (TP + FP + FN)`` (1 when frames were scored and there
+        was nothing to get wrong; NaN over no frame)."""
         denom = self.tp + self.fp + self.fn
-        return jnp.where(denom > 0, self.tp / jnp.maximum(denom, 1), 1.0)
+        acc = jnp.where(denom == 0, 1.0, self.tp / jnp.where(denom == 0, 1.0, denom))
+        return jnp.where(self.n_frames > 0, acc, jnp.nan)
 
 
 def frame_stats(
@@ -84,16 +120,30 @@ def frame_stats(
     References:
         Boulanger-Lewandowski et al., ICML 2012 (NLL); Bay, Ehmann & Downie, ISMIR 2009
         (frame-level accuracy).
+
+    Raises:
+        ValueError: for shapes that differ, complex or empty input, non-binary targets or
+            mask, a mask that selects no frame, or a threshold outside [0, 1] (concrete
+            values; traced ones are not checked, and a mask of no frame gives NaN).
     """
+    logits, targets = _real("logits", logits), _real("targets", targets)
+    if logits.ndim < 1:
+        raise ValueError(f"`logits` must have a key axis (..., K), got shape {logits.shape}.")
     if logits.shape != targets.shape:
-        raise ValueError(f"logits {logits.shape} and targets {targets.shape} must have one shape")
+        raise ValueError(
+            f"`logits` {logits.shape} and `targets` {targets.shape} must have one shape."
+        )
+    _binary("targets", targets)
+    _checks.scalar("threshold", threshold, lambda v: 0 <= v <= 1, "in [0, 1] (a probability)")
     w = _frame_mask(targets, mask)
     y = targets.astype(logits.dtype)
     nll_keys = jnp.logaddexp(0.0, logits) - y * logits  # softplus(l) - y l
     nll = jnp.sum(jnp.sum(nll_keys, axis=-1) * w)
     on = (jax.nn.sigmoid(logits) > threshold).astype(logits.dtype)
     wk = w[..., None]
-    tp = jnp.sum(on * y * wk)
+    # a non-finite logit (in a counted frame) makes the counts NaN, not a silent "off"
+    broken = jnp.sum(jnp.where(jnp.isfinite(logits), 0.0, 1.0) * wk) > 0
+    tp = jnp.sum(on * y * wk) + jnp.where(broken, jnp.nan, 0.0)
     fp = jnp.sum(on * (1 - y) * wk)
     fn = jnp.sum((1 - on) * y * wk)
     return FrameStats(nll, jnp.sum(w), tp, fp, fn)
@@ -150,21 +200,20 @@ def psnr(x: jax.Array, y: jax.Array, *, data_range: float = 1.0) -> jax.Array:
     """
     x, y = _same_shape(x, y)
     _positive_range(data_range)
-    mse = jnp.mean((x - y) ** 2)
+    mse = jnp.mean((x - y) ** 2)  # 0 for identical images: +inf dB
     return 10.0 * jnp.log10(jnp.asarray(data_range, x.dtype) ** 2 / mse)
 
 
-def _same_shape(x, y) -> tuple[jax.Array, jax.Array]:
-    x, y = jnp.asarray(x), jnp.asarray(y)
+def _same_shape(x, y, names: tuple[str, str] = ("x", "y")) -> tuple[jax.Array, jax.Array]:
+    x, y = _real(names[0], x), _real(names[1], y)
     if x.shape != y.shape:
-        raise ValueError(f"x {x.shape} and y {y.shape} must have one shape")
+        raise ValueError(f"`{names[0]}` {x.shape} and `{names[1]}` {y.shape} must have one shape.")
     dtype = jnp.result_type(x.dtype, y.dtype, jnp.float32)
     return x.astype(dtype), y.astype(dtype)
 
 
 def _positive_range(data_range) -> None:
-    if _checks.is_concrete(data_range) and not float(data_range) > 0:
-        raise ValueError(f"`data_range` must be positive, got {data_range!r}.")
+    _checks.positive("data_range", data_range)
 
 
 def _gaussian_window(size: int, sigma: float, dtype) -> jax.Array:
@@ -246,6 +295,7 @@ def ssim(
     elif x.ndim != 2:
         raise ValueError(f"x must be a 2-D image (or give `channel_axis`), got shape {x.shape}")
     win_size = _checks.positive_int("win_size", win_size)
+    _checks.positive("sigma", sigma)
     if win_size % 2 == 0 or win_size > min(x.shape[-2:]):
         raise ValueError(
             f"`win_size` must be odd and at most the image side {min(x.shape[-2:])}, "
@@ -314,15 +364,22 @@ def detection_stats(
         :class:`DetectionStats` summed over every valid pixel.
 
     Raises:
-        ValueError: for shapes that differ.
+        ValueError: for shapes that differ, complex or empty input, a ``truth`` or ``valid``
+            that is not binary, or ``pred`` outside [0, 1] (concrete values).
 
     Example:
         >>> s = detection_stats(jnp.array([1, 1, 0, 0]), jnp.array([1, 0, 1, 0]))
         >>> [float(v) for v in s], float(s.f_measure)
         ([1.0, 1.0, 1.0, 1.0], 0.5)
     """
-    p, t = _same_shape(pred, truth)
-    w = jnp.ones_like(p) if valid is None else _same_shape(valid, p)[0]
+    p, t = _same_shape(pred, truth, ("pred", "truth"))
+    _binary("truth", t)
+    _unit_interval("pred", p)
+    if valid is None:
+        w = jnp.ones_like(p)
+    else:
+        w, _ = _same_shape(valid, p, ("valid", "pred"))
+        _binary("valid", w)
     return DetectionStats(
         tp=jnp.sum(p * t * w),
         fp=jnp.sum(p * (1 - t) * w),

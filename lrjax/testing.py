@@ -9,8 +9,30 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _checks
 from .linalg._small import orthonormalize
 from .tensors import CPTensor, LowRankMatrix, TTTensor, TuckerTensor
+
+
+def _shape(shape, *, min_len: int = 1) -> tuple[int, ...]:
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise ValueError(f"`shape` must be a sequence of positive ints, got {shape!r}.") from None
+    if len(shape) < min_len:
+        raise ValueError(f"`shape` must have at least {min_len} entries, got {shape!r}.")
+    return tuple(_checks.positive_int(f"shape[{i}]", n) for i, n in enumerate(shape))
+
+
+def _ranks(ranks, n: int, name: str = "ranks") -> tuple[int, ...]:
+    try:
+        ranks = tuple(ranks)
+    except TypeError:
+        raise ValueError(f"`{name}` must be a sequence of positive ints, got {ranks!r}.") from None
+    if len(ranks) != n:
+        raise ValueError(f"`{name}` must have {n} entries, got {ranks!r}.")
+    return tuple(_checks.positive_int(f"{name}[{i}]", r) for i, r in enumerate(ranks))
+
 
 __all__ = [
     "congruence",
@@ -28,7 +50,14 @@ def random_cp(
     key: jax.Array, shape: Sequence[int], rank: int, *, dtype=None, normalize: bool = True
 ) -> CPTensor:
     """A CP tensor with standard normal factors (unit-norm columns when ``normalize``) and
-    weights drawn uniformly from ``[1, 2]``, a well-conditioned planted problem."""
+    weights drawn uniformly from ``[1, 2]``, a well-conditioned planted problem.
+
+    Raises:
+        ValueError: for a bad ``key``, ``shape`` or ``rank``.
+    """
+    key = _checks.prng_key("key", key)
+    shape = _shape(shape)
+    rank = _checks.positive_int("rank", rank)
     dtype = dtype or jnp.result_type(float)
     keys = jax.random.split(key, len(shape) + 1)
     factors = []
@@ -44,7 +73,18 @@ def random_cp(
 def random_tucker(
     key: jax.Array, shape: Sequence[int], ranks: Sequence[int], *, dtype=None
 ) -> TuckerTensor:
-    """A Tucker tensor with orthonormal factors and a standard normal core."""
+    """A Tucker tensor with orthonormal factors and a standard normal core.
+
+    Raises:
+        ValueError: for a bad ``key`` or ``shape``, or ``ranks`` not one per mode and at most
+            each mode's size.
+    """
+    key = _checks.prng_key("key", key)
+    shape = _shape(shape)
+    ranks = _ranks(ranks, len(shape))
+    for i, (r, n) in enumerate(zip(ranks, shape, strict=True)):
+        if r > n:
+            raise ValueError(f"`ranks[{i}]` must be at most shape[{i}] = {n}, got {r}.")
     dtype = dtype or jnp.result_type(float)
     keys = jax.random.split(key, len(shape) + 1)
     core = jax.random.normal(keys[0], tuple(ranks), dtype=dtype)
@@ -58,7 +98,14 @@ def random_tucker(
 def random_tt(
     key: jax.Array, shape: Sequence[int], ranks: Sequence[int], *, dtype=None
 ) -> TTTensor:
-    """A TT tensor with standard normal cores; ``ranks`` are the ``N - 1`` internal ranks."""
+    """A TT tensor with standard normal cores; ``ranks`` are the ``N - 1`` internal ranks.
+
+    Raises:
+        ValueError: for a bad ``key`` or ``shape``, or not ``N - 1`` positive ``ranks``.
+    """
+    key = _checks.prng_key("key", key)
+    shape = _shape(shape, min_len=2)
+    ranks = _ranks(ranks, len(shape) - 1)
     dtype = dtype or jnp.result_type(float)
     full = (1, *ranks, 1)
     keys = jax.random.split(key, len(shape))
@@ -72,7 +119,20 @@ def random_tt(
 def random_low_rank(
     key: jax.Array, shape: tuple[int, int], rank: int, *, dtype=None
 ) -> LowRankMatrix:
-    """A rank-``rank`` matrix with orthonormal factors and singular values in ``[1, 2]``."""
+    """A rank-``rank`` matrix with orthonormal factors and singular values in ``[1, 2]``.
+
+    Raises:
+        ValueError: for a bad ``key``, a ``shape`` that is not two positive ints, or a
+            ``rank`` above ``min(shape)``.
+    """
+    key = _checks.prng_key("key", key)
+    dims = _shape(shape, min_len=2)
+    if len(dims) != 2:
+        raise ValueError(f"`shape` must be (m, n), got {shape!r}.")
+    shape = (dims[0], dims[1])
+    rank = _checks.positive_int("rank", rank)
+    if rank > min(shape):
+        raise ValueError(f"`rank` must be at most min(shape) = {min(shape)}, got {rank}.")
     dtype = dtype or jnp.result_type(float)
     ku, ks, kv = jax.random.split(key, 3)
     u = orthonormalize(jax.random.normal(ku, (shape[0], rank), dtype=dtype))
@@ -89,7 +149,17 @@ def random_low_rank_plus_sparse(
     ``L = X Yᵀ`` with ``X, Y`` of shape ``(n, rank)`` and i.i.d. ``N(0, 1/n)`` entries, and a
     sparse ``S`` whose entries are ``±1`` with probability ``fraction`` each (independent
     signs) and 0 otherwise. Returns ``(L, S)``; the data matrix is ``L + S``.
+
+    Raises:
+        ValueError: for a bad ``key``, ``n`` or ``rank`` (at most ``n``), or a ``fraction``
+            outside [0, 1].
     """
+    key = _checks.prng_key("key", key)
+    n = _checks.positive_int("n", n)
+    rank = _checks.positive_int("rank", rank)
+    if rank > n:
+        raise ValueError(f"`rank` must be at most `n` = {n}, got {rank}.")
+    _checks.scalar("fraction", fraction, lambda v: 0 <= v <= 1, "in [0, 1]")
     dtype = dtype or jnp.result_type(float)
     kx, ky, ks, kv = jax.random.split(key, 4)
     x = jax.random.normal(kx, (n, rank), dtype=dtype) / np.sqrt(n)

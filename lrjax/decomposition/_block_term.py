@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
+from .._numeric import relative_error
 from ..linalg._svd import leading_left_singular_vectors, svd_flip
 from ..linalg._unfold import mode_dot, unfold
 from ..solvers._info import SolverInfo
@@ -79,7 +80,7 @@ def _block_term(x, key, tol, *, ranks, n_blocks, maxiter, diff):
     factors = tuple(jnp.stack([b[1][n] for b in blocks]) for n in range(x.ndim))
     order = jnp.argsort(-jnp.sqrt(jnp.sum(cores.reshape(n_blocks, -1) ** 2, axis=1)))
     result = BlockTermTensor(cores[order], tuple(f[order] for f in factors))
-    error = jnp.linalg.norm((x - result.to_dense()).ravel()) / jnp.linalg.norm(x.ravel())
+    error = relative_error(x, result.to_dense())
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     return BlockTermResult(result, info)
 
@@ -159,4 +160,6 @@ def block_term(
             )
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
+    tol = _checks.tolerance(tol)
+    key = _checks.optional_prng_key("key", key)
     return _block_term(x, key, tol, ranks=ranks, n_blocks=n_blocks, maxiter=maxiter, diff=diff)

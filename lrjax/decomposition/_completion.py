@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
 from .. import _checks
+from .._numeric import relative
 from ..prox._spectral import prox_nuclear
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
@@ -25,15 +26,17 @@ class CompletionResult(NamedTuple):
 
 
 def _svt_method(observed, mask, tau, delta, tol, maxiter, diff):
-    norm_obs = jnp.linalg.norm(observed)
-    k0 = jnp.ceil(tau / (delta * _spectral_norm(observed)))
+    norm_obs_sq = jnp.sum(observed * observed)
+    norm2 = _spectral_norm(observed)
+    # k0 * delta * observed: the zero matrix (norm 0) starts at Y = 0 instead of 0 * inf
+    k0 = jnp.where(norm2 > 0, jnp.ceil(tau / (delta * jnp.where(norm2 > 0, norm2, 1.0))), 0.0)
     y0 = k0 * delta * observed
 
     def step(y, params):
         observed, mask, tau, delta = params
         x = prox_nuclear(y, tau)
         residual = mask * (observed - x)
-        err = jnp.linalg.norm(residual) / norm_obs
+        err = relative(jnp.sum(residual * residual), norm_obs_sq)
         return y + delta * residual, err
 
     y, info = iterate(
@@ -52,7 +55,8 @@ def _soft_impute_method(observed, mask, lam, tol, maxiter, diff):
     def step(z, params):
         observed, mask, lam = params
         z_new = prox_nuclear(observed + (1 - mask) * z, lam)
-        err = jnp.linalg.norm(z_new - z) / jnp.maximum(jnp.linalg.norm(z), 1e-30)
+        d = z_new - z
+        err = relative(jnp.sum(d * d), jnp.sum(z * z))
         return z_new, err
 
     z, info = iterate(
@@ -143,8 +147,15 @@ def complete_matrix(
             f"`observed` and `mask` must have the same shape, got {observed.shape} and "
             f"{mask_arr.shape}."
         )
-    if _checks.is_concrete(mask_arr) and not _checks.concrete_value(jnp.any, mask_arr):
-        raise ValueError("`mask` must select at least one entry, got none.")
+    if _checks.is_concrete(mask_arr):
+        if mask_arr.dtype != jnp.bool_ and not bool(
+            _checks.concrete_value(lambda a: jnp.all((a == 0) | (a == 1)), mask_arr)
+        ):
+            raise ValueError(
+                f"`mask` must be boolean or 0/1, got dtype {mask_arr.dtype} with other values."
+            )
+        if not _checks.concrete_value(jnp.any, mask_arr):
+            raise ValueError("`mask` must select at least one entry, got none.")
     observed = jnp.where(mask_arr.astype(bool), observed, 0.0)
     observed = _checks.as_array("observed", observed, ndim=2)
     method = _checks.choice("method", method, ("svt", "soft_impute"))
@@ -153,6 +164,10 @@ def complete_matrix(
         diff = "unroll" if method == "svt" else "implicit"
     allowed = ("unroll",) if method == "svt" else _checks.DIFF_MODES
     diff = _checks.choice("diff", diff, allowed)
+    tol = _checks.tolerance(tol)
+    tau = _checks.positive("tau", tau)
+    delta = _checks.positive("delta", delta)
+    lam = _checks.nonnegative("lam", lam)
     return _complete(
         observed, mask_arr, tau, delta, lam, tol, method=method, maxiter=maxiter, diff=diff
     )

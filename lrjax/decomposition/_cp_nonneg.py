@@ -95,4 +95,6 @@ def cp_nonneg(
     rank = _checks.positive_int("rank", rank)
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
+    tol = _checks.tolerance(tol)
+    key = _checks.prng_key("key", key)
     return _cp_nonneg(x, key, tol, rank=rank, maxiter=maxiter, diff=diff)

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
+from .._numeric import relative_error
 from ..linalg._svd import leading_left_singular_vectors
 from ..linalg._unfold import unfold
 from ..solvers._info import SolverInfo
@@ -67,7 +68,7 @@ def _lm(residual, theta0, x, tol, maxiter, diff):
 
 
 def _finish(result, x, info):
-    error = jnp.linalg.norm((x - result.to_dense()).ravel()) / jnp.linalg.norm(x.ravel())
+    error = relative_error(x, result.to_dense())
     return info._replace(error=error, converged=info.converged & jnp.isfinite(error))
 
 
@@ -179,6 +180,8 @@ def dedicom(
     _check_rank("rank", rank, x.shape[0], "I")
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
+    tol = _checks.tolerance(tol)
+    key = _checks.optional_prng_key("key", key)
     return _dedicom(x, key, tol, rank=rank, maxiter=maxiter, diff=diff)
 
 
@@ -247,4 +250,6 @@ def paratuck2(
     _check_rank("ranks[1]", q, x.shape[1], "J")
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
+    tol = _checks.tolerance(tol)
+    key = _checks.optional_prng_key("key", key)
     return _paratuck2(x, key, tol, ranks=(p, q), maxiter=maxiter, diff=diff)

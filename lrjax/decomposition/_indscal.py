@@ -10,6 +10,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .. import _checks
+from .._numeric import relative_error
 from ..linalg._svd import leading_left_singular_vectors
 from ..linalg._unfold import unfold
 from ..solvers._least_squares import _levenberg_marquardt
@@ -68,7 +69,7 @@ def _indscal(x, key, tol, *, rank, maxiter, diff):
         residual=_indscal_residual, maxiter=maxiter, diff=diff, attempts=3, cg_maxiter=None,
     )  # fmt: skip
     cp = _canonical(*theta)
-    error = jnp.linalg.norm((x - cp.to_dense()).ravel()) / jnp.linalg.norm(x.ravel())
+    error = relative_error(x, cp.to_dense())
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     return CPResult(cp, info)
 
@@ -128,6 +129,8 @@ def indscal(
     rank = _checks.positive_int("rank", rank)
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
+    tol = _checks.tolerance(tol)
+    key = _checks.optional_prng_key("key", key)
     if key is None and rank > x.shape[0]:
         raise ValueError(f"`key` must be a PRNG key when rank {rank} > I = {x.shape[0]}, got None.")
     return _indscal(x, key, tol, rank=rank, maxiter=maxiter, diff=diff)

@@ -11,6 +11,8 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from .. import _checks
+from .._numeric import relative, relative_error
+from ..linalg._spectral import svd_guarded
 from ..linalg._svd import leading_left_singular_vectors
 from ..solvers._extrapolate import extrapolated
 from ..solvers._info import SolverInfo
@@ -27,12 +29,16 @@ class Parafac2Result(NamedTuple):
 
 
 def _projections(x: Array, rows: Array, factors) -> Array:
-    """``P_k``: the orthonormal polar factor of ``X_k C diag(a_k) B^T`` (rows past the
-    slice's length zero), the least-squares optimum for fixed ``A, B, C``."""
+    """``P_k``: the polar factor of ``X_k C diag(a_k) B^T`` (rows past the slice's length
+    zero), the least-squares optimum for fixed ``A, B, C``: orthonormal columns for a slice
+    of at least ``R`` rows, orthonormal rows for a shorter one (its ``J_k`` leading singular
+    directions, which lie in the slice's own rows; the padded rows add only zero ones)."""
     a, b, c = factors
     m = jnp.einsum("kji,ir,kr,sr->kjs", x, c, a, b)
-    u, _, vt = jnp.linalg.svd(m, full_matrices=False)
-    return (u @ vt) * rows[..., None]
+    u, _, vt = svd_guarded(m)
+    n_rows = jnp.sum(rows, axis=1)  # J_k
+    keep = (jnp.arange(u.shape[-1])[None, :] < n_rows[:, None]).astype(u.dtype)
+    return ((u * keep[:, None, :]) @ vt) * rows[..., None]
 
 
 def _sweep(factors, data):
@@ -45,9 +51,15 @@ def _sweep(factors, data):
     x, rows, norm_x_sq = data
     p = _projections(x, rows, factors)
     y = jnp.einsum("kjr,kji->kri", p, x)
+    # A slice shorter than R sees only the part Π_k = P_kᵀP_k of the R-dimensional model
+    # space: the rest of Y_k is filled with the current model, (I − Π_k) B diag(a_k) Cᵀ (an EM
+    # step, so the CP sweep minimises the PARAFAC2 objective itself; zero for J_k >= R).
+    a0, b0, c0 = factors
+    model = jnp.einsum("rs,ks,is->kri", b0, a0, c0)
+    y = y + model - jnp.einsum("kjr,kjs,ksi->kri", p, p, model)
     (a, b, c), _ = dimension_tree_sweep(factors, (y, jnp.sum(y * y)))
     x_hat = jnp.einsum("kjr,rs,ks,is->kji", p, b, a, c)
-    err = jnp.sqrt(jnp.sum((x - x_hat) ** 2) / norm_x_sq)
+    err = relative(jnp.sum((x - x_hat) ** 2), norm_x_sq)
     # Gauge: X_k = (P_k Q^T)(Q B) D_k C^T for any orthogonal Q, so B is fixed to the
     # triangular factor of its QR decomposition (positive diagonal; ``B^T B`` unchanged).
     # This makes the fixed point isolated, which implicit differentiation needs.
@@ -78,20 +90,23 @@ def _parafac2(x, lengths, key, tol, *, rank, init, maxiter, diff):
     data = (x, rows, jnp.sum(x * x))
     step, init_state, attach = extrapolated(_sweep)
     state, info = iterate(
-        step, init_state((a, b, c)), data, maxiter=maxiter, tol=tol, diff=diff, implicit=attach
-    )
+        step, init_state((a, b, c)), data, maxiter=maxiter, tol=tol, diff=diff,
+        implicit=attach, watch=lambda state: state[0],
+    )  # fmt: skip
     factors = state[0]
     cp = _canonical_cp(factors)
     a, b, c = cp.factors
     p = _projections(x, rows, (a * cp.weights, b, c))
     result = Parafac2Tensor(cp.weights, cp.factors, p)
-    error = jnp.linalg.norm((x - result.to_dense()).ravel()) / jnp.sqrt(data[2])
+    error = relative_error(x, result.to_dense())
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     return Parafac2Result(result, info)
 
 
-def _pad_slices(slices) -> tuple[np.ndarray, np.ndarray]:
-    mats = [np.asarray(s) for s in slices]
+def _pad_slices(slices) -> tuple[Array, Array]:
+    """Stack matrices of ``J_k x I`` into a zero-padded ``(K, max J_k, I)`` array (``jnp``, so
+    a list of traced slices pads under ``jit`` too: their shapes are static)."""
+    mats = [jnp.asarray(s) for s in slices]
     for k, s in enumerate(mats):
         if s.ndim != 2:
             raise ValueError(f"`slices[{k}]` must be a matrix, got shape {s.shape}.")
@@ -100,12 +115,12 @@ def _pad_slices(slices) -> tuple[np.ndarray, np.ndarray]:
                 f"`slices[{k}]` must have {mats[0].shape[1]} columns like `slices[0]` of shape "
                 f"{mats[0].shape}, got shape {s.shape}."
             )
+        if s.shape[0] == 0:
+            raise ValueError(f"`slices[{k}]` must have at least one row, got shape {s.shape}.")
     n_rows = max(s.shape[0] for s in mats)
-    dtype = np.result_type(*mats, np.float32)
-    padded = np.zeros((len(mats), n_rows, mats[0].shape[1]), dtype=dtype)
-    for k, s in enumerate(mats):
-        padded[k, : s.shape[0]] = s
-    return padded, np.array([s.shape[0] for s in mats])
+    dtype = jnp.result_type(*mats, jnp.float32)
+    padded = jnp.stack([jnp.pad(s.astype(dtype), ((0, n_rows - s.shape[0]), (0, 0))) for s in mats])
+    return padded, jnp.array([s.shape[0] for s in mats])
 
 
 def parafac2(
@@ -135,7 +150,8 @@ def parafac2(
         slices: a list of ``K`` matrices of shapes ``(J_k, I)`` (padded to a ``(K, J, I)``
             array eagerly), or a padded ``(K, J, I)`` array (rows past ``lengths[k]`` are
             ignored).
-        rank: number of components ``R`` (static); at most every ``J_k``.
+        rank: number of components ``R`` (static). A slice with fewer rows than ``R`` is
+            allowed (as in TensorLy): its ``P_k`` has orthonormal rows instead of columns.
         lengths: with an array input, the number of rows of each slice (default: all ``J``).
         key: PRNG key, needed for ``init="random"`` or when ``rank > I``.
         init: ``"svd"`` (``C`` from the leading right singular vectors of the stacked slices,
@@ -151,8 +167,8 @@ def parafac2(
         ``sqrt(Σ_k ||X_k − X̂_k||² / Σ_k ||X_k||²)``.
 
     Raises:
-        ValueError: for slices with different numbers of columns, a slice with fewer rows
-            than ``rank``, non-finite entries (eagerly), or bad options.
+        ValueError: for slices with different numbers of columns, an empty slice, lengths
+            out of range, non-finite entries (eagerly), or bad options.
 
     Example:
         >>> import numpy as np
@@ -176,7 +192,7 @@ def parafac2(
         if not slices:
             raise ValueError("`slices` must hold at least one matrix, got none.")
         padded, lengths_np = _pad_slices(slices)
-        x, lengths = _checks.as_array("slices", padded, ndim=3), jnp.asarray(lengths_np)
+        x, lengths = _checks.as_array("slices", padded, ndim=3), lengths_np
     else:
         x = _checks.as_array("slices", slices, ndim=3)
         if lengths is None:
@@ -191,12 +207,14 @@ def parafac2(
     init = _checks.choice("init", init, ("svd", "random"))
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
+    tol = _checks.tolerance(tol)
+    key = _checks.optional_prng_key("key", key)
     if _checks.is_concrete(lengths):
-        short = [int(n) for n in np.asarray(lengths) if not rank <= n <= x.shape[1]]
-        if short:
+        bad = [int(n) for n in np.asarray(lengths) if not 1 <= n <= x.shape[1]]
+        if bad:
             raise ValueError(
-                f"every slice must have between `rank`={rank} and {x.shape[1]} rows, got "
-                f"lengths {short}."
+                f"`lengths` must lie between 1 and {x.shape[1]} (the padded number of rows), "
+                f"got {bad}."
             )
     if key is None and (init == "random" or rank > x.shape[2]):
         reason = "init='random'" if init == "random" else f"rank {rank} > I = {x.shape[2]}"

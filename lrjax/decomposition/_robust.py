@@ -13,6 +13,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
+from .._numeric import relative
 from ..prox._spectral import prox_nuclear, prox_nuclear_randomized, prox_tensor_nuclear
 from ..prox._vector import prox_l1
 from ..solvers._info import SolverInfo
@@ -32,9 +33,11 @@ def _spectral_norm(m: Array, n_iter: int = 30) -> Array:
     """Largest singular value by power iteration on ``m^T m`` (deterministic start)."""
     v = jnp.cos(jnp.arange(m.shape[-1], dtype=m.dtype) + 1.0)
 
+    tiny = jnp.finfo(m.dtype).tiny
+
     def body(_, v):
         w = m.T @ (m @ v)
-        return w / jnp.linalg.norm(w)
+        return w / jnp.maximum(jnp.linalg.norm(w), tiny)  # the zero matrix stays finite
 
     v = jax.lax.fori_loop(0, n_iter, body, v / jnp.linalg.norm(v))
     return jnp.linalg.norm(m @ v)
@@ -42,7 +45,7 @@ def _spectral_norm(m: Array, n_iter: int = 30) -> Array:
 
 def _alm(m, low_rank_step, lam, hyper, mu0, y0, rho, mu_max, tol, maxiter, diff):
     """Inexact ALM for ``min G(L) + lam ||S||_1  s.t.  L + S = M`` (shared by both solvers)."""
-    norm_m = jnp.linalg.norm(m.ravel())
+    norm_m_sq = jnp.sum(m * m)
 
     def apply(state, params):
         # The dual is kept scaled, w = Y / mu, so the map stays well conditioned as mu grows.
@@ -56,7 +59,8 @@ def _alm(m, low_rank_step, lam, hyper, mu0, y0, rho, mu_max, tol, maxiter, diff)
         low, sparse, w, mu = state
         m, lam, hyper = params
         low, sparse, w = apply((low, sparse, w), (m, lam, hyper, mu))
-        err = jnp.linalg.norm((m - low - sparse).ravel()) / norm_m
+        residual = m - low - sparse
+        err = relative(jnp.sum(residual * residual), norm_m_sq)
         mu_next = jnp.minimum(rho * mu, mu_max)
         return (low, sparse, w * (mu / mu_next), mu_next), err
 
@@ -81,7 +85,10 @@ def _robust_pca(m, lam, hyper, key, rho, tol, *, maxiter, diff, low_rank_prox, s
     if lam is None:
         lam = 1.0 / math.sqrt(max(m.shape))
     lam = jnp.asarray(lam, m.dtype)
+    # The zero matrix (norm 0) starts from Y = 0 and mu = 1.25: its solution L = S = 0 then
+    # comes out exactly, instead of 0/0.
     norm2 = _spectral_norm(m)
+    norm2 = jnp.where(norm2 > 0, norm2, 1.0)
     y0 = m / jnp.maximum(norm2, jnp.max(jnp.abs(m)) / lam)
     mu0 = 1.25 / norm2
     if svt_rank is not None:
@@ -93,6 +100,12 @@ def _robust_pca(m, lam, hyper, key, rho, tol, *, maxiter, diff, low_rank_prox, s
 
 def _randomized_step(x, hyper, scaling, *, key, rank, n_iter):
     return prox_nuclear_randomized(x, hyper, scaling, rank=rank, key=key, n_iter=n_iter)
+
+
+def _growth_factor(rho) -> None:
+    """The penalty's growth factor: ``rho >= 1`` (1 is ADMM with a fixed penalty; below 1
+    the penalty shrinks and the iteration need not converge)."""
+    _checks.scalar("rho", rho, lambda v: v >= 1, "at least 1 (the penalty must not shrink)")
 
 
 def robust_pca(
@@ -161,8 +174,10 @@ def robust_pca(
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, ("unroll",))
     n_iter = _checks.nonneg_int("n_iter", n_iter)
-    if lam is not None and _checks.is_concrete(lam) and not float(lam) > 0:
-        raise ValueError(f"`lam` must be positive, got {lam!r}.")
+    lam = _checks.positive("lam", lam)
+    _growth_factor(rho)
+    tol = _checks.tolerance(tol)
+    key = _checks.optional_prng_key("key", key)
     if svt_rank is not None:
         svt_rank = _checks.positive_int("svt_rank", svt_rank)
         if key is None:
@@ -244,6 +259,11 @@ def tensor_robust_pca(
     x = _checks.as_array("x", x, ndim=3)
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, ("unroll",))
-    if lam is not None and _checks.is_concrete(lam) and not float(lam) > 0:
-        raise ValueError(f"`lam` must be positive, got {lam!r}.")
+    lam = _checks.positive("lam", lam)
+    _growth_factor(rho)
+    mu = _checks.positive("mu", mu)
+    mu_max = _checks.positive("mu_max", mu_max)
+    if _checks.is_concrete(mu) and _checks.is_concrete(mu_max) and float(mu_max) < float(mu):
+        raise ValueError(f"`mu_max` must be at least `mu` = {mu!r}, got {mu_max!r}.")
+    tol = _checks.tolerance(tol)
     return _tensor_robust_pca(x, lam, rho, mu, mu_max, tol, maxiter=maxiter, diff=diff)

@@ -88,8 +88,11 @@ def tt_svd(x: Float[Array, "*dims"], max_ranks: int | Sequence[int]) -> TTTensor
 
     Example:
         >>> import jax.numpy as jnp
-        >>> tt_svd(jnp.ones((3, 4, 5)), 2).rank
-        (1, 1, 1, 1)
+        >>> tt = tt_svd(jnp.ones((3, 4, 5)), 2)  # ranks are fixed, not chosen from the data
+        >>> tt.rank
+        (1, 2, 2, 1)
+        >>> bool(jnp.allclose(tt.to_dense(), 1.0, atol=1e-5))
+        True
 
     References:
         I. V. Oseledets, "Tensor-train decomposition", SIAM J. Sci. Comput. 33(5), 2011,
@@ -129,10 +132,18 @@ def tt_svd_adaptive(
             "under jit or vmap; use tt_svd(x, max_ranks) there."
         )
     x = _checks.as_array("x", x, min_ndim=2)
-    if not isinstance(eps, int | float) or eps < 0:
+    if isinstance(eps, bool) or not isinstance(eps, int | float | np.number) or not eps >= 0:
         raise ValueError(f"`eps` must be a non-negative number, got {eps!r}.")
+    if not math.isfinite(eps):
+        raise ValueError(f"`eps` must be finite, got {eps!r}.")
     if max_rank is not None:
         max_rank = _checks.positive_int("max_rank", max_rank)
+    # a concrete x captured by a jitted caller is still computed eagerly
+    with jax.ensure_compile_time_eval():
+        return _tt_svd_adaptive(x, float(eps), max_rank)
+
+
+def _tt_svd_adaptive(x, eps, max_rank):
     delta = eps * float(jnp.linalg.norm(x.ravel())) / math.sqrt(x.ndim - 1)
     cores, rest, prev = [], x, 1
     for k in range(x.ndim - 1):

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
+from .._numeric import relative, relative_error
 from ..linalg._small import orthonormalize
 from ..linalg._svd import leading_left_singular_vectors
 from ..linalg._unfold import mode_dot, unfold
@@ -108,7 +109,7 @@ def _hooi_sweep(factors, data):
             y = _project(partial, factors, [m for m in block if m != n])
             factors[n] = leading_left_singular_vectors(unfold(y, n), factors[n].shape[1])
     core = mode_dot(y, factors[n].T, n)
-    err = jnp.sqrt(jnp.maximum(norm_x_sq - jnp.sum(core * core), 0.0) / norm_x_sq)
+    err = relative(norm_x_sq - jnp.sum(core * core), norm_x_sq)
     return tuple(factors), err
 
 
@@ -125,7 +126,7 @@ def _tucker_hooi(x, key, tol, *, ranks, init, maxiter, diff):
     data = (x, jnp.sum(x * x))
     factors, info = iterate(_hooi_sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
     tucker = TuckerTensor(_project(x, factors, range(x.ndim)), factors)
-    error = jnp.linalg.norm((x - tucker.to_dense()).ravel()) / jnp.linalg.norm(x.ravel())
+    error = relative_error(x, tucker.to_dense())
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     return TuckerResult(tucker, info)
 
@@ -176,6 +177,8 @@ def tucker_hooi(
     init = _checks.choice("init", init, ("svd", "random"))
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
+    tol = _checks.tolerance(tol)
+    key = _checks.optional_prng_key("key", key)
     if init == "random" and key is None:
         raise ValueError("`key` must be a PRNG key when init='random', got None.")
     return _tucker_hooi(x, key, tol, ranks=ranks, init=init, maxiter=maxiter, diff=diff)

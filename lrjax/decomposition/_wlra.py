@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
+from .._numeric import relative
 from ..linalg._small import spd_inverse
 from ..linalg._svd import svd_flip
 from ..solvers._info import SolverInfo
@@ -25,7 +26,7 @@ class WLRAResult(NamedTuple):
 
 
 def _weighted_error(m, w, x):
-    return jnp.sqrt(jnp.sum(w * (m - x) ** 2) / jnp.sum(w * m * m))
+    return relative(jnp.sum(w * (m - x) ** 2), jnp.sum(w * m * m))
 
 
 def _truncate(x, rank):
@@ -147,8 +148,12 @@ def wlra(
     weights = _checks.as_array("weights", weights, ndim=2)
     if weights.shape != m.shape:
         raise ValueError(f"`weights` must have the shape of `m` {m.shape}, got {weights.shape}.")
-    if _checks.is_concrete(weights) and _checks.concrete_value(lambda w: jnp.any(w < 0), weights):
-        raise ValueError("`weights` must be non-negative, got negative entries.")
+    if _checks.is_concrete(weights):
+        w_min, w_max = _checks.concrete_value(lambda w: (jnp.min(w), jnp.max(w)), weights)
+        if w_min < 0:
+            raise ValueError(f"`weights` must be non-negative, got minimum {float(w_min)}.")
+        if w_max == 0:
+            raise ValueError("`weights` must not be all zero (nothing would be fitted).")
     rank = _checks.positive_int("rank", rank)
     if rank > min(m.shape):
         raise ValueError(f"`rank` must be at most min(m.shape) = {min(m.shape)}, got {rank}.")
@@ -157,6 +162,8 @@ def wlra(
     if diff is None:
         diff = "implicit" if method == "em" else "unroll"
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
+    tol = _checks.tolerance(tol)
+    reg = _checks.nonnegative("reg", reg)
     if method == "em" and _checks.is_concrete(reg) and float(reg) != 0.0:
         raise ValueError(f"`reg` must be 0 with method='em', got {reg!r}; use method='als'.")
     return _wlra(m, weights, reg, tol, rank=rank, method=method, maxiter=maxiter, diff=diff)

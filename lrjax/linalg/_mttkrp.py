@@ -50,15 +50,18 @@ def rank_first_partial(x: Array, factors: Sequence[Array], modes: Sequence[int])
     return jnp.einsum(spec, x, *[factors[m] for m in modes], optimize="optimal")
 
 
-def _check_factors(x: Array, factors: Sequence[Array], skip: int | None) -> int:
+def _check_factors(
+    x: Array, factors: Sequence[Array], skip: int | None, only: Sequence[int] | None = None
+) -> int:
     if len(factors) != x.ndim:
         raise ValueError(
             f"`factors` must hold one matrix per mode of `x` ({x.ndim}), got {len(factors)}."
         )
     rank = None
     for n, f in enumerate(factors):
-        if n == skip:
+        if n == skip or (only is not None and n not in only):
             continue
+        f = jnp.asarray(f)
         if f.ndim != 2 or f.shape[0] != x.shape[n]:
             raise ValueError(
                 f"`factors[{n}]` must have shape ({x.shape[n]}, R) for `x` of shape "
@@ -87,11 +90,29 @@ def partial_mttkrp(
     Args:
         x: tensor of shape ``(I_0, ..., I_{N-1})``.
         factors: one matrix per mode (entries for modes not contracted are ignored).
-        modes: the modes to contract, at least one.
+        modes: the modes to contract, at least one, none repeated.
 
     Returns:
         Tensor of shape ``(kept sizes..., R)``.
+
+    Raises:
+        ValueError: for modes out of range or repeated, or factors that do not fit ``x``.
     """
+    x = jnp.asarray(x)
+    modes = list(modes)
+    if not modes or any(
+        isinstance(m, bool) or not isinstance(m, int) or not -x.ndim <= m < x.ndim for m in modes
+    ):
+        raise ValueError(
+            f"`modes` must be a non-empty list of ints in [{-x.ndim}, {x.ndim}) for `x` of "
+            f"shape {x.shape}, got {modes!r}."
+        )
+    modes = [m % x.ndim for m in modes]
+    if len(set(modes)) != len(modes):
+        raise ValueError(f"`modes` must not repeat a mode, got {modes!r}.")
+    skip = [n for n in range(x.ndim) if n not in modes]
+    _check_factors(x, factors, skip=None, only=modes)
+    del skip
     return jnp.moveaxis(rank_first_partial(x, factors, modes), 0, -1)
 
 

@@ -10,6 +10,7 @@ from jax import lax
 from jaxtyping import Array, Float
 
 from .. import _checks
+from ._spectral import svd_guarded
 from ._svd import _randomized_range, svd_flip
 
 
@@ -22,7 +23,7 @@ def _shrink(buffer: Array, sketch_size: int, key: jax.Array | None) -> Array:
     if key is not None:
         q = _randomized_range(buffer.T, key, sketch_size + 1, 1)  # (d, l+1)
         small = buffer @ q  # (2l, l+1)
-        u, s, vt = jnp.linalg.svd(small, full_matrices=False)
+        u, s, vt = svd_guarded(small)
         u, vt = svd_flip(u, vt)
         delta = s[sketch_size - 1] ** 2 if s.shape[0] >= sketch_size else 0.0
         keep = s**2 - delta > 0
@@ -36,7 +37,7 @@ def _shrink(buffer: Array, sketch_size: int, key: jax.Array | None) -> Array:
     n = gram.shape[0]
     ramp = jnp.arange(n, dtype=gram.dtype) / n
     gram = gram + jnp.finfo(gram.dtype).eps * jnp.trace(gram) * jnp.diag(ramp)
-    u, s2, ut = jnp.linalg.svd(gram)  # s2 = squared singular values, descending
+    u, s2, ut = svd_guarded(gram)  # s2 = squared singular values, descending
     u, _ = svd_flip(u, ut)  # deterministic signs: the sketch is a continuous function
     delta = s2[sketch_size - 1]
     keep = s2 - delta > 0  # double `where`: no inf * 0 in the derivative at the kinks
@@ -99,6 +100,11 @@ def fd_update(
     Returns:
         The new state.
     """
+    state = _checks.as_array("state", state, ndim=2, check_finite=False)
+    rows = _checks.as_array("rows", rows, ndim=2, check_finite=False)
+    if state.shape[0] % 2:
+        raise ValueError(f"`state` must have an even number of rows (2l), got {state.shape}.")
+    key = _checks.optional_prng_key("key", key)
     if rows.ndim != 2 or rows.shape[1] != state.shape[1]:
         raise ValueError(
             f"`rows` must have shape (b, {state.shape[1]}) to match `state` of shape "
@@ -111,7 +117,14 @@ def fd_update(
 
 
 def fd_finalize(state: Float[Array, "two_l d"]) -> Float[Array, "l d"]:
-    """The sketch ``B`` (``l x d``) of everything streamed so far."""
+    """The sketch ``B`` (``l x d``) of everything streamed so far.
+
+    Raises:
+        ValueError: for a ``state`` that is not a ``(2l, d)`` buffer.
+    """
+    state = _checks.as_array("state", state, ndim=2, check_finite=False)
+    if state.shape[0] % 2:
+        raise ValueError(f"`state` must have an even number of rows (2l), got {state.shape}.")
     return state[: state.shape[0] // 2]
 
 
@@ -145,5 +158,6 @@ def frequent_directions(
         E. Liberty, "Simple and deterministic matrix sketching", KDD 2013.
     """
     a = _checks.as_array("a", a, ndim=2)
+    key = _checks.optional_prng_key("key", key)
     state = fd_init(a.shape[1], sketch_size, a.dtype)
     return fd_finalize(fd_update(state, a, key=key))

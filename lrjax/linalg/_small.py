@@ -13,6 +13,8 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float
 
+from .. import _checks
+
 
 def _gauss_jordan(a: Array, rhs: Array) -> Array:
     """Solve ``a @ x = rhs`` by Gauss-Jordan elimination without pivoting.
@@ -39,9 +41,10 @@ def _gauss_jordan(a: Array, rhs: Array) -> Array:
 def _spd_inverse(a: Float[Array, "n n"]) -> Float[Array, "n n"]:
     r"""Inverse of a symmetric positive definite matrix, in XLA ops (no LAPACK call).
 
-    A relative jitter of ``eps * trace(a) / n`` is added to the diagonal, so a singular Gram
-    matrix gives large but finite entries instead of NaN; for well-conditioned input the
-    change is at rounding level. The derivative is :math:`-A^{-1}\,dA\,A^{-1}`.
+    A relative jitter of ``eps * trace(a) / n`` (at least the smallest normal number) is
+    added to the diagonal, so a singular Gram matrix, the zero matrix included, gives large
+    but finite entries instead of NaN; for well-conditioned input the change is at rounding
+    level. The derivative is :math:`-A^{-1}\,dA\,A^{-1}`.
 
     Args:
         a: symmetric positive (semi)definite matrix.
@@ -51,7 +54,9 @@ def _spd_inverse(a: Float[Array, "n n"]) -> Float[Array, "n n"]:
     """
     n = a.shape[-1]
     eps = jnp.finfo(a.dtype).eps
-    jitter = eps * jnp.trace(a) / n
+    # The floor `tiny` makes the zero matrix invertible too (a huge but finite multiple of the
+    # identity): the zero tensor's ALS update is then 0 @ A^{-1} = 0, not NaN.
+    jitter = eps * jnp.trace(a) / n + jnp.finfo(a.dtype).tiny
     a = a + jitter * jnp.eye(n, dtype=a.dtype)
     inv = _gauss_jordan(a, jnp.eye(n, dtype=a.dtype))
     return 0.5 * (inv + inv.T)
@@ -64,7 +69,30 @@ def _spd_inverse_jvp(primals, tangents):
     return inv, -inv @ da @ inv
 
 
-spd_inverse = jax.jit(_spd_inverse)
+_spd_inverse_jit = jax.jit(_spd_inverse)
+
+
+def spd_inverse(a: Float[Array, "n n"]) -> Float[Array, "n n"]:
+    r"""Inverse of a symmetric positive (semi)definite matrix in XLA ops (no LAPACK call).
+
+    A relative jitter of ``eps * trace(a) / n`` (at least the smallest normal number) is
+    added to the diagonal, so a singular matrix, the zero matrix included, gives large but
+    finite entries instead of NaN. The derivative is :math:`-A^{-1}\,dA\,A^{-1}`. NaN
+    entries propagate.
+
+    Args:
+        a: real symmetric PSD matrix ``(n, n)``.
+
+    Returns:
+        Its (jittered) inverse.
+
+    Raises:
+        ValueError: for a non-square, complex or empty ``a``.
+    """
+    a = _checks.as_array("a", a, ndim=2, check_finite=False)
+    if a.shape[0] != a.shape[1]:
+        raise ValueError(f"`a` must be square, got shape {a.shape}.")
+    return _spd_inverse_jit(a)
 
 
 def cholesky_guarded(gram: Float[Array, "n n"]) -> tuple[Array, Array]:
@@ -110,6 +138,10 @@ def _cholesky_qr2(q: Array, *, rows: bool) -> Array:
 
 
 @jax.jit
+def _orthonormalize(y):
+    return _cholesky_qr2(y, rows=False)
+
+
 def orthonormalize(y: Float[Array, "m k"]) -> Float[Array, "m k"]:
     """Orthonormal basis of ``range(y)`` by CholeskyQR2 in XLA ops (GEMMs and a k-step loop).
 
@@ -122,8 +154,14 @@ def orthonormalize(y: Float[Array, "m k"]) -> Float[Array, "m k"]:
 
     Returns:
         ``q`` with ``q.T @ q`` the identity on the kept columns and zero elsewhere.
+
+    Raises:
+        ValueError: for a non-matrix, complex or empty ``y``, or more columns than rows.
     """
-    return _cholesky_qr2(y, rows=False)
+    y = _checks.as_array("y", y, ndim=2, check_finite=False)
+    if y.shape[1] > y.shape[0]:
+        raise ValueError(f"`y` must be tall (at least as many rows as columns), got {y.shape}.")
+    return _orthonormalize(y)
 
 
 def orthonormalize_rows(yt: Float[Array, "k n"]) -> Float[Array, "k n"]:

@@ -12,9 +12,17 @@ from jaxtyping import Array, Float
 from .. import _checks
 from ._gemm import factor_gemm
 from ._small import orthonormalize, orthonormalize_rows
+from ._spectral import eigh_guarded, svd_guarded
 
 
 @jax.jit
+def _svd_flip(u, vt):
+    pick = jnp.argmax(jnp.abs(u), axis=-2)
+    signs = jnp.sign(jnp.take_along_axis(u, pick[..., None, :], axis=-2))[..., 0, :]
+    signs = jnp.where(signs == 0, 1, signs).astype(u.dtype)
+    return u * signs[..., None, :], vt * signs[..., :, None]
+
+
 def svd_flip(
     u: Float[Array, "m r"], vt: Float[Array, "r n"]
 ) -> tuple[Float[Array, "m r"], Float[Array, "r n"]]:
@@ -29,11 +37,19 @@ def svd_flip(
 
     Returns:
         ``(u, vt)`` with fixed signs.
+
+    Raises:
+        ValueError: for non-matrix, complex or empty input, or ``u``'s columns not matching
+            ``vt``'s rows.
     """
-    pick = jnp.argmax(jnp.abs(u), axis=-2)
-    signs = jnp.sign(jnp.take_along_axis(u, pick[..., None, :], axis=-2))[..., 0, :]
-    signs = jnp.where(signs == 0, 1, signs).astype(u.dtype)
-    return u * signs[..., None, :], vt * signs[..., :, None]
+    u = _checks.as_array("u", u, min_ndim=2, check_finite=False)
+    vt = _checks.as_array("vt", vt, min_ndim=2, check_finite=False)
+    if u.shape[-1] != vt.shape[-2]:
+        raise ValueError(
+            f"`u` has {u.shape[-1]} columns but `vt` has {vt.shape[-2]} rows (shapes {u.shape} "
+            f"and {vt.shape})."
+        )
+    return _svd_flip(u, vt)
 
 
 def _check_matrix_rank(a, rank):
@@ -49,8 +65,8 @@ def _check_matrix_rank(a, rank):
 
 @functools.partial(jax.jit, static_argnames=("rank",))
 def _truncated_svd(a, rank):
-    u, s, vt = jnp.linalg.svd(a, full_matrices=False)
-    u, vt = svd_flip(u[:, :rank], vt[:rank])
+    u, s, vt = svd_guarded(a)
+    u, vt = _svd_flip(u[:, :rank], vt[:rank])
     return u, s[:rank], vt
 
 
@@ -98,8 +114,8 @@ def _randomized_range(a, key, width, n_iter):
 @functools.partial(jax.jit, static_argnames=("rank", "n_oversamples", "n_iter"))
 def _randomized_svd(a, key, rank, n_oversamples, n_iter):
     q = _randomized_range(a, key, rank + n_oversamples, n_iter)
-    u_small, s, vt = jnp.linalg.svd(factor_gemm(q, a, contract=0), full_matrices=False)
-    u, vt = svd_flip((q @ u_small)[:, :rank], vt[:rank])
+    u_small, s, vt = svd_guarded(factor_gemm(q, a, contract=0))
+    u, vt = _svd_flip((q @ u_small)[:, :rank], vt[:rank])
     return u, s[:rank], vt
 
 
@@ -143,12 +159,49 @@ def randomized_svd(
         SIAM Review 53(2), 2011. Same algorithm as ``sklearn.utils.extmath.randomized_svd``.
     """
     a, rank = _check_matrix_rank(a, rank)
+    key = _checks.prng_key("key", key)
     n_oversamples = _checks.nonneg_int("n_oversamples", n_oversamples)
     n_iter = _checks.nonneg_int("n_iter", n_iter)
     return _randomized_svd(a, key, rank, n_oversamples, n_iter)
 
 
+def _complete_basis(u: Array, missing: Array) -> Array:
+    """Fill the columns of ``u`` flagged in ``missing`` (zero columns) with orthonormal
+    directions orthogonal to its other columns, so that ``u`` has orthonormal columns.
+
+    The directions come from a fixed Gaussian matrix (deterministic, generic) with the kept
+    columns projected out twice, orthonormalised by CholeskyQR2; needs ``u.shape[1] <=
+    u.shape[0]``.
+    """
+    g = jax.random.normal(jax.random.key(0), u.shape, dtype=u.dtype) * missing
+    for _ in range(2):
+        g = g - u @ (u.T @ g)
+    return u + orthonormalize(g) * missing
+
+
 @functools.partial(jax.jit, static_argnames=("rank",))
+def _leading_left(mat, rank):
+    m, n = mat.shape
+    if n > m:
+        _, v = eigh_guarded(mat @ mat.T)
+        u = v[:, ::-1][:, :rank]
+    else:
+        k = min(rank, n)
+        s2, v = eigh_guarded(mat.T @ mat)
+        s2, v = s2[::-1][:k], v[:, ::-1][:, :k]
+        pos = s2 > 0  # double `where`: finite derivatives at zero singular values
+        s = jnp.sqrt(jnp.where(pos, s2, 1.0))
+        u = jnp.where(pos, (mat @ v) / s, 0.0)
+        if rank > k:  # more vectors than the matrix has columns: pad, then complete
+            u = jnp.concatenate([u, jnp.zeros((m, rank - k), u.dtype)], axis=1)
+            pos = jnp.concatenate([pos, jnp.zeros((rank - k,), bool)])
+        missing = (~pos).astype(u.dtype)
+        u = lax.cond(jnp.any(~pos), _complete_basis, lambda u, _: u, u, missing)
+    u, _ = _svd_flip(u, u.T)
+    ok = jnp.all(jnp.isfinite(mat))  # NaN in, NaN out (the completion would hide it)
+    return jnp.where(ok, u, jnp.nan)
+
+
 def leading_left_singular_vectors(mat: Float[Array, "m n"], rank: int) -> Float[Array, "m r"]:
     """The ``rank`` leading left singular vectors of ``mat``, signs fixed.
 
@@ -158,24 +211,28 @@ def leading_left_singular_vectors(mat: Float[Array, "m n"], rank: int) -> Float[
     matrix ``mat.T @ mat``, with ``u = mat v / s``. Both are far cheaper than the SVD of
     ``mat`` for the thin unfoldings of Tucker and TT algorithms, and exact for the leading
     subspace up to ``eps * (s_1 / s_rank)^2``. Differentiable (the eigh derivative guards
-    repeated eigenvalues); a zero singular value gives a zero column.
+    repeated eigenvalues).
+
+    The result always has orthonormal columns: where ``mat`` has fewer than ``rank``
+    nonzero singular values (a zero matrix, or ``rank`` above its number of columns, as in
+    HOOI when one rank exceeds the product of the others), the basis is completed with
+    directions orthogonal to ``mat``'s range, as ``full_matrices=True`` would (TensorLy does
+    the same). A matrix with a NaN or infinite entry gives NaN.
 
     Args:
         mat: matrix ``(m, n)``.
-        rank: number of vectors, at most ``min(m, n)`` (static).
+        rank: number of vectors, ``1 <= rank <= m`` (static).
 
     Returns:
-        ``(m, rank)`` matrix with orthonormal columns (zero columns for a zero singular value).
+        ``(m, rank)`` matrix with orthonormal columns.
+
+    Raises:
+        ValueError: for a non-matrix or a ``rank`` outside ``[1, m]``.
     """
-    m, n = mat.shape
-    if n > m:
-        _, v = jnp.linalg.eigh(mat @ mat.T)
-        u = v[:, ::-1][:, :rank]
-    else:
-        s2, v = jnp.linalg.eigh(mat.T @ mat)
-        s2, v = s2[::-1][:rank], v[:, ::-1][:, :rank]
-        pos = s2 > 0  # double `where`: finite derivatives at zero singular values
-        s = jnp.sqrt(jnp.where(pos, s2, 1.0))
-        u = jnp.where(pos, (mat @ v) / s, 0.0)
-    u, _ = svd_flip(u, u.T)
-    return u
+    mat = _checks.as_array("mat", mat, ndim=2, check_finite=False)
+    rank = _checks.positive_int("rank", rank)
+    if rank > mat.shape[0]:
+        raise ValueError(
+            f"`rank` must be at most the number of rows of `mat` ({mat.shape[0]}), got {rank}."
+        )
+    return _leading_left(mat, rank)

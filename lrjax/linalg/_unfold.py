@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jaxtyping import Array, Float
 
@@ -130,21 +131,48 @@ def multi_mode_dot(
         The product tensor. Vectors contract their mode away; modes refer to ``x``'s axes.
 
     Raises:
-        ValueError: if the number of matrices and modes differ or a size does not match.
+        ValueError: if the number of matrices and modes differ, a mode is out of range or
+            repeated, ``skip`` is not a mode, or a size does not match.
     """
-    matrices = list(matrices)
-    modes = list(range(len(matrices))) if modes is None else [int(m) for m in modes]
+    matrices = [jnp.asarray(m) for m in matrices]
+    if modes is None:
+        modes = list(range(len(matrices)))
+    modes = list(modes)
     if len(modes) != len(matrices):
         raise ValueError(
             f"`modes` ({len(modes)} entries) and `matrices` ({len(matrices)}) must match."
         )
-    modes = [_check_mode(m, x.ndim) for m in modes]
+    for m in modes:
+        if isinstance(m, bool) or not isinstance(m, int | np.integer) or not -x.ndim <= m < x.ndim:
+            raise ValueError(
+                f"`modes` must hold ints in [{-x.ndim}, {x.ndim}) for `x` of shape {x.shape}, "
+                f"got {modes!r}."
+            )
+    modes = [int(m) % x.ndim for m in modes]
+    if len(set(modes)) != len(modes):
+        raise ValueError(f"`modes` must not repeat a mode, got {modes!r}.")
+    if skip is not None and (
+        isinstance(skip, bool) or not isinstance(skip, int) or not -x.ndim <= skip < x.ndim
+    ):
+        raise ValueError(f"`skip` must be an int in [{-x.ndim}, {x.ndim}) or None, got {skip!r}.")
+    for i, (m, mat) in enumerate(zip(modes, matrices, strict=True)):
+        size = mat.shape[0] if (transpose and mat.ndim == 2) else mat.shape[-1]
+        if skip is not None and m == skip % x.ndim:
+            continue
+        if mat.ndim not in (1, 2) or size != x.shape[m]:
+            raise ValueError(
+                f"`matrices[{i}]` of shape {mat.shape} cannot multiply mode {m} of `x` of "
+                f"shape {x.shape}"
+                + (" (transposed)" if transpose else "")
+                + f": it must be a matrix or vector with {x.shape[m]} "
+                + ("rows." if transpose and mat.ndim == 2 else "columns (last dimension).")
+            )
     # Apply in decreasing mode order so that vector contractions do not shift later axes.
     order = sorted(range(len(modes)), key=lambda i: -modes[i])
     out = x
     for i in order:
         if skip is not None and modes[i] == skip % x.ndim:
             continue
-        m = matrices[i].T if (transpose and matrices[i].ndim == 2) else matrices[i]
-        out = mode_dot(out, m, modes[i])
+        mat = matrices[i].T if (transpose and matrices[i].ndim == 2) else matrices[i]
+        out = mode_dot(out, mat, modes[i])
     return out

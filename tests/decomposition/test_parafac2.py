@@ -96,8 +96,10 @@ def test_bad_input():
     xs, *_ = planted(0)
     with pytest.raises(ValueError, match="columns"):
         lrjax.parafac2([xs[0], xs[1][:, :5]], 2)
-    with pytest.raises(ValueError, match="rows"):
-        lrjax.parafac2([xs[0], xs[1][:2]], 3)
+    with pytest.raises(ValueError, match="lengths"):
+        lrjax.parafac2(np.ones((3, 4, 5)), 2, lengths=jnp.array([4, 0, 4]))
+    with pytest.raises(ValueError, match="lengths"):
+        lrjax.parafac2(np.ones((3, 4, 5)), 2, lengths=jnp.array([4, 5, 4]))
     with pytest.raises(ValueError, match="rank"):
         lrjax.parafac2(xs, 0)
     with pytest.raises(ValueError, match="lengths"):
@@ -106,3 +108,40 @@ def test_bad_input():
         lrjax.parafac2(xs, 2, init="random")
     with pytest.raises(ValueError, match="finite"):
         lrjax.parafac2([np.full((4, 3), np.nan)], 1)
+
+
+def test_slices_shorter_than_rank():
+    """TensorLy's scenario of slices 10x6, 2x6 and 12x6 at rank 4: the 2-row slice's
+    projection has orthonormal rows, and a planted model of that shape is recovered (issue 26:
+    such slices were rejected)."""
+    rng = np.random.default_rng(0)
+    a, b, c = (
+        rng.uniform(0.5, 1.5, (3, 4)),
+        rng.standard_normal((4, 4)),
+        rng.standard_normal((6, 4)),
+    )
+    xs = []
+    for k, n in enumerate((10, 2, 12)):
+        if n >= 4:
+            p = np.linalg.qr(rng.standard_normal((n, 4)))[0]
+        else:
+            p = np.linalg.qr(rng.standard_normal((4, n)))[0].T  # orthonormal rows
+        xs.append(p @ b @ np.diag(a[k]) @ c.T)
+    res = lrjax.parafac2(xs, 4, maxiter=3000, tol=1e-14)
+    assert float(res.info.error) < 1e-5
+    p = np.asarray(res.parafac2.projections)
+    np.testing.assert_allclose(p[1, :2] @ p[1, :2].T, np.eye(2), atol=1e-12)
+    np.testing.assert_allclose(p[1, 2:], 0.0)
+    for k, n in ((0, 10), (2, 12)):
+        np.testing.assert_allclose(p[k, :n].T @ p[k, :n], np.eye(4), atol=1e-12)
+    # on noisy data it fits at least as well as TensorLy's parafac2 (same init, many sweeps)
+    tl = pytest.importorskip("tensorly")
+    from tensorly.decomposition import parafac2 as tl_parafac2
+
+    noisy = [x + 0.01 * rng.standard_normal(x.shape) for x in xs]
+    ours = lrjax.parafac2(noisy, 4, maxiter=2000, tol=1e-14)
+    _, errors = tl_parafac2(
+        [tl.tensor(x) for x in noisy], 4, n_iter_max=2000, tol=1e-14, init="svd",
+        random_state=0, return_errors=True,
+    )  # fmt: skip
+    assert float(ours.info.error) <= errors[-1] * 1.0001

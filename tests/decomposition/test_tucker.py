@@ -105,3 +105,19 @@ def test_hosvd_gradient_matches_finite_differences():
     g = jax.jit(jax.grad(loss))(jnp.asarray(x0))
     fd = directional_fd(lambda x: float(loss(jnp.asarray(x))), x0, v)
     np.testing.assert_allclose(float(jnp.sum(g * v)), fd, rtol=1e-6)
+
+
+def test_rank_above_the_product_of_the_others_completes_the_basis():
+    """A (3, 4, 3) tensor at ranks (2, 3, 1): the mode-1 unfolding of the projected tensor has
+    only 2 columns, and the while loop crashed on a (4, 2) factor (issue 26, item 4). The
+    factors come out (3, 2), (4, 3), (3, 1), orthonormal, with TensorLy's error."""
+    x = np.random.default_rng(0).standard_normal((3, 4, 3))
+    res = lrjax.tucker_hooi(jnp.asarray(x), (2, 3, 1))
+    assert [f.shape for f in res.tucker.factors] == [(3, 2), (4, 3), (3, 1)]
+    for f in res.tucker.factors:
+        np.testing.assert_allclose(f.T @ f, np.eye(f.shape[1]), atol=1e-12)
+    core, factors = tucker(tl.tensor(x), rank=[2, 3, 1], init="svd", n_iter_max=100, tol=1e-12)
+    ref = np.linalg.norm(x - tl.tucker_to_tensor((core, factors))) / np.linalg.norm(x)
+    np.testing.assert_allclose(float(res.info.error), ref, rtol=1e-8)
+    g = jax.grad(lambda x: jnp.sum(jnp.sin(lrjax.tucker_hooi(x, (2, 3, 1)).tucker.to_dense())))
+    assert np.all(np.isfinite(np.asarray(g(jnp.asarray(x)))))
