@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._files import check_array, open_image, read_mat
 from ._msi import data_root
 
 SET11 = {
@@ -25,16 +26,6 @@ SET11 = {
     "peppers": "peppers256.tif",
 }
 CDNET_FIRST, CDNET_LAST = 470, 769  # the shipped window of baseline/highway
-
-
-def _pil():
-    try:
-        from PIL import Image
-    except ImportError as e:  # pragma: no cover - pillow ships with the [experiments] extra
-        raise ImportError(
-            "lrjax.data image loaders need pillow: pip install 'lrjax[experiments]'"
-        ) from e
-    return Image
 
 
 def _file(root, *parts: str) -> Path:
@@ -59,9 +50,8 @@ def load_image(name: str, *, root: str | os.PathLike | None = None) -> np.ndarra
     key = name.lower()
     if key not in SET11:
         raise ValueError(f"`name` must be one of {tuple(SET11)}, got {name!r}.")
-    with _pil().open(_file(root, "set11", SET11[key])) as im:
-        # Parrots and foreman are palette images with the identity gray ramp
-        return np.asarray(im.convert("L"), dtype=np.float64) / 255.0
+    # Parrots and foreman are palette images with the identity gray ramp
+    return open_image(_file(root, "set11", SET11[key]), "L").astype(np.float64) / 255.0
 
 
 def cdnet_labels(gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,13 +128,15 @@ def load_cdnet_highway(
         raise ValueError(
             f"frames {start}..{ids[-1]} requested; only {CDNET_FIRST}..{CDNET_LAST} are shipped."
         )
-    image = _pil()
     frames, truth, valid = [], [], []
     for i in ids:
-        with image.open(_file(root, "cdnet_highway", "input", f"in{i:06d}.jpg")) as im:
-            frames.append(_gray(np.asarray(im.convert("RGB"), np.float64) / 255.0))
-        with image.open(_file(root, "cdnet_highway", "groundtruth", f"gt{i:06d}.png")) as im:
-            fg, ev = cdnet_labels(np.asarray(im))
+        path = _file(root, "cdnet_highway", "input", f"in{i:06d}.jpg")
+        rgb = check_array(path, "the frame", open_image(path, "RGB"), shape=(240, 320, 3))
+        frames.append(_gray(rgb.astype(np.float64) / 255.0))
+        path = _file(root, "cdnet_highway", "groundtruth", f"gt{i:06d}.png")
+        fg, ev = cdnet_labels(
+            check_array(path, "the ground truth", open_image(path, "L"), shape=(240, 320))
+        )
         truth.append(fg)
         valid.append(ev)
     f = _downsample(np.stack(frames), downsample)
@@ -164,12 +156,15 @@ def load_i2r_hall(*, root: str | os.PathLike | None = None) -> VideoData:
     The single ground-truth mask is attached to frame index ``I2R_TRUTH_FRAME`` (18; the
     source's own demo used 15, but the mask matches 17-18 better, see ``data/SOURCES.md``).
     """
-    from scipy.io import loadmat
-
-    d = loadmat(_file(root, "i2r_hall", "testVideo.mat"))["D"]
+    path = _file(root, "i2r_hall", "testVideo.mat")
+    d = check_array(path, "'D'", read_mat(path, ["D"])["D"], ndim=3, low=0, high=255)
     frames = np.moveaxis(np.asarray(d, np.float64) / 255.0, -1, 0)
-    with _pil().open(_file(root, "i2r_hall", "groundtruth_at_16th_frame.bmp")) as im:
-        mask = np.asarray(im.convert("L")) > 127
+    if len(frames) <= I2R_TRUTH_FRAME:
+        raise ValueError(
+            f"{path}: 'D' must hold at least {I2R_TRUTH_FRAME + 1} frames, got {len(frames)}."
+        )
+    path = _file(root, "i2r_hall", "groundtruth_at_16th_frame.bmp")
+    mask = check_array(path, "the mask", open_image(path, "L"), shape=frames.shape[1:]) > 127
     t = len(frames)
     truth = np.zeros(frames.shape, bool)
     truth[I2R_TRUTH_FRAME] = mask
@@ -185,10 +180,19 @@ def load_faces(*, root: str | os.PathLike | None = None) -> tuple[np.ndarray, np
         ``(images, labels)``: float64 ``(2414, 32, 32)`` in [0, 1] and int ``(2414,)`` in
         0..37 (the file's labels minus one).
     """
-    from scipy.io import loadmat
-
-    mat = loadmat(_file(root, "faces", "YaleB_32x32.mat"))
-    fea = np.asarray(mat["fea"], np.float64) / 255.0
-    images = fea.reshape(-1, 32, 32, order="F")  # rows are column-major 32 x 32 images
-    labels = np.asarray(mat["gnd"]).ravel().astype(np.int64) - 1
+    path = _file(root, "faces", "YaleB_32x32.mat")
+    mat = read_mat(path, ["fea", "gnd"])
+    fea = check_array(path, "'fea'", mat["fea"], ndim=2, low=0, high=255)
+    if fea.shape[1] != 32 * 32:
+        raise ValueError(
+            f"{path}: 'fea' must hold one 32 x 32 image (1024 pixels) per row, got {fea.shape}."
+        )
+    gnd = check_array(path, "'gnd'", np.asarray(mat["gnd"]).ravel(), low=1)
+    if len(gnd) != len(fea) or not np.all(gnd == np.round(gnd)):
+        raise ValueError(
+            f"{path}: 'gnd' must hold one integer label per image ({len(fea)}), got "
+            f"{len(gnd)} values."
+        )
+    images = (fea.astype(np.float64) / 255.0).reshape(-1, 32, 32, order="F")  # column-major
+    labels = gnd.astype(np.int64) - 1
     return images, labels

@@ -43,14 +43,10 @@ def load_msi(name: str = "chart_and_stuffed_toy", *, root=None) -> np.ndarray:
     path = data_root(root) / "cave_msi" / MSI_FILES[name]
     if not path.is_file():
         raise ValueError(f"multispectral image {name!r} not found at {path}.")
-    from scipy.io import loadmat  # scipy ships with the [experiments] extra
+    from ._files import check_array, read_mat
 
-    mat = loadmat(path)
-    if "Omsi" not in mat:
-        raise ValueError(f"{path} has no key 'Omsi' (keys: {sorted(mat)}).")
-    img = np.asarray(mat["Omsi"], dtype=np.float64)
-    if img.ndim != 3:
-        raise ValueError(f"{path}: expected a 3-D image, got shape {img.shape}.")
+    mat = read_mat(path, ["Omsi"])
+    img = check_array(path, "'Omsi'", np.asarray(mat["Omsi"], dtype=np.float64), ndim=3, low=0)
     if img.max() > 1.0:  # raw 16-bit CAVE values: scale to [0, 1]
         img = img / img.max()
     return img

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-import pickle
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from ._files import read_json, read_mat, read_pickle
 from ._msi import data_root
 
 N_KEYS = 88
@@ -49,15 +48,27 @@ def pitches_to_roll(sequence, *, where: str = "sequence") -> np.ndarray:
     """A ``(T, 88)`` uint8 piano roll from a list of time steps, each a list of MIDI pitches.
 
     Raises:
-        ValueError: for an empty sequence or a pitch outside 21..108, naming ``where``.
+        ValueError: for an empty sequence, a step that is not a list, or a pitch that is not
+            an integer in 21..108 (``None``, NaN, 200, ...), naming ``where``.
     """
+    if not isinstance(sequence, list | tuple):
+        raise ValueError(f"{where} must be a list of time steps, got {type(sequence).__name__}.")
     steps = list(sequence)
     if not steps:
         raise ValueError(f"{where} is empty (a sequence needs at least one time step).")
     roll = np.zeros((len(steps), N_KEYS), np.uint8)
     for t, step in enumerate(steps):
+        if not isinstance(step, list | tuple | set | frozenset):
+            raise ValueError(
+                f"{where}, step {t}: a time step must be a list of MIDI pitches, got {step!r}."
+            )
         for pitch in step:
-            p = int(pitch)
+            if isinstance(pitch, bool) or not isinstance(pitch, int | float | np.number):
+                raise ValueError(
+                    f"{where}, step {t}: pitch {pitch!r} is not a number (MIDI pitches are "
+                    f"ints {LOWEST_PITCH}..{LOWEST_PITCH + N_KEYS - 1})."
+                )
+            p = int(pitch) if np.isfinite(pitch) else -1
             if p != pitch or not LOWEST_PITCH <= p < LOWEST_PITCH + N_KEYS:
                 raise ValueError(
                     f"{where}, step {t}: pitch {pitch!r} is outside the piano range "
@@ -79,28 +90,28 @@ def _check_roll(roll, where: str) -> np.ndarray:
 
 
 def _from_mat(path: Path) -> dict:
-    from scipy.io import loadmat  # scipy ships with the [experiments] extra
-
-    mat = loadmat(path)
+    mat = read_mat(path, [f"{split}data" for split in _SPLITS])
     out = {}
     for split in _SPLITS:
-        key = f"{split}data"
-        if key not in mat:
-            keys = sorted(k for k in mat if k[0] != "_")
-            raise ValueError(f"{path} has no key {key!r} (keys: {keys}).")
-        cells = mat[key].ravel()
-        out[split] = [_check_roll(c, f"{path.name}:{split}[{i}]") for i, c in enumerate(cells)]
+        cells = np.asarray(mat[f"{split}data"]).ravel()
+        out[split] = [_check_roll(c, f"{path}:{split}[{i}]") for i, c in enumerate(cells)]
     return out
 
 
 def _from_pitch_lists(data, source: str) -> dict:
     if not isinstance(data, dict) or not set(_SPLITS) <= set(data):
-        keys = sorted(data) if isinstance(data, dict) else type(data).__name__
-        raise ValueError(f"{source} must map 'train', 'valid' and 'test' to sequences, got {keys}.")
-    return {
-        s: [pitches_to_roll(seq, where=f"{source}:{s}[{i}]") for i, seq in enumerate(data[s])]
-        for s in _SPLITS
-    }
+        keys = sorted(map(str, data)) if isinstance(data, dict) else type(data).__name__
+        raise ValueError(
+            f"{source} must map 'train', 'valid' and 'test' to lists of sequences, got {keys}."
+        )
+    out = {}
+    for s in _SPLITS:
+        if not isinstance(data[s], list | tuple):
+            raise ValueError(
+                f"{source}:{s} must be a list of sequences, got {type(data[s]).__name__}."
+            )
+        out[s] = [pitches_to_roll(seq, where=f"{source}:{s}[{i}]") for i, seq in enumerate(data[s])]
+    return out
 
 
 def load_polyphonic(name: str = "jsb_chorales", *, root=None) -> PolyphonicData:
@@ -112,7 +123,9 @@ def load_polyphonic(name: str = "jsb_chorales", *, root=None) -> PolyphonicData:
             file (keys ``traindata``/``validdata``/``testdata``, cells of ``(T, 88)`` rolls) or
             the original pickle format (``.pkl``, or ``.json`` with the same structure): a dict
             ``{"train", "valid", "test"}`` of lists of sequences, each a list of time steps,
-            each a list of MIDI pitches in 21..108.
+            each a list of MIDI pitches in 21..108. A pickle is read as plain data by an
+            unpickler that builds only lists, dicts, sets, numbers and strings: a file that
+            refers to any class or function is rejected, so no code in it ever runs.
         root: data folder (see :func:`data_root`) for the named datasets.
 
     Returns:
@@ -122,8 +135,10 @@ def load_polyphonic(name: str = "jsb_chorales", *, root=None) -> PolyphonicData:
         MuseData 524/135/124).
 
     Raises:
-        ValueError: unknown name, missing file, wrong keys, an empty sequence, a pitch outside
-            the piano, a non-binary roll, or split sizes that differ from the published ones.
+        ValueError: unknown name, missing or unreadable file (truncated, not the format its
+            suffix says, a pickle with objects), wrong keys or structure, an empty split or
+            sequence, a pitch that is not an integer on the piano, a non-binary roll, or split
+            sizes that differ from the published ones; the message names the file.
 
     Example:
         >>> data = load_polyphonic("jsb_chorales")
@@ -146,10 +161,12 @@ def load_polyphonic(name: str = "jsb_chorales", *, root=None) -> PolyphonicData:
     if suffix == ".mat":
         splits = _from_mat(path)
     elif suffix == ".json":
-        splits = _from_pitch_lists(json.loads(path.read_text()), path.name)
-    else:
-        with open(path, "rb") as f:
-            splits = _from_pitch_lists(pickle.load(f), path.name)
+        splits = _from_pitch_lists(read_json(path), str(path))
+    else:  # read as plain data: nothing in the file is ever run (see lrjax.data._files)
+        splits = _from_pitch_lists(read_pickle(path), str(path))
+    for s in _SPLITS:
+        if not splits[s]:
+            raise ValueError(f"{path}: the {s!r} split holds no sequence.")
     if expected is not None:
         sizes = tuple(len(splits[s]) for s in _SPLITS)
         if sizes != expected:
