@@ -8,22 +8,30 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments._workdir import check_resumable, read_jsonl
+
 
 class RowLog:
     """``workdir/metrics.jsonl`` as a resumable table: rows already there are not recomputed.
 
     Each row carries a ``key`` (the job's identity); re-running a config in the same workdir
-    skips the keys it finds, so an interrupted run resumes where it stopped.
+    skips the keys it finds, so an interrupted run resumes where it stopped. The config is
+    recorded in ``config.json``; resuming with a config that differs in anything but
+    ``may_change`` (the job lists: which methods, noise levels, images; the figures) raises
+    ``ValueError`` naming the fields, since the logged rows would otherwise be reported under
+    the new settings. A torn last line (the row being written when a run stopped) is dropped.
     """
 
-    def __init__(self, work: Path):
+    def __init__(self, work: Path, config=None, *, may_change: Iterable[str] = ()):
         self.path = work / "metrics.jsonl"
         self.rows: dict[str, dict] = {}
-        if self.path.exists():
-            for line in self.path.read_text().splitlines():
-                if line.strip():
-                    row = json.loads(line)
-                    self.rows[row["key"]] = row
+        records = read_jsonl(self.path)
+        if config is not None:
+            check_resumable(work, config, trained=bool(records), may_change=may_change)
+        for i, row in enumerate(records):
+            if not isinstance(row, dict) or "key" not in row:
+                raise ValueError(f"{self.path}: record {i + 1} has no 'key': {row!r}")
+            self.rows[row["key"]] = row
 
     def __contains__(self, key: str) -> bool:
         return key in self.rows
@@ -37,6 +45,14 @@ class RowLog:
     def select(self, keys: Iterable[str]) -> list[dict]:
         """The logged rows of ``keys``, in that order (missing keys are skipped)."""
         return [self.rows[k] for k in keys if k in self.rows]
+
+
+def computed_dtype(config) -> str:
+    """The dtype the run's arrays really have: ``config.dtype`` after JAX's canonicalisation
+    (``float64`` stays ``float64`` only with 64-bit mode on; the launcher turns it on)."""
+    import jax.numpy as jnp
+
+    return str(jnp.zeros((), config.dtype).dtype)
 
 
 def pyplot():

@@ -32,12 +32,17 @@ import numpy as np
 from tqdm import tqdm
 
 import lrjax
-from experiments._imaging import RowLog, image_grid, markdown_table
+from experiments._imaging import RowLog, computed_dtype, image_grid, markdown_table
+from experiments._workdir import WorkdirLock
 from lrjax.data import load_cdnet_highway, load_i2r_hall
 from lrjax.metrics import detection_stats
 
 METHODS = ("rpca", "trpca", "lrsi")
 THRESHOLDS = np.round(np.arange(0.02, 0.41, 0.02), 2)
+
+
+# Config fields that may change when a workdir is resumed: which jobs to run and draw.
+JOB_FIELDS = ("methods",)
 
 
 def load(config):
@@ -142,12 +147,11 @@ def scores(sparse: np.ndarray, data, threshold: float) -> dict:
     }
 
 
-def run(config, workdir: str) -> list[dict]:
-    """Decompose the video with every method of ``config``; write results under ``workdir``."""
+def _run(config, workdir: str) -> list[dict]:
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     data = load(config)
-    log = RowLog(work)
+    log = RowLog(work, config, may_change=JOB_FIELDS)
     keys, figures = [], {}
     for method in tqdm(config.methods, desc=f"background/{config.dataset}", unit="model"):
         key = f"{config.dataset}/{method}"
@@ -185,7 +189,8 @@ def _summary(work: Path, config, data, rows) -> None:
         for r in rows
     ]
     lines = [
-        f"# Background subtraction, {config.dataset}: {t} frames of {h}x{w} ({config.dtype})",
+        f"# Background subtraction, {config.dataset}: {t} frames of {h}x{w} "
+        f"({computed_dtype(config)})",
         "",
         f"Foreground = |S| > {config.threshold}; F-measure (counts summed, CDnet rules) over "
         f"{int(data.labelled.sum())} labelled frame(s). The last F column picks the threshold "
@@ -209,3 +214,12 @@ def _figures(work: Path, config, data, figures) -> None:
             (f"{method}: |S| > {config.threshold}", np.abs(sparse[frame]) > config.threshold)
         )
     image_grid(work / f"{config.dataset}_frame{frame}.png", panels, cols=2, size=2.6)
+
+
+def run(config, workdir: str) -> list[dict]:
+    """Decompose the video with every method of ``config``; write results under ``workdir``.
+
+    Holds an exclusive lock on ``workdir`` while it runs (a second run there stops at once).
+    """
+    with WorkdirLock(workdir):
+        return _run(config, workdir)

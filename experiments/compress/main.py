@@ -17,6 +17,8 @@ import numpy as np
 from tqdm import tqdm
 
 import lrjax
+from experiments._imaging import computed_dtype
+from experiments._workdir import WorkdirLock
 from lrjax.data import load_msi
 from lrjax.metrics import psnr
 
@@ -49,7 +51,13 @@ def _jobs(config):
 
 
 def run(config, workdir: str) -> list[dict]:
-    """Run the experiment described by ``config``; write results under ``workdir``."""
+    """Run the experiment described by ``config``; write results under ``workdir`` (holding
+    an exclusive lock on it)."""
+    with WorkdirLock(workdir):
+        return _run(config, workdir)
+
+
+def _run(config, workdir: str) -> list[dict]:
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     img = load_msi(config.image)
@@ -83,7 +91,7 @@ def run(config, workdir: str) -> list[dict]:
 
 def _write_summary(work: Path, config, shape, rows) -> None:
     lines = [
-        f"# Compression of CAVE '{config.image}' {shape} ({config.dtype})",
+        f"# Compression of CAVE '{config.image}' {shape} ({computed_dtype(config)})",
         "",
         "| model | rank | params | compression | rel. error | PSNR (dB) | time (s) |",
         "|---|---|---|---|---|---|---|",

@@ -32,13 +32,18 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm import tqdm
 
-from experiments._imaging import RowLog, image_grid, markdown_table
+from experiments._imaging import RowLog, computed_dtype, image_grid, markdown_table
 from experiments._nonlocal import group_denoise
+from experiments._workdir import WorkdirLock
 from lrjax.data import load_image
 from lrjax.metrics import psnr, ssim
 
 METHODS = ("min_norm", "dct_ista", "nlr_svt", "nlr_tucker", "nlr_cp")
 TABLE_IMAGES = ("barbara", "boats", "cameraman", "foreman", "house", "lena", "monarch", "parrots")
+
+
+# Config fields that may change when a workdir is resumed: which jobs to run and draw.
+JOB_FIELDS = ("images", "rates", "methods", "figure_image", "figure_rate")
 
 
 def sensing_matrix(key, rate: float, block: int, dtype) -> jax.Array:
@@ -128,11 +133,10 @@ def recover(method, y, phi, shape, config):
     raise ValueError(f"unknown method {method!r}; choose from {METHODS}.")
 
 
-def run(config, workdir: str) -> list[dict]:
-    """Recover every (image, rate, method) of ``config``; write results under ``workdir``."""
+def _run(config, workdir: str) -> list[dict]:
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
-    log = RowLog(work)
+    log = RowLog(work, config, may_change=JOB_FIELDS)
     keys, figures = [], {}
     jobs = [(i, r, m) for r in config.rates for i in config.images for m in config.methods]
     for name, rate, method in tqdm(jobs, desc="cs_recovery", unit="run"):
@@ -189,7 +193,7 @@ def _summary(work: Path, config, rows) -> None:
     images = [i for i in config.images]
     lines = [
         f"# Block compressed sensing on Set11 ({config.block}x{config.block} Gaussian blocks, "
-        f"{config.dtype})",
+        f"{computed_dtype(config)})",
         "",
         "PSNR (dB) / SSIM per image, peak 1; each cell `PSNR / SSIM`.",
         "",
@@ -212,3 +216,12 @@ def _summary(work: Path, config, rows) -> None:
         lines += [*markdown_table(["method", *images, "mean"], table), ""]
     (work / "summary.md").write_text("\n".join(lines))
     print("\n".join(lines))
+
+
+def run(config, workdir: str) -> list[dict]:
+    """Recover every (image, rate, method) of ``config``; write results under ``workdir``.
+
+    Holds an exclusive lock on ``workdir`` while it runs (a second run there stops at once).
+    """
+    with WorkdirLock(workdir):
+        return _run(config, workdir)

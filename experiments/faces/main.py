@@ -33,11 +33,16 @@ import numpy as np
 from tqdm import tqdm
 
 import lrjax
-from experiments._imaging import RowLog, image_grid, markdown_table
+from experiments._imaging import RowLog, computed_dtype, image_grid, markdown_table
+from experiments._workdir import WorkdirLock
 from lrjax.data import load_faces, load_image
 
 METHODS = ("src", "lrsrc")
 SIDE = 32
+
+
+# Config fields that may change when a workdir is resumed: which jobs to run and draw.
+JOB_FIELDS = ("corruptions", "methods", "figure_corruption")
 
 
 def split(labels: np.ndarray, n_train: int, n_test: int, seed: int):
@@ -149,8 +154,7 @@ def lrsrc(a, ys, labels, lam_s, tau, ridge, mu, *, n_classes: int, maxiter: int,
     return jax.vmap(one)(ys)
 
 
-def run(config, workdir: str) -> list[dict]:
-    """Classify corrupted test faces with every method of ``config``; write under ``workdir``."""
+def _run(config, workdir: str) -> list[dict]:
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     images, labels = load_faces()
@@ -159,7 +163,7 @@ def run(config, workdir: str) -> list[dict]:
     a = _unit(jnp.asarray(images[tr].reshape(len(tr), -1).T, dtype))
     n_classes = int(labels.max()) + 1
     atom_labels = jnp.asarray(labels[tr])
-    log = RowLog(work)
+    log = RowLog(work, config, may_change=JOB_FIELDS)
     keys, examples = [], {}
     jobs = [(c, m) for c in config.corruptions for m in config.methods]
     for (kind, level), method in tqdm(jobs, desc="faces", unit="run"):
@@ -224,7 +228,7 @@ def _summary(work: Path, config, n_train, n_test, rows) -> None:
     ]
     lines = [
         f"# Robust face recognition, Extended Yale B 32x32 ({n_train} training / {n_test} test "
-        f"images, {config.dtype})",
+        f"images, {computed_dtype(config)})",
         "",
         "Accuracy (%) per corruption of the test images.",
         "",
@@ -232,3 +236,12 @@ def _summary(work: Path, config, n_train, n_test, rows) -> None:
     ]
     (work / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def run(config, workdir: str) -> list[dict]:
+    """Classify corrupted test faces with every method of ``config``; write under ``workdir``.
+
+    Holds an exclusive lock on ``workdir`` while it runs (a second run there stops at once).
+    """
+    with WorkdirLock(workdir):
+        return _run(config, workdir)

@@ -34,12 +34,17 @@ import numpy as np
 from tqdm import tqdm
 
 import lrjax
-from experiments._imaging import RowLog, image_grid, markdown_table
+from experiments._imaging import RowLog, computed_dtype, image_grid, markdown_table
 from experiments._nonlocal import group_denoise
+from experiments._workdir import WorkdirLock
 from lrjax.data import load_msi
 from lrjax.metrics import psnr, ssim
 
 METHODS = ("bandwise_svt", "tucker", "trpca", "nonlocal_nohl", "nonlocal", "nonlocal_subspace")
+
+
+# Config fields that may change when a workdir is resumed: which jobs to run and draw.
+JOB_FIELDS = ("sigmas", "methods", "figure_sigma", "figure_band")
 
 
 def mpsnr(x, y) -> float:
@@ -161,15 +166,14 @@ def _estimate(method, y, sigma, config):
     raise ValueError(f"unknown method {method!r}; choose from {METHODS}.")
 
 
-def run(config, workdir: str) -> list[dict]:
-    """Run every (noise level, method) of ``config``; write results under ``workdir``."""
+def _run(config, workdir: str) -> list[dict]:
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     img = load_msi(config.image)
     if config.crop:
         img = img[: config.crop, : config.crop]
     clean = jnp.asarray(img, config.dtype)
-    log = RowLog(work)
+    log = RowLog(work, config, may_change=JOB_FIELDS)
     jobs = [(s, m) for s in config.sigmas for m in ("noisy", *config.methods)]
     keys, figures = [], {}
     for s255, method in tqdm(jobs, desc="msi_denoise", unit="run"):
@@ -210,7 +214,7 @@ def _summary(work: Path, config, shape, rows) -> None:
         for r in rows
     ]
     lines = [
-        f"# Multispectral denoising, CAVE '{config.image}' {shape} ({config.dtype})",
+        f"# Multispectral denoising, CAVE '{config.image}' {shape} ({computed_dtype(config)})",
         "",
         "Gaussian noise, sigma on the 0-255 scale; MPSNR / MSSIM are band means (peak 1).",
         "",
@@ -238,3 +242,12 @@ def _figures(work: Path, config, img, figures) -> None:
         for m in order
     ]
     image_grid(work / f"band{band}_sigma{config.figure_sigma}.png", panels, cols=4, size=3.0)
+
+
+def run(config, workdir: str) -> list[dict]:
+    """Run every (noise level, method) of ``config``; write results under ``workdir``.
+
+    Holds an exclusive lock on ``workdir`` while it runs (a second run there stops at once).
+    """
+    with WorkdirLock(workdir):
+        return _run(config, workdir)

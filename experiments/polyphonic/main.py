@@ -22,6 +22,15 @@ import numpy as np
 import optax
 from flax import nnx
 
+from experiments._workdir import WorkdirLock
+from experiments.polyphonic import checkpoints
+from experiments.polyphonic.configuration import (
+    check_config,
+    read_config,
+    train_chunk,
+    validate,
+    weight_decay,
+)
 from experiments.polyphonic.model import N_KEYS, MusicRNN
 from lrjax.data import load_polyphonic
 from lrjax.metrics import FrameStats, frame_stats
@@ -230,111 +239,7 @@ def evaluate(model, batches) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------------------------------
-# checkpoints
-
-
-def _manager(workdir: Path):
-    import orbax.checkpoint as ocp
-
-    options = ocp.CheckpointManagerOptions(max_to_keep=2, enable_async_checkpointing=False)
-    return ocp.CheckpointManager((workdir / "checkpoints").absolute(), options=options)
-
-
-def _save(manager, step: int, model, optimizer, ema, meta: dict) -> None:
-    import orbax.checkpoint as ocp
-
-    state = {"model": nnx.state(model, nnx.Param), "opt": nnx.state(optimizer), "ema": ema}
-    args = ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta))
-    manager.save(step, args=args, force=True)
-
-
-def _restore(manager, model, optimizer, ema) -> tuple[dict, dict] | None:
-    import orbax.checkpoint as ocp
-
-    step = manager.latest_step()
-    if step is None:
-        return None
-    target = {"model": nnx.state(model, nnx.Param), "opt": nnx.state(optimizer), "ema": ema}
-    args = ocp.args.Composite(state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore())
-    restored = manager.restore(step, args=args)
-    nnx.update(model, restored["state"]["model"])
-    nnx.update(optimizer, restored["state"]["opt"])
-    return restored["state"]["ema"], dict(restored["meta"])
-
-
-# ---------------------------------------------------------------------------------------------
-# the run's configuration
-
-# Fields that may change between an interrupted run and its resumption: they decide when to stop,
-# how often to checkpoint, how fast to evaluate and what to print, not what is trained.
-RUN_CONTROL = frozenset(
-    {"max_epochs", "patience", "progress", "stop_after_steps", "checkpoint_every_steps",
-     "eval_batch_size"}
-)  # fmt: skip
-
-
-# Fields added to the config after runs were recorded without them, with the value that gives
-# the behaviour of those runs: a workdir without the field resumes under that value.
-ADDED_FIELDS = {"train_chunk": -1, "weight_decay": 0.0}
-
-
-def _train_chunk(config) -> int:
-    """``config.train_chunk``, or its value before the field existed for an older record."""
-    return int(config.get("train_chunk", ADDED_FIELDS["train_chunk"]))
-
-
-def _weight_decay(config) -> float:
-    """``config.weight_decay``, or its value before the field existed for an older record."""
-    return float(config.get("weight_decay", ADDED_FIELDS["weight_decay"]))
-
-
-def _config_record(config) -> dict:
-    return json.loads(json.dumps(config.to_dict(), default=str))
-
-
-def check_config(workdir: Path, config) -> None:
-    """Record the config in ``workdir/config.json``, or check it against the recorded one
-    when the workdir holds a run to resume (a checkpoint or a finished epoch).
-
-    Resuming a run with a different model, data or optimiser setting would silently mix two
-    experiments; that raises ``ValueError`` naming the fields (those in ``RUN_CONTROL`` may
-    change, e.g. ``--config.max_epochs`` to train longer).
-    """
-    path = Path(workdir) / "config.json"
-    given = _config_record(config)
-    ckpt = Path(workdir) / "checkpoints"
-    trained = (Path(workdir) / "metrics.jsonl").exists() or (ckpt.is_dir() and any(ckpt.iterdir()))
-    if not path.exists() or not trained:  # nothing to resume: (re)record
-        path.write_text(json.dumps(given, indent=1) + "\n")
-        return
-    saved = json.loads(path.read_text())
-
-    def flat(d, prefix=""):
-        out = {}
-        for k, v in d.items():
-            out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
-        return out
-
-    old, new = {**ADDED_FIELDS, **flat(saved)}, flat(given)
-    diff = [
-        f"{k}: {old.get(k, '<unset>')!r} in the run, {new.get(k, '<unset>')!r} given"
-        for k in sorted(set(old) | set(new))
-        if k not in RUN_CONTROL and old.get(k) != new.get(k)
-    ]
-    if diff:
-        raise ValueError(
-            f"workdir {str(workdir)!r} holds a run with another config ({'; '.join(diff)}); "
-            "resume it with the same config, choose a new --workdir, or delete this one to start "
-            "over"
-        )
-
-
-def read_config(workdir: str | Path):
-    """The ``ConfigDict`` recorded in ``workdir/config.json`` by :func:`run`."""
-    import ml_collections
-
-    # tuples come back as lists; make_cell and _result accept either
-    return ml_collections.ConfigDict(json.loads((Path(workdir) / "config.json").read_text()))
+# results (the config's checks and record: configuration.py; checkpoints: checkpoints.py)
 
 
 def partial_result(workdir: str | Path) -> dict | None:
@@ -367,12 +272,25 @@ def cell_params(model: MusicRNN) -> int:
 def run(config, workdir: str | Path) -> dict:
     """Train, select by validation NLL, write metrics.jsonl, summary.md and plots.
 
-    Resumes from the latest checkpoint in ``workdir``; an interrupted run resumed this way ends
-    with the same result as an uninterrupted one (data order and dropout keys are functions of
-    the seed and the global step).
+    Resumes from the newest checkpoint in ``workdir`` that restores (a damaged one is set
+    aside); an interrupted run resumed this way ends with the same result as an uninterrupted
+    one (data order and dropout keys are functions of the seed and the global step). The
+    config is checked first (every problem reported at once), and the run holds an exclusive
+    lock on ``workdir``.
+
+    Raises:
+        ValueError: for a bad config, or a workdir holding a run with another config.
+        experiments._workdir.WorkdirBusy: when another live run holds ``workdir``.
     """
+    problems = validate(config)
+    if problems:
+        raise ValueError("bad config: " + "; ".join(problems))
     workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
+    with WorkdirLock(workdir):
+        return _run(config, workdir)
+
+
+def _run(config, workdir: Path) -> dict:
     check_config(workdir, config)
     if (workdir / "diverged.json").is_file():  # resuming would only replay the divergence
         stored = json.loads((workdir / "diverged.json").read_text())
@@ -380,19 +298,19 @@ def run(config, workdir: str | Path) -> dict:
                        f"{str(workdir / 'diverged.json')!r}; it does not resume)")  # fmt: skip
     data = load_splits(config)
     model = MusicRNN(config, rngs=nnx.Rngs(config.seed))
-    transform = _transform(float(config.clip_norm), _weight_decay(config))
+    transform = _transform(float(config.clip_norm), weight_decay(config))
     optimizer = nnx.Optimizer(model, transform, wrt=nnx.Param)
     optimizer.opt_state[1].hyperparams["learning_rate"][...] = config.learning_rate
-    manager = _manager(workdir)
+    manager = checkpoints.manager(workdir)
     meta = {"step": 0, "history": []}
     ema = _pure_params(model)
-    restored = _restore(manager, model, optimizer, ema)
+    restored = checkpoints.restore(manager, model, optimizer, ema, workdir)
     if restored is not None:
         ema, meta = restored
         print(f"resumed from step {meta['step']} ({len(meta['history'])} epochs done)")
     history: list[dict] = meta["history"]
     step = int(meta["step"])
-    chunk = _train_chunk(config)
+    chunk = train_chunk(config)
     valid = eval_batches(data["valid"], config.eval_batch_size, config.min_bucket)
     test = eval_batches(data["test"], config.eval_batch_size, config.min_bucket)
     key = jax.random.key(config.seed)
@@ -432,9 +350,9 @@ def run(config, workdir: str | Path) -> dict:
             step += 1
             steps_this_run += 1
             if step % config.checkpoint_every_steps == 0 and b + 1 < steps_per_epoch:
-                _save(manager, step, model, optimizer, ema, {"step": step, "history": history,
-                      "epoch_losses": losses, "epoch_skipped": skipped,
-                      "epoch_frames": frames})  # fmt: skip
+                meta = {"step": step, "history": history, "epoch_losses": losses,
+                        "epoch_skipped": skipped, "epoch_frames": frames}  # fmt: skip
+                checkpoints.save(manager, step, model, optimizer, ema, meta)
             if 0 < config.stop_after_steps <= steps_this_run:
                 raise Interrupted(f"stopped after {steps_this_run} steps (config.stop_after_steps)")
         scored = _with_params(model, ema) if config.ema_decay > 0 else model
@@ -453,7 +371,7 @@ def run(config, workdir: str | Path) -> dict:
             raise Diverged(message)
         history.append(record)
         _maybe_decay(optimizer, history, config)
-        _save(manager, step, model, optimizer, ema, {"step": step, "history": history})
+        checkpoints.save(manager, step, model, optimizer, ema, {"step": step, "history": history})
         _write_metrics(workdir, history)
         note = f"  {skipped} non-finite steps skipped" if skipped else ""
         print(
@@ -547,8 +465,8 @@ def _result(config, history, n_params: int) -> dict:
         "dropout": config.dropout,
         "ema_decay": config.ema_decay,
         "batch_size": config.batch_size,
-        "train_chunk": _train_chunk(config),
-        "weight_decay": _weight_decay(config),
+        "train_chunk": train_chunk(config),
+        "weight_decay": weight_decay(config),
         "seed": config.seed,
         "skipped_steps": sum(int(r.get("skipped_steps", 0)) for r in history),
         "first_skipped_epoch": next((r["epoch"] for r in history if r.get("skipped_steps")), None),

@@ -18,7 +18,8 @@ import json
 import sys
 from pathlib import Path
 
-from experiments.polyphonic.main import ADDED_FIELDS, PUBLISHED, RUN_CONTROL, partial_result
+from experiments.polyphonic.configuration import ADDED_FIELDS, RUN_CONTROL
+from experiments.polyphonic.main import PUBLISHED, partial_result
 
 _ORDER = {"gru": 0, "cp": 1, "tucker": 2, "tt": 3}
 _SETTING = (
