@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: run compress imaging test lint typecheck pytest bench clean
+.PHONY: run compress imaging test lint typecheck pytest bench clean core-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,8 @@ imaging: $(STAMP_RUN)
 	$(PY) -m experiments.faces --workdir=runs/imaging/faces
 
 lint: $(STAMP_TEST)
-	$(PY) -m ruff check lrjax tests experiments
-	$(PY) -m ruff format --check lrjax tests experiments
+	$(PY) -m ruff check lrjax tests experiments tools conftest.py
+	$(PY) -m ruff format --check lrjax tests experiments tools conftest.py
 
 typecheck: $(STAMP_TEST)
 	$(PY) -m mypy
@@ -52,5 +52,13 @@ bench: $(STAMP_TEST)
 	$(PY) -m experiments.benchmarks.layers
 	$(PY) -m experiments.benchmarks.recurrent
 
+# lrjax with its core dependencies only: every core module imports, optional packages stay out
+core-check:
+	rm -rf .venv-core
+	$(PYTHON) -m venv .venv-core
+	.venv-core/bin/python -m pip install --quiet --upgrade pip
+	.venv-core/bin/python -m pip install --quiet .
+	cd tools && ../.venv-core/bin/python check_core_install.py
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .venv-core runs .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,600 @@
+"""Bad input, routine by routine, over the whole public API.
+
+Every public callable of every namespace (their ``__all__``) is either probed here or listed in
+``EXEMPT`` with the reason; a new public routine fails ``test_every_public_routine_is_probed``
+until it is one or the other. Each probe is a bad call that must end in a ``ValueError`` naming
+the argument (no obscure error from deep inside JAX, no silent garbage), or, for routines
+documented to propagate NaN (elementwise proxes and metrics), a result that carries the NaN. A
+per-test timeout turns a hang into a failure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lrjax
+import lrjax.metrics
+from lrjax import linalg, metrics, prox, solvers, testing
+
+pytestmark = pytest.mark.timeout(120, method="thread")
+
+RNG = np.random.default_rng(0)
+T3 = RNG.standard_normal((5, 4, 3))
+M = RNG.standard_normal((6, 5))
+SQ3 = RNG.standard_normal((4, 4, 3))
+NAN, INF = float("nan"), float("inf")
+OBSERVED = np.arange(30).reshape(6, 5) % 4 != 0  # entry (0, 1) is observed
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """How to call a routine, and its bad calls.
+
+    ``call(x, **kw)`` calls it on the good input ``x`` (``good()``); ``arg`` is the name its
+    errors must use for ``x``; ``nonfinite`` is ``"raise"`` (an eager ValueError) or
+    ``"propagate"`` (NaN in the result); ``bad_shapes`` are shapes of the wrong number of
+    dimensions; ``key`` says whether ``call`` takes a ``key=``; ``bad`` maps an argument name
+    to values of it that must be rejected (a ValueError whose message names it);
+    ``real_only`` asks complex input to be rejected; ``empty`` says what an empty input gives.
+    """
+
+    call: Callable[..., Any]
+    good: Callable[[], Any]
+    arg: str
+    nonfinite: str = "raise"
+    bad_shapes: tuple = ()
+    key: bool = False
+    bad: dict = dataclasses.field(default_factory=dict)
+    real_only: bool = True
+    empty: str = "raise"  # "raise", "passthrough" (an empty result of the same shape), "skip"
+    jit: bool = True  # runs under jit (eager-only routines say so in their docs)
+
+
+KEY = jax.random.key(0)
+t3, m2, sq3 = (lambda: T3), (lambda: M), (lambda: SQ3)
+neg_tol = {"tol": [-1.0, NAN]}
+iters = {"maxiter": [0, -3, 2.5]}
+vec = lambda: RNG.standard_normal(7)
+
+SPECS: dict[str, Spec] = {
+    # ---------------------------------------------------------------- decompositions
+    "cp_als": Spec(
+        lambda x, **kw: lrjax.cp_als(x, kw.pop("rank", 2), **kw), t3, "x", bad_shapes=((5,),),
+        key=True, bad={"rank": [0, -1, 2.5], **iters, **neg_tol, "init": ["qr"]},
+    ),
+    "cp_nonneg": Spec(
+        lambda x, **kw: lrjax.cp_nonneg(x, kw.pop("rank", 2), **{"key": KEY, **kw}),
+        lambda: np.abs(T3), "x", bad_shapes=((5,),), key=True,
+        bad={"rank": [0], **iters, **neg_tol},
+    ),
+    "cp_opt": Spec(
+        lambda x, **kw: lrjax.cp_opt(x, kw.pop("rank", 2), **kw), t3, "x", bad_shapes=((5,),),
+        key=True, bad={"rank": [0], **iters, **neg_tol, "method": ["newton"]},
+    ),
+    "tucker_hooi": Spec(
+        lambda x, **kw: lrjax.tucker_hooi(x, kw.pop("ranks", 2), **kw), t3, "x",
+        bad_shapes=((5,),), key=True,
+        bad={"ranks": [0, (2, 2), (6, 2, 2), (2, -1, 2)], **iters, **neg_tol},
+    ),
+    "hosvd": Spec(
+        lambda x, **kw: lrjax.hosvd(x, kw.pop("ranks", 2)), t3, "x", bad_shapes=((5,),),
+        bad={"ranks": [0, (2, 2), (6, 2, 2)]},
+    ),
+    "tt_svd": Spec(
+        lambda x, **kw: lrjax.tt_svd(x, kw.pop("max_ranks", 2)), t3, "x", bad_shapes=((5,),),
+        bad={"max_ranks": [0, (2, 2, 2, 2, 2), -1]},
+    ),
+    "tt_svd_adaptive": Spec(
+        lambda x, **kw: lrjax.tt_svd_adaptive(x, **{"eps": 0.1, **kw}), t3, "x",
+        bad_shapes=((5,),), bad={"eps": [-0.1, NAN, INF, "a"], "max_rank": [0]}, jit=False,
+    ),
+    "parafac2": Spec(
+        lambda x, **kw: lrjax.parafac2(x, kw.pop("rank", 2), **kw), t3, "slices",
+        bad_shapes=((5, 4),), key=True, bad={"rank": [0], **iters, **neg_tol},
+    ),
+    "indscal": Spec(
+        lambda x, **kw: lrjax.indscal(x, kw.pop("rank", 2), **kw),
+        lambda: SQ3 + np.swapaxes(SQ3, 0, 1), "x", bad_shapes=((4, 4),), key=True, bad={"rank": [0], **iters, **neg_tol},
+    ),
+    "candelinc": Spec(
+        lambda x, **kw: lrjax.candelinc(x, kw.pop("rank", 2), kw.pop("constraints", [None] * 3), **kw),
+        t3, "x", bad_shapes=((5,),), key=True,
+        bad={"rank": [0], "constraints": [[None], [np.ones((3, 2)), None, None]], **iters},
+    ),
+    "dedicom": Spec(
+        lambda x, **kw: lrjax.dedicom(x, kw.pop("rank", 2), **kw), sq3, "x",
+        bad_shapes=((4, 4),), key=True, bad={"rank": [0], **iters, **neg_tol},
+    ),
+    "paratuck2": Spec(
+        lambda x, **kw: lrjax.paratuck2(x, kw.pop("ranks", (2, 2)), **kw), sq3, "x",
+        bad_shapes=((4, 4),), key=True, bad={"ranks": [(0, 2), 2, (2, 2, 2)], **iters},
+    ),
+    "block_term": Spec(
+        lambda x, **kw: lrjax.block_term(x, kw.pop("n_blocks", 2), kw.pop("ranks", (2, 2, 1)), **kw),
+        t3, "x", bad_shapes=((5,),), key=True,
+        bad={"n_blocks": [0], "ranks": [(2, 2), (9, 2, 1)], **iters},
+    ),
+    "robust_pca": Spec(
+        lambda x, **kw: lrjax.robust_pca(x, **kw), m2, "m", bad_shapes=((6,), (6, 5, 2)),
+        key=False,
+        bad={"lam": [0.0, -1.0], "rho": [0.5, -2.0], **iters, **neg_tol, "svt_rank": [0]},
+    ),
+    "tensor_robust_pca": Spec(
+        lambda x, **kw: lrjax.tensor_robust_pca(x, **kw), t3, "x", bad_shapes=((5, 4),),
+        bad={"lam": [-1.0], "rho": [0.5], "mu": [0.0, -1.0], "mu_max": [-1.0], **iters, **neg_tol},
+    ),
+    "complete_matrix": Spec(
+        lambda x, **kw: lrjax.complete_matrix(x, kw.pop("mask", OBSERVED), **kw), m2, "observed",
+        bad_shapes=((6,),),
+        bad={
+            "mask": [np.full((6, 5), 0.5), np.zeros((6, 5), bool), np.ones((5, 6), bool)],
+            "tau": [-1.0, 0.0], "delta": [0.0, -1.0], "lam": [-1.0], **iters, **neg_tol,
+            "method": ["nmf"],
+        },
+    ),
+    "wlra": Spec(
+        lambda x, **kw: lrjax.wlra(x, kw.pop("weights", np.ones((6, 5))), kw.pop("rank", 2), **kw),
+        m2, "m", bad_shapes=((6,),),
+        bad={
+            "weights": [np.zeros((6, 5)), -np.ones((6, 5)), np.ones((5, 6))],
+            "rank": [0, 9], "reg": [-1.0], **iters, **neg_tol,
+        },
+    ),
+    # ---------------------------------------------------------------- SVDs and sketches
+    "truncated_svd": Spec(
+        lambda x, **kw: lrjax.truncated_svd(x, kw.pop("rank", 2)), m2, "a",
+        bad_shapes=((6,), (6, 5, 2)), bad={"rank": [0, 6, -1]},
+    ),
+    "randomized_svd": Spec(
+        lambda x, **kw: lrjax.randomized_svd(x, kw.pop("rank", 2), **{"key": KEY, **kw}), m2, "a",
+        bad_shapes=((6,),), key=True, bad={"rank": [0, 6], "n_oversamples": [-1], "n_iter": [-1]},
+    ),
+    "frequent_directions": Spec(
+        lambda x, **kw: lrjax.frequent_directions(x, kw.pop("sketch_size", 2), **kw), m2, "a",
+        bad_shapes=((6,),), key=True, bad={"sketch_size": [0, 1.5]},
+    ),
+    "leading_left_singular_vectors": Spec(
+        lambda x, **kw: linalg.leading_left_singular_vectors(x, kw.pop("rank", 2)), m2, "mat",
+        nonfinite="propagate", bad_shapes=((6,),), bad={"rank": [0, -1, 7]},
+    ),
+    "singular_value_map": Spec(
+        lambda x, **kw: linalg.singular_value_map(x, lambda s, p: s * p, 2.0), m2, "x",
+        nonfinite="propagate", bad_shapes=((6,),), real_only=False,
+    ),
+    "spd_inverse": Spec(
+        lambda x, **kw: linalg.spd_inverse(x), lambda: M.T @ M, "a", nonfinite="propagate",
+        bad_shapes=((6,),),
+    ),
+    "orthonormalize": Spec(
+        lambda x, **kw: linalg.orthonormalize(x), m2, "y", nonfinite="propagate",
+        bad_shapes=((6,),),
+    ),
+    "svd_flip": Spec(
+        lambda x, **kw: linalg.svd_flip(x, x.T), m2, "u", nonfinite="propagate",
+        bad_shapes=((6,),),
+    ),
+    "fd_update": Spec(
+        lambda x, **kw: linalg.fd_update(linalg.fd_init(5, 2), x, **kw), m2, "rows",
+        nonfinite="propagate", bad_shapes=((6,), (6, 4)), key=True,
+    ),
+    "fd_init": Spec(
+        lambda x, **kw: linalg.fd_init(kw.pop("d", 5), kw.pop("sketch_size", 2)), m2, "d",
+        nonfinite="propagate", bad={"d": [0, 2.5], "sketch_size": [0]}, empty="skip",
+    ),
+    "fd_finalize": Spec(
+        lambda x, **kw: linalg.fd_finalize(x[:4]), m2, "state", nonfinite="propagate",
+        bad_shapes=((6,),),
+    ),
+    # ---------------------------------------------------------------- multilinear algebra
+    "unfold": Spec(
+        lambda x, **kw: linalg.unfold(x, kw.pop("mode", 1)), t3, "x", nonfinite="propagate",
+        bad={"mode": [3, -4, 1.5]}, real_only=False, empty="passthrough"
+    ),
+    "fold": Spec(
+        lambda x, **kw: linalg.fold(linalg.unfold(x, 1), kw.pop("mode", 1), kw.pop("shape", (5, 4, 3))),
+        t3, "unfolded", nonfinite="propagate", bad={"mode": [3], "shape": [(5, 4, 4), (4, 5, 3)]},
+        real_only=False, empty="skip"
+    ),
+    "mode_dot": Spec(
+        lambda x, **kw: linalg.mode_dot(x, kw.pop("matrix_or_vector", np.ones((2, 4))), kw.pop("mode", 1)),
+        t3, "x", nonfinite="propagate",
+        bad={"mode": [3, 1.5], "matrix_or_vector": [np.ones((2, 5)), np.ones((2, 2, 4))]},
+        real_only=False, empty="skip"
+    ),
+    "multi_mode_dot": Spec(
+        lambda x, **kw: linalg.multi_mode_dot(x, kw.pop("matrices", [np.ones((2, 5)), np.ones((2, 3))]), kw.pop("modes", [0, 2]), **kw),
+        t3, "x", nonfinite="propagate",
+        bad={"skip": [9, -9], "modes": [[0, 5], [0, 0]], "matrices": [[np.ones((2, 4)), np.ones((2, 3))]]},
+        real_only=False, empty="skip"
+    ),
+    "khatri_rao": Spec(
+        lambda x, **kw: linalg.khatri_rao(kw.pop("matrices", [x, x[:3]])), m2, "matrices",
+        nonfinite="propagate", bad={"matrices": [[], [np.ones((3, 2)), np.ones((3, 4))], [np.ones(3)]]},
+        real_only=False, empty="skip",
+    ),
+    "kronecker": Spec(
+        lambda x, **kw: linalg.kronecker(kw.pop("matrices", [x, x[:2]])), m2, "matrices",
+        nonfinite="propagate", bad={"matrices": [[], [np.ones(3)]]}, real_only=False, empty="skip",
+    ),
+    "mttkrp": Spec(
+        lambda x, **kw: linalg.mttkrp(x, kw.pop("factors", [np.ones((5, 2)), np.ones((4, 2)), np.ones((3, 2))]), kw.pop("mode", 1)),
+        t3, "x", nonfinite="propagate",
+        bad={"mode": [3, -4], "factors": [[np.ones((5, 2)), np.ones((4, 2)), np.ones((3, 3))], [np.ones((5, 2))]]},
+        real_only=False, empty="skip"
+    ),
+    "partial_mttkrp": Spec(
+        lambda x, **kw: linalg.partial_mttkrp(x, [np.ones((5, 2)), np.ones((4, 2)), np.ones((3, 2))], kw.pop("modes", [1, 2])),
+        t3, "x", nonfinite="propagate", bad={"modes": [[1, 5], [1, 1], [-7]]}, real_only=False, empty="skip"
+    ),
+    # ---------------------------------------------------------------- proximal operators
+    "prox_l1": Spec(
+        lambda x, **kw: prox.prox_l1(x, kw.pop("l1reg", 0.5), kw.pop("scaling", 1.0)), m2, "x",
+        nonfinite="propagate", bad={"l1reg": [-1.0, NAN], "scaling": [-1.0]}, empty="passthrough"
+    ),
+    "prox_l2": Spec(
+        lambda x, **kw: prox.prox_l2(x, kw.pop("l2reg", 0.5), kw.pop("scaling", 1.0)), m2, "x",
+        nonfinite="propagate", bad={"l2reg": [-1.0], "scaling": [-1.0]}, empty="passthrough"
+    ),
+    "prox_group_l21": Spec(
+        lambda x, **kw: prox.prox_group_l21(x, kw.pop("l21reg", 0.5), **kw), m2, "x",
+        nonfinite="propagate", bad={"l21reg": [-1.0], "axis": ["rows", 2, -3]}, empty="passthrough"
+    ),
+    "prox_elastic_net": Spec(
+        lambda x, **kw: prox.prox_elastic_net(x, kw.pop("hyperparams", (0.3, 0.5))), m2, "x",
+        nonfinite="propagate", bad={"hyperparams": [(-1.0, 0.5), (0.3, -1.0), 0.3]}, empty="passthrough"
+    ),
+    "prox_nonneg": Spec(
+        lambda x, **kw: prox.prox_nonneg(x), m2, "x", nonfinite="propagate", empty="passthrough"
+    ),
+    "projection_box": Spec(
+        lambda x, **kw: prox.projection_box(x, kw.pop("hyperparams", (-0.5, 0.5))), m2, "x",
+        nonfinite="propagate", bad={"hyperparams": [(1.0, -1.0), 0.5]}, empty="passthrough"
+    ),
+    "projection_l2_ball": Spec(
+        lambda x, **kw: prox.projection_l2_ball(x, kw.pop("radius", 1.0)), m2, "x",
+        nonfinite="propagate", bad={"radius": [-1.0]}, empty="passthrough"
+    ),
+    "projection_simplex": Spec(
+        lambda x, **kw: prox.projection_simplex(x, kw.pop("value", 1.0)), m2, "x",
+        nonfinite="propagate", bad_shapes=((),), bad={"value": [0.0, -1.0]}, empty="passthrough"
+    ),
+    "projection_rank": Spec(
+        lambda x, **kw: prox.projection_rank(x, kw.pop("rank", 2)), m2, "x",
+        nonfinite="propagate", bad_shapes=((6,),), bad={"rank": [-1, 1.5]},
+    ),
+    "prox_log_sum": Spec(
+        lambda x, **kw: prox.prox_log_sum(x, kw.pop("hyperparams", (0.3, 0.5))), m2, "x",
+        nonfinite="propagate", bad={"hyperparams": [(-0.3, 0.5), (0.3, 0.0), 0.3]}, empty="passthrough"
+    ),
+    "prox_mcp": Spec(
+        lambda x, **kw: prox.prox_mcp(x, kw.pop("hyperparams", (0.3, 3.0)), kw.pop("scaling", 1.0)),
+        m2, "x", nonfinite="propagate",
+        bad={"hyperparams": [(-0.3, 3.0), (0.3, 0.0), 0.5], "scaling": [-1.0]}, empty="passthrough"
+    ),
+    "prox_scad": Spec(
+        lambda x, **kw: prox.prox_scad(x, kw.pop("hyperparams", (0.3, 3.7)), kw.pop("scaling", 1.0)),
+        m2, "x", nonfinite="propagate",
+        bad={"hyperparams": [(-0.3, 3.7), (0.3, 1.0), 0.5], "scaling": [-1.0]}, empty="passthrough"
+    ),
+    "prox_capped_l1": Spec(
+        lambda x, **kw: prox.prox_capped_l1(x, kw.pop("hyperparams", (0.3, 1.0))), m2, "x",
+        nonfinite="propagate", bad={"hyperparams": [(-0.3, 1.0), (0.3, 0.0)]}, empty="passthrough"
+    ),
+    "prox_schatten_p": Spec(
+        lambda x, **kw: prox.prox_schatten_p(x, kw.pop("hyperparams", (0.3, 0.5)), **kw), m2, "x",
+        nonfinite="propagate",
+        bad={"hyperparams": [(0.3, 1.0), (0.3, 0.0), (0.3, 1.5), (-0.3, 0.5)], "n_iter": [-1]}, empty="passthrough"
+    ),
+    "prox_nuclear": Spec(
+        lambda x, **kw: prox.prox_nuclear(x, kw.pop("reg", 0.5), kw.pop("scaling", 1.0)), m2, "x",
+        nonfinite="propagate", bad_shapes=((6,),), bad={"reg": [-1.0], "scaling": [-1.0]},
+    ),
+    "prox_weighted_nuclear": Spec(
+        lambda x, **kw: prox.prox_weighted_nuclear(x, kw.pop("weights", np.linspace(0.1, 1, 5))),
+        m2, "x", nonfinite="propagate", bad_shapes=((6,),),
+        bad={"weights": [np.linspace(1, 0.1, 5), -np.ones(5), np.ones(3)]},
+    ),
+    "generalized_svt": Spec(
+        lambda x, **kw: prox.generalized_svt(x, kw.pop("hyperparams", (0.5, 3.0)), prox_fn=prox.prox_mcp),
+        m2, "x", nonfinite="propagate", bad_shapes=((6,),),
+        bad={"hyperparams": [(-0.5, 3.0), (0.5, 0.0)]},
+    ),
+    "prox_nuclear_randomized": Spec(
+        lambda x, **kw: prox.prox_nuclear_randomized(x, kw.pop("reg", 0.5), **{"rank": 2, "key": KEY, **kw}),
+        m2, "x", nonfinite="propagate", bad_shapes=((6,), (2, 6, 5)), key=True,
+        bad={"reg": [-1.0], "rank": [0], "n_oversamples": [-1]},
+    ),
+    "prox_tensor_nuclear": Spec(
+        lambda x, **kw: prox.prox_tensor_nuclear(x, kw.pop("reg", 0.3)), t3, "x",
+        nonfinite="propagate", bad_shapes=((5, 4),), bad={"reg": [-1.0]},
+    ),
+    # ---------------------------------------------------------------- solvers
+    "iterate": Spec(
+        lambda x, **kw: solvers.iterate(lambda z, p: (0.5 * z + p, jnp.sum(z)), x, x, **{"maxiter": 5, "tol": 1e-6, **kw}),
+        m2, "z0", nonfinite="propagate",
+        bad={"maxiter": [0, -1], "tol": [-1.0], "criterion": ["residual"], "diff": ["forward"]},
+        empty="skip",
+    ),
+    "proximal_gradient": Spec(
+        lambda x, **kw: solvers.proximal_gradient(lambda z, a: 0.5 * jnp.sum((z - a) ** 2), jnp.zeros_like(x), (x,), **kw),
+        m2, "x0", nonfinite="propagate",
+        bad={"maxiter": [0], "stepsize": [0.0, -1.0], "tol": [-1.0], "diff": ["x"]}, empty="skip",
+    ),
+    "admm": Spec(
+        lambda x, **kw: solvers.admm(
+            lambda z, u, rho, p: (p + rho * (z - u)) / (1 + rho), lambda h, u, rho, p: h + u,
+            kw.pop("init", (jnp.zeros_like(x), jnp.zeros_like(x))), x, **kw,
+        ),
+        m2, "params", nonfinite="propagate",
+        bad={"maxiter": [0], "rho": [0.0, -1.0], "alpha": [0.0, 2.0], "tol": [-1.0],
+             "init": [jnp.zeros(3), (jnp.zeros(3),), (jnp.zeros(3), jnp.zeros(3), jnp.zeros(3))]},
+        empty="skip",
+    ),
+    "levenberg_marquardt": Spec(
+        lambda x, **kw: solvers.levenberg_marquardt(lambda v, y: v - y, kw.pop("x0", jnp.zeros_like(x)), (x,), **kw),
+        m2, "args", nonfinite="propagate",
+        bad={"x0": [jnp.zeros((6, 5), jnp.int32), np.zeros((6, 5), np.int64)], "maxiter": [0],
+             "tol": [-1.0], "attempts": [0], "cg_maxiter": [0]},
+        empty="skip",
+    ),
+    # ---------------------------------------------------------------- metrics
+    "psnr": Spec(
+        lambda x, **kw: metrics.psnr(np.clip(M, 0, 1), x, **kw), lambda: np.clip(M + 0.1, 0, 1), "y",
+        nonfinite="propagate", bad={"data_range": [0.0, -1.0]}, bad_shapes=((5, 6),),
+    ),
+    "ssim": Spec(
+        lambda x, **kw: metrics.ssim(np.ones((14, 13)) * 0.5, x, **{"win_size": 7, **kw}),
+        lambda: RNG.uniform(0, 1, (14, 13)), "y", nonfinite="propagate",
+        bad={"data_range": [0.0], "win_size": [4, 0, 99], "sigma": [0.0]}, bad_shapes=((13, 14),),
+    ),
+    "f_measure": Spec(
+        lambda x, **kw: metrics.f_measure(x, kw.pop("truth", M > 0), **kw), lambda: (M > 0.3).astype(float),
+        "pred", nonfinite="propagate",
+        bad={"truth": [np.full((6, 5), 0.5), M[:3] > 0], "valid": [np.ones((6, 4), bool)]},
+        bad_shapes=((5, 6),),
+    ),
+    "detection_stats": Spec(
+        lambda x, **kw: metrics.detection_stats(x, kw.pop("truth", M > 0), **kw), lambda: M > 0.3,
+        "pred", nonfinite="propagate",
+        bad={"valid": [np.ones((6, 4), bool), np.ones(30, bool)], "truth": [np.full((6, 5), 2.0)]},
+        bad_shapes=((5, 6),),
+    ),
+    "frame_stats": Spec(
+        lambda x, **kw: metrics.frame_stats(x, kw.pop("targets", (M > 0).astype(float)), **kw), m2,
+        "logits", nonfinite="propagate",
+        bad={"targets": [np.full((6, 5), 0.5), np.ones((6, 4))], "mask": [np.zeros(6), np.ones(5)],
+             "threshold": [1.5, -0.1]},
+    ),
+    "frame_accuracy": Spec(
+        lambda x, **kw: metrics.frame_accuracy(x, kw.pop("targets", (M > 0).astype(float)), **kw), m2,
+        "logits", nonfinite="propagate", bad={"mask": [np.zeros(6)], "threshold": [2.0]},
+    ),
+    "nll_per_frame": Spec(
+        lambda x, **kw: metrics.nll_per_frame(x, kw.pop("targets", (M > 0).astype(float)), **kw), m2,
+        "logits", nonfinite="propagate", bad={"mask": [np.zeros(6)], "targets": [np.full((6, 5), 3.0)]},
+    ),
+    # ---------------------------------------------------------------- testing helpers
+    "random_cp": Spec(
+        lambda x, **kw: testing.random_cp(kw.pop("key", KEY), kw.pop("shape", (5, 4)), kw.pop("rank", 2)),
+        m2, "key", key=True, bad={"rank": [0], "shape": [(5, 0), ()]}, empty="skip",
+        nonfinite="propagate",
+    ),
+    "random_tucker": Spec(
+        lambda x, **kw: testing.random_tucker(kw.pop("key", KEY), kw.pop("shape", (5, 4)), kw.pop("ranks", (2, 2))),
+        m2, "key", key=True, bad={"ranks": [(0, 2), (2,), (6, 2)], "shape": [(5, 0)]}, empty="skip",
+        nonfinite="propagate",
+    ),
+    "random_tt": Spec(
+        lambda x, **kw: testing.random_tt(kw.pop("key", KEY), kw.pop("shape", (5, 4, 3)), kw.pop("ranks", (2, 2))),
+        m2, "key", key=True, bad={"ranks": [(0, 2), (2,)], "shape": [(5, 0, 3)]}, empty="skip",
+        nonfinite="propagate",
+    ),
+    "random_low_rank": Spec(
+        lambda x, **kw: testing.random_low_rank(kw.pop("key", KEY), kw.pop("shape", (5, 4)), kw.pop("rank", 2)),
+        m2, "key", key=True, bad={"rank": [0, 5], "shape": [(5,), (5, 0)]}, empty="skip",
+        nonfinite="propagate",
+    ),
+    "random_low_rank_plus_sparse": Spec(
+        lambda x, **kw: testing.random_low_rank_plus_sparse(kw.pop("key", KEY), kw.pop("n", 6), kw.pop("rank", 2), kw.pop("fraction", 0.1)),
+        m2, "key", key=True, bad={"rank": [0, 7], "n": [0], "fraction": [-0.1, 1.5]}, empty="skip",
+        nonfinite="propagate",
+    ),
+}  # fmt: skip
+
+# Public callables with no array argument of their own to probe here, and where their bad
+# input is tested instead.
+EXEMPT = {
+    # result records and containers: constructed by the library; containers check their
+    # factors' shapes in tests/tensors
+    **{name: "result record" for name in (
+        "BlockTermResult", "CPResult", "CandelincResult", "CompletionResult", "DedicomResult",
+        "Parafac2Result", "Paratuck2Result", "RobustPCAResult", "TuckerResult", "WLRAResult",
+        "SolverInfo", "ADMMResult", "LeastSquaresResult", "ProximalGradientResult",
+        "DetectionStats", "FrameStats", "PolyphonicData", "VideoData", "CompressionReport",
+        "LayerCompression",
+    )},
+    **{name: "container: shape checks in tests/tensors" for name in (
+        "BlockTermTensor", "CPTensor", "DedicomTensor", "LowRankMatrix", "Parafac2Tensor",
+        "Paratuck2Tensor", "TTTensor", "TuckerTensor",
+    )},
+    "implicit_fixed_point": "a differentiation wrapper around a caller's map (tests/solvers)",
+    "implicit_stationary_point": "a differentiation wrapper around a caller's objective",
+    "lapack_threads": "a context manager; its argument is checked in tests/linalg",
+    "congruence": "a NumPy test helper",
+    "factor_match_score": "a test helper over CP containers",
+    "relative_error": "a test helper (two arrays of one shape)",
+    **{name: "file loaders: malformed files in tests/data" for name in (
+        "data_root", "load_cdnet_highway", "load_faces", "load_i2r_hall", "load_image",
+        "load_msi", "load_polyphonic", "pitches_to_roll", "cdnet_labels",
+    )},
+    **{name: "Flax layers and tools: constructor checks in tests/nn" for name in (
+        "BiclusterConv", "CPConv", "CPGRUCell", "CPLinear", "GRUCell", "LowRankLinear",
+        "MonochromaticConv", "SeparableLowRankConv", "TTGRUCell", "TTLinear", "TuckerConv",
+        "TuckerGRUCell", "TuckerLinear", "balanced_modes", "compress", "force_potential",
+        "force_regularization", "kmeans",
+    )},
+}  # fmt: skip
+
+
+def _public_callables() -> set[str]:
+    import lrjax.data
+    import lrjax.nn
+
+    modules = [lrjax, lrjax.tensors, lrjax.linalg, lrjax.solvers, lrjax.prox,
+               lrjax.decomposition, lrjax.testing, lrjax.data, lrjax.metrics, lrjax.nn]  # fmt: skip
+    return {
+        name
+        for mod in modules
+        for name in mod.__all__
+        if callable(getattr(mod, name)) and not inspect.ismodule(getattr(mod, name))
+    }
+
+
+def test_every_public_routine_is_probed():
+    missing = _public_callables() - set(SPECS) - set(EXEMPT)
+    assert not missing, f"public routines with no bad-input probe or exemption: {sorted(missing)}"
+    stale = (set(SPECS) | set(EXEMPT)) - _public_callables()
+    assert not stale, f"probes of names that are not public: {sorted(stale)}"
+
+
+def _raises_naming(fn, name: str):
+    with pytest.raises(ValueError) as err:
+        jax.block_until_ready(fn())
+    message = str(err.value)
+    assert name in message, f"the error does not name `{name}`: {message}"
+    assert len(message) < 600, message
+
+
+def _leaves(result):
+    if isinstance(result, tuple) and hasattr(result, "info"):
+        fields = [f for f in result if not isinstance(f, lrjax.SolverInfo)]
+        result = (*fields, result.info.error)
+    return [
+        np.asarray(leaf)
+        for leaf in jax.tree.leaves(result)
+        if jnp.issubdtype(jnp.result_type(leaf), jnp.inexact)
+    ]
+
+
+NAMES = sorted(SPECS)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_good_call_runs(name):
+    spec = SPECS[name]
+    out = spec.call(spec.good())
+    assert all(np.all(np.isfinite(leaf)) or name in ("iterate",) for leaf in _leaves(out))
+
+
+@pytest.mark.parametrize("bad_value", [NAN, INF], ids=["nan", "inf"])
+@pytest.mark.parametrize("name", NAMES)
+def test_nonfinite_input(name, bad_value):
+    spec = SPECS[name]
+    if spec.arg in ("key", "d"):
+        pytest.skip("no floating array argument")
+    x = np.array(spec.good(), dtype=float)
+    x.flat[1] = bad_value
+    if spec.nonfinite == "raise":
+        _raises_naming(lambda: spec.call(x), spec.arg)
+        assert "finite" in _message(lambda: spec.call(x))
+    elif np.isnan(bad_value):  # documented: NaN in, NaN out
+        assert any(np.any(np.isnan(leaf)) for leaf in _leaves(spec.call(x)))
+    else:  # an infinite entry runs to an answer (inf or the set's bound) or is rejected
+        try:
+            jax.block_until_ready(spec.call(x))
+        except ValueError as err:
+            assert spec.arg in str(err), str(err)
+
+
+def _message(fn) -> str:
+    try:
+        fn()
+    except ValueError as err:
+        return str(err)
+    return ""
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if SPECS[n].bad_shapes])
+def test_wrong_number_of_dimensions(name):
+    spec = SPECS[name]
+    for shape in spec.bad_shapes:
+        x = RNG.standard_normal(shape)
+        _raises_naming(lambda x=x: spec.call(x), spec.arg)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if SPECS[n].empty != "skip"])
+def test_empty_dimension(name):
+    """An empty input is an error, except for elementwise maps (an empty result)."""
+    spec = SPECS[name]
+    good = np.asarray(spec.good())
+    x = np.zeros((0, *good.shape[1:]))
+    if spec.empty == "raise":
+        _raises_naming(lambda: spec.call(x), spec.arg)
+    else:
+        assert np.shape(spec.call(x)) == x.shape or np.size(spec.call(x)) == 0
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in NAMES if SPECS[n].real_only and SPECS[n].empty != "skip"]
+)
+def test_complex_input(name):
+    spec = SPECS[name]
+    x = np.asarray(spec.good()) * (1 + 1j)
+    _raises_naming(lambda: spec.call(x), spec.arg)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if SPECS[n].key])
+@pytest.mark.parametrize("key", [0, "key", np.zeros(3), jax.random.split(KEY, 2)], ids=str)
+def test_wrong_key(name, key):
+    spec = SPECS[name]
+    _raises_naming(lambda: spec.call(spec.good(), key=key), "key")
+
+
+CASES = [
+    (n, arg, i) for n in NAMES for arg, values in SPECS[n].bad.items() for i in range(len(values))
+]
+
+
+@pytest.mark.parametrize(("name", "arg", "index"), CASES, ids=[f"{n}-{a}-{i}" for n, a, i in CASES])
+def test_out_of_range_argument(name, arg, index):
+    spec = SPECS[name]
+    value = spec.bad[arg][index]
+    _raises_naming(lambda: spec.call(spec.good(), **{arg: value}), arg)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [n for n in NAMES if SPECS[n].nonfinite == "raise" and SPECS[n].arg != "key" and SPECS[n].jit],
+)
+def test_nonfinite_input_under_jit_is_reported(name):
+    """Under jit nothing can raise: iterative routines report the failure in ``info`` (a
+    non-finite error, not converged) and the others return NaN, never finite garbage."""
+    spec = SPECS[name]
+    x = np.array(spec.good(), dtype=float)
+    x.flat[1] = NAN
+    out = jax.jit(spec.call)(jnp.asarray(x))
+    if isinstance(out, tuple) and hasattr(out, "info"):
+        assert not np.isfinite(float(out.info.error)) and not bool(out.info.converged)
+    assert any(np.any(np.isnan(leaf)) for leaf in _leaves(out))
+
+
+def test_prox_traced_out_of_range_hyperparameters_give_nan():
+    """A traced hyperparameter cannot be checked before the call: the prox returns NaN."""
+    x = jnp.asarray(M)
+    cases = [
+        (prox.prox_l1, -1.0), (prox.prox_l2, -1.0), (prox.projection_l2_ball, -1.0),
+        (prox.projection_simplex, -1.0), (prox.prox_nuclear, -1.0),
+        (lambda x, g: prox.prox_mcp(x, (0.3, g)), -1.0),
+        (lambda x, p: prox.prox_schatten_p(x, (0.3, p)), 1.5),
+    ]  # fmt: skip
+    for fn, value in cases:
+        out = jax.jit(lambda x, v, fn=fn: fn(x, v))(x, value)
+        assert np.all(np.isnan(np.asarray(out))), fn
