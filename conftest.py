@@ -1,12 +1,27 @@
-"""Repository-wide pytest configuration: docstring examples run as users run them.
+"""Repository-wide pytest configuration.
 
-``--doctest-modules`` collects the examples in every ``lrjax`` module. They are written for
-JAX's default float32, while the test suite turns on float64 (``tests/conftest.py``), so each
-example runs inside ``jax.enable_x64(False)``.
+* Eight CPU devices: every test process (xdist workers included) starts JAX with
+  ``--xla_force_host_platform_device_count=8``, so the sharded and multi-device tests run on
+  any machine. Programs that do not ask for a mesh still run on device 0 alone (measured: the
+  single-device tests take the same time with or without the flag). This must happen before
+  JAX initialises its backends, hence here, before ``import jax``.
+* Docstring examples run as users run them: ``--doctest-modules`` collects the examples in
+  every ``lrjax`` module. They are written for JAX's default float32, while the test suite
+  turns on float64 (``tests/conftest.py``), so each example runs inside
+  ``jax.enable_x64(False)``.
 """
 
-import jax
-import pytest
+import os
+
+TEST_DEVICES = 8
+if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "")
+        + f" --xla_force_host_platform_device_count={TEST_DEVICES}"
+    ).strip()
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from . import _checks
+from ._sharding import partitioned
 
 __all__ = [
     "DetectionStats",
@@ -301,7 +302,7 @@ def ssim(
             f"`win_size` must be odd and at most the image side {min(x.shape[-2:])}, "
             f"got {win_size}."
         )
-    return _ssim(x, y, data_range, sigma, win_size=win_size)
+    return partitioned(_ssim, x, y, data_range, sigma, win_size=win_size)
 
 
 @functools.partial(jax.jit, static_argnames=("win_size",))

@@ -7,6 +7,7 @@ Run by ``make core-check`` in a fresh virtual environment (CI runs it before the
 import importlib
 import pkgutil
 import sys
+from importlib import resources
 
 import lrjax
 
@@ -25,6 +26,9 @@ def main() -> int:
     loaded = [p for p in OPTIONAL if p in sys.modules]
     if loaded:
         print(f"core modules imported optional packages: {loaded}")
+        return 1
+    if not resources.files("lrjax").joinpath("py.typed").is_file():
+        print("the installed package has no py.typed (PEP 561)")
         return 1
     import jax
 

@@ -11,6 +11,7 @@ from jaxtyping import Array, Float
 
 from .. import _checks
 from .._numeric import relative_error
+from .._sharding import partitioned
 from ..linalg._svd import leading_left_singular_vectors, svd_flip
 from ..linalg._unfold import mode_dot, unfold
 from ..solvers._info import SolverInfo
@@ -162,4 +163,6 @@ def block_term(
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
     tol = _checks.tolerance(tol)
     key = _checks.optional_prng_key("key", key)
-    return _block_term(x, key, tol, ranks=ranks, n_blocks=n_blocks, maxiter=maxiter, diff=diff)
+    return partitioned(
+        _block_term, x, key, tol, ranks=ranks, n_blocks=n_blocks, maxiter=maxiter, diff=diff
+    )

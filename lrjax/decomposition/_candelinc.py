@@ -13,6 +13,7 @@ from jaxtyping import Array, Float
 
 from .. import _checks
 from .._numeric import relative_error
+from .._sharding import partitioned
 from ..linalg._unfold import mode_dot
 from ..solvers._info import SolverInfo
 from ..tensors import CPTensor
@@ -147,7 +148,8 @@ def candelinc(
     if key is None and (init == "random" or rank > min(projected)):
         reason = "init='random'" if init == "random" else f"rank {rank} > {min(projected)}"
         raise ValueError(f"`key` must be a PRNG key when {reason}, got None.")
-    return _candelinc(
+    return partitioned(
+        _candelinc,
         x, tuple(phis), key, tol,
         rank=rank, init=init, maxiter=maxiter, diff=diff, constrained=tuple(constrained),
     )  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -12,6 +13,7 @@ from jaxtyping import Array, Bool, Float
 
 from .. import _checks
 from .._numeric import relative
+from .._sharding import partitioned
 from ..prox._spectral import prox_nuclear
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
@@ -25,7 +27,7 @@ class CompletionResult(NamedTuple):
     info: SolverInfo
 
 
-def _svt_method(observed, mask, tau, delta, tol, maxiter, diff):
+def _svt_method(observed, mask, tau, delta, tol, maxiter, diff, svt):
     norm_obs_sq = jnp.sum(observed * observed)
     norm2 = _spectral_norm(observed)
     # k0 * delta * observed: the zero matrix (norm 0) starts at Y = 0 instead of 0 * inf
@@ -34,7 +36,7 @@ def _svt_method(observed, mask, tau, delta, tol, maxiter, diff):
 
     def step(y, params):
         observed, mask, tau, delta = params
-        x = prox_nuclear(y, tau)
+        x = svt(y, tau, 1.0)
         residual = mask * (observed - x)
         err = relative(jnp.sum(residual * residual), norm_obs_sq)
         return y + delta * residual, err
@@ -48,13 +50,13 @@ def _svt_method(observed, mask, tau, delta, tol, maxiter, diff):
         diff=diff,
         criterion="value",
     )
-    return CompletionResult(prox_nuclear(y, tau), info)
+    return CompletionResult(svt(y, tau, 1.0), info)
 
 
-def _soft_impute_method(observed, mask, lam, tol, maxiter, diff):
+def _soft_impute_method(observed, mask, lam, tol, maxiter, diff, svt):
     def step(z, params):
         observed, mask, lam = params
-        z_new = prox_nuclear(observed + (1 - mask) * z, lam)
+        z_new = svt(observed + (1 - mask) * z, lam, 1.0)
         d = z_new - z
         err = relative(jnp.sum(d * d), jnp.sum(z * z))
         return z_new, err
@@ -71,8 +73,8 @@ def _soft_impute_method(observed, mask, lam, tol, maxiter, diff):
     return CompletionResult(z, info)
 
 
-@functools.partial(jax.jit, static_argnames=("method", "maxiter", "diff"))
-def _complete(observed, mask, tau, delta, lam, tol, *, method, maxiter, diff):
+@functools.partial(jax.jit, static_argnames=("method", "maxiter", "diff", "svt"))
+def _complete(observed, mask, tau, delta, lam, tol, *, method, maxiter, diff, svt=prox_nuclear):
     mask = mask.astype(observed.dtype)
     observed = observed * mask
     n_obs = jnp.sum(mask)
@@ -81,10 +83,10 @@ def _complete(observed, mask, tau, delta, lam, tol, *, method, maxiter, diff):
             tau = 5.0 * math.sqrt(observed.shape[0] * observed.shape[1])
         if delta is None:
             delta = 1.2 * observed.size / n_obs
-        return _svt_method(observed, mask, tau, delta, tol, maxiter, diff)
+        return _svt_method(observed, mask, tau, delta, tol, maxiter, diff, svt)
     if lam is None:
         lam = 1e-2 * _spectral_norm(observed)
-    return _soft_impute_method(observed, mask, lam, tol, maxiter, diff)
+    return _soft_impute_method(observed, mask, lam, tol, maxiter, diff, svt)
 
 
 def complete_matrix(
@@ -98,6 +100,7 @@ def complete_matrix(
     tol: float = 1e-4,
     maxiter: int = 1000,
     diff: str | None = None,
+    low_rank_prox: Callable = prox_nuclear,
 ) -> CompletionResult:
     r"""Complete a low-rank matrix from the entries where ``mask`` is True.
 
@@ -126,6 +129,10 @@ def complete_matrix(
             ``"unroll"``. SVT: ``"unroll"`` only — its iterate ``Y`` is a dual variable that
             the constraints do not determine uniquely, so implicit differentiation of its
             fixed point is ill-posed.
+        low_rank_prox: the singular value thresholding step, a prox ``(x, reg, scaling)``
+            (static, hashable); the default is :func:`lrjax.prox.prox_nuclear`. For a matrix
+            sharded by rows, :func:`lrjax.distributed.complete_matrix` passes the TSQR-based
+            one.
 
     Returns:
         ``CompletionResult(matrix, info)``.
@@ -168,6 +175,16 @@ def complete_matrix(
     tau = _checks.positive("tau", tau)
     delta = _checks.positive("delta", delta)
     lam = _checks.nonnegative("lam", lam)
-    return _complete(
-        observed, mask_arr, tau, delta, lam, tol, method=method, maxiter=maxiter, diff=diff
+    return partitioned(
+        _complete,
+        observed,
+        mask_arr,
+        tau,
+        delta,
+        lam,
+        tol,
+        method=method,
+        maxiter=maxiter,
+        diff=diff,
+        svt=low_rank_prox,
     )

@@ -12,6 +12,7 @@ from jaxtyping import Array, Float
 
 from .. import _checks
 from .._numeric import relative, relative_error
+from .._sharding import partitioned
 from ..linalg._mttkrp import rank_first_partial
 from ..linalg._small import spd_inverse
 from ..linalg._svd import leading_left_singular_vectors
@@ -266,8 +267,8 @@ def cp_als(
         w_max = float(_checks.concrete_value(jnp.max, weights))
         if w_max > 1:
             raise ValueError(f"`weights` must lie in [0, 1] for cp_als, got maximum {w_max}.")
-    return _cp_als(
-        x, weights, key, tol, rank=rank, init=init, maxiter=maxiter, diff=diff,
+    return partitioned(
+        _cp_als, x, weights, key, tol, rank=rank, init=init, maxiter=maxiter, diff=diff,
         line_search=bool(line_search),
     )  # fmt: skip
 

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
+from .._sharding import partitioned
 from ..solvers._loop import iterate
 from ._cp import CPResult, _canonical_cp, _relative_error, _safe_norms, dimension_tree_sweep
 
@@ -97,4 +98,4 @@ def cp_nonneg(
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
     tol = _checks.tolerance(tol)
     key = _checks.prng_key("key", key)
-    return _cp_nonneg(x, key, tol, rank=rank, maxiter=maxiter, diff=diff)
+    return partitioned(_cp_nonneg, x, key, tol, rank=rank, maxiter=maxiter, diff=diff)

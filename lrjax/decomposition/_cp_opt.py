@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
+from .._sharding import partitioned
 from ..solvers._implicit import implicit_stationary_point
 from ..solvers._least_squares import _levenberg_marquardt
 from ..solvers._loop import iterate
@@ -209,6 +210,15 @@ def cp_opt(
         reason = "init='random'" if init == "random" else f"rank {rank} > min(x.shape)"
         raise ValueError(f"`key` must be a PRNG key when {reason}, got None.")
     weights = observation_weights(x, weights, mask)
-    return _cp_opt(
-        x, weights, key, tol, rank=rank, init=init, method=method, maxiter=maxiter, diff=diff
+    return partitioned(
+        _cp_opt,
+        x,
+        weights,
+        key,
+        tol,
+        rank=rank,
+        init=init,
+        method=method,
+        maxiter=maxiter,
+        diff=diff,
     )

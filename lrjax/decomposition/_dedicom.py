@@ -11,6 +11,7 @@ from jaxtyping import Array, Float
 
 from .. import _checks
 from .._numeric import relative_error
+from .._sharding import partitioned
 from ..linalg._svd import leading_left_singular_vectors
 from ..linalg._unfold import unfold
 from ..solvers._info import SolverInfo
@@ -182,7 +183,7 @@ def dedicom(
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
     tol = _checks.tolerance(tol)
     key = _checks.optional_prng_key("key", key)
-    return _dedicom(x, key, tol, rank=rank, maxiter=maxiter, diff=diff)
+    return partitioned(_dedicom, x, key, tol, rank=rank, maxiter=maxiter, diff=diff)
 
 
 def paratuck2(
@@ -252,4 +253,4 @@ def paratuck2(
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
     tol = _checks.tolerance(tol)
     key = _checks.optional_prng_key("key", key)
-    return _paratuck2(x, key, tol, ranks=(p, q), maxiter=maxiter, diff=diff)
+    return partitioned(_paratuck2, x, key, tol, ranks=(p, q), maxiter=maxiter, diff=diff)

@@ -11,6 +11,7 @@ from jaxtyping import Array, Float
 
 from .. import _checks
 from .._numeric import relative_error
+from .._sharding import partitioned
 from ..linalg._svd import leading_left_singular_vectors
 from ..linalg._unfold import unfold
 from ..solvers._least_squares import _levenberg_marquardt
@@ -133,4 +134,4 @@ def indscal(
     key = _checks.optional_prng_key("key", key)
     if key is None and rank > x.shape[0]:
         raise ValueError(f"`key` must be a PRNG key when rank {rank} > I = {x.shape[0]}, got None.")
-    return _indscal(x, key, tol, rank=rank, maxiter=maxiter, diff=diff)
+    return partitioned(_indscal, x, key, tol, rank=rank, maxiter=maxiter, diff=diff)

@@ -12,6 +12,7 @@ from jaxtyping import Array, Float, Int
 
 from .. import _checks
 from .._numeric import relative, relative_error
+from .._sharding import partitioned
 from ..linalg._spectral import svd_guarded
 from ..linalg._svd import leading_left_singular_vectors
 from ..solvers._extrapolate import extrapolated
@@ -219,4 +220,6 @@ def parafac2(
     if key is None and (init == "random" or rank > x.shape[2]):
         reason = "init='random'" if init == "random" else f"rank {rank} > I = {x.shape[2]}"
         raise ValueError(f"`key` must be a PRNG key when {reason}, got None.")
-    return _parafac2(x, lengths, key, tol, rank=rank, init=init, maxiter=maxiter, diff=diff)
+    return partitioned(
+        _parafac2, x, lengths, key, tol, rank=rank, init=init, maxiter=maxiter, diff=diff
+    )

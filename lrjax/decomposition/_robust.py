@@ -14,6 +14,7 @@ from jaxtyping import Array, Float
 
 from .. import _checks
 from .._numeric import relative
+from .._sharding import partitioned
 from ..prox._spectral import prox_nuclear, prox_nuclear_randomized, prox_tensor_nuclear
 from ..prox._vector import prox_l1
 from ..solvers._info import SolverInfo
@@ -182,7 +183,8 @@ def robust_pca(
         svt_rank = _checks.positive_int("svt_rank", svt_rank)
         if key is None:
             raise ValueError("`key` must be a PRNG key when `svt_rank` is given, got None.")
-    return _robust_pca(
+    return partitioned(
+        _robust_pca,
         m,
         lam,
         low_rank_hyperparams,
@@ -266,4 +268,4 @@ def tensor_robust_pca(
     if _checks.is_concrete(mu) and _checks.is_concrete(mu_max) and float(mu_max) < float(mu):
         raise ValueError(f"`mu_max` must be at least `mu` = {mu!r}, got {mu_max!r}.")
     tol = _checks.tolerance(tol)
-    return _tensor_robust_pca(x, lam, rho, mu, mu_max, tol, maxiter=maxiter, diff=diff)
+    return partitioned(_tensor_robust_pca, x, lam, rho, mu, mu_max, tol, maxiter=maxiter, diff=diff)

@@ -12,6 +12,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .. import _checks
+from .._sharding import partitioned
 from ..linalg._gemm import factor_gemm
 from ..linalg._svd import leading_left_singular_vectors
 from ..tensors import TTTensor
@@ -101,7 +102,7 @@ def tt_svd(x: Float[Array, "*dims"], max_ranks: int | Sequence[int]) -> TTTensor
     x = _checks.as_array("x", x, min_ndim=2)
     ranks = _internal_ranks(max_ranks, x.shape)
     # A unit step rank is kept as given; ranks are already clipped to what the shape allows.
-    return _tt_svd(x, ranks=ranks)
+    return partitioned(_tt_svd, x, ranks=ranks)
 
 
 def tt_svd_adaptive(

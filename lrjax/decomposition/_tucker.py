@@ -11,6 +11,7 @@ from jaxtyping import Array, Float
 
 from .. import _checks
 from .._numeric import relative, relative_error
+from .._sharding import partitioned
 from ..linalg._small import orthonormalize
 from ..linalg._svd import leading_left_singular_vectors
 from ..linalg._unfold import mode_dot, unfold
@@ -93,7 +94,7 @@ def hosvd(x: Float[Array, "*dims"], ranks: int | tuple[int, ...]) -> TuckerTenso
         higher-order singular value decomposition", SIAM J. Sci. Comput. 34(2), 2012.
     """
     x, ranks = _tucker_args(x, ranks)
-    return _hosvd(x, ranks=ranks)
+    return partitioned(_hosvd, x, ranks=ranks)
 
 
 def _hooi_sweep(factors, data):
@@ -181,4 +182,6 @@ def tucker_hooi(
     key = _checks.optional_prng_key("key", key)
     if init == "random" and key is None:
         raise ValueError("`key` must be a PRNG key when init='random', got None.")
-    return _tucker_hooi(x, key, tol, ranks=ranks, init=init, maxiter=maxiter, diff=diff)
+    return partitioned(
+        _tucker_hooi, x, key, tol, ranks=ranks, init=init, maxiter=maxiter, diff=diff
+    )

@@ -11,6 +11,7 @@ from jaxtyping import Array, Float
 
 from .. import _checks
 from .._numeric import relative
+from .._sharding import partitioned
 from ..linalg._small import spd_inverse
 from ..linalg._svd import svd_flip
 from ..solvers._info import SolverInfo
@@ -166,4 +167,6 @@ def wlra(
     reg = _checks.nonnegative("reg", reg)
     if method == "em" and _checks.is_concrete(reg) and float(reg) != 0.0:
         raise ValueError(f"`reg` must be 0 with method='em', got {reg!r}; use method='als'.")
-    return _wlra(m, weights, reg, tol, rank=rank, method=method, maxiter=maxiter, diff=diff)
+    return partitioned(
+        _wlra, m, weights, reg, tol, rank=rank, method=method, maxiter=maxiter, diff=diff
+    )

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._sharding import partitioned
+
 
 def khatri_rao(matrices: Sequence[Float[Array, "I R"]]) -> Float[Array, "prod R"]:
     r"""Column-wise Kronecker product :math:`A_0 \odot A_1 \odot \cdots`.
@@ -39,9 +41,18 @@ def khatri_rao(matrices: Sequence[Float[Array, "I R"]]) -> Float[Array, "prod R"
                 f"`matrices[{n}]` must be a matrix with {rank} columns (as `matrices[0]`), "
                 f"got shape {m.shape}."
             )
+    return partitioned(_khatri_rao, tuple(matrices), like=matrices[0])
+
+
+def _khatri_rao(matrices):
+    rank = matrices[0].shape[-1]
     return functools.reduce(
         lambda a, b: (a[:, None, :] * b[None, :, :]).reshape(-1, rank), matrices
     )
+
+
+def _kronecker(matrices):
+    return functools.reduce(jnp.kron, matrices)
 
 
 def kronecker(matrices: Sequence[Float[Array, "m n"]]) -> Float[Array, "M N"]:
@@ -62,4 +73,4 @@ def kronecker(matrices: Sequence[Float[Array, "m n"]]) -> Float[Array, "M N"]:
     for n, m in enumerate(matrices):
         if m.ndim != 2:
             raise ValueError(f"`matrices[{n}]` must be a matrix, got shape {m.shape}.")
-    return functools.reduce(jnp.kron, matrices)
+    return partitioned(_kronecker, tuple(matrices), like=matrices[0])

@@ -10,6 +10,7 @@ from jax import lax
 from jaxtyping import Array, Float
 
 from .. import _checks
+from .._sharding import partitioned
 from ._spectral import svd_guarded
 from ._svd import _randomized_range, svd_flip
 
@@ -111,8 +112,12 @@ def fd_update(
             f"{state.shape}, got {rows.shape}."
         )
     randomized = key is not None
-    return _fd_update(
-        state, rows.astype(state.dtype), key if randomized else jax.random.key(0), randomized
+    return partitioned(
+        _fd_update,
+        state,
+        rows.astype(state.dtype),
+        key if randomized else jax.random.key(0),
+        randomized=randomized,
     )
 
 

@@ -14,6 +14,7 @@ from jax import lax
 from jaxtyping import Array, Float
 
 from .. import _checks
+from .._sharding import partitioned
 
 
 def _gauss_jordan(a: Array, rhs: Array) -> Array:
@@ -92,7 +93,7 @@ def spd_inverse(a: Float[Array, "n n"]) -> Float[Array, "n n"]:
     a = _checks.as_array("a", a, ndim=2, check_finite=False)
     if a.shape[0] != a.shape[1]:
         raise ValueError(f"`a` must be square, got shape {a.shape}.")
-    return _spd_inverse_jit(a)
+    return partitioned(_spd_inverse_jit, a)
 
 
 def cholesky_guarded(gram: Float[Array, "n n"]) -> tuple[Array, Array]:
@@ -161,7 +162,7 @@ def orthonormalize(y: Float[Array, "m k"]) -> Float[Array, "m k"]:
     y = _checks.as_array("y", y, ndim=2, check_finite=False)
     if y.shape[1] > y.shape[0]:
         raise ValueError(f"`y` must be tall (at least as many rows as columns), got {y.shape}.")
-    return _orthonormalize(y)
+    return partitioned(_orthonormalize, y)
 
 
 def orthonormalize_rows(yt: Float[Array, "k n"]) -> Float[Array, "k n"]:

@@ -11,6 +11,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._sharding import partitioned
+
 
 def _h(a: Array) -> Array:
     """Conjugate transpose of the last two axes."""
@@ -110,6 +112,10 @@ def _spectral_jvp(fn, primals, tangents):
     return out, dout
 
 
+def _spectral_jit(x, params, *, fn):
+    return _spectral(fn, x, params)
+
+
 def _eye_like(a: Array) -> Array:
     return jnp.eye(a.shape[-1], dtype=a.dtype)
 
@@ -171,4 +177,4 @@ def singular_value_map(
         raise ValueError(f"`x` must not be empty, got shape {x.shape}.")
     if not jnp.issubdtype(x.dtype, jnp.inexact):
         x = x.astype(jnp.result_type(float))
-    return _spectral(fn, x, params)
+    return partitioned(_spectral_jit, x, params, fn=fn)

@@ -10,6 +10,7 @@ from jax import lax
 from jaxtyping import Array, Float
 
 from .. import _checks
+from .._sharding import partitioned
 from ._gemm import factor_gemm
 from ._small import orthonormalize, orthonormalize_rows
 from ._spectral import eigh_guarded, svd_guarded
@@ -49,7 +50,7 @@ def svd_flip(
             f"`u` has {u.shape[-1]} columns but `vt` has {vt.shape[-2]} rows (shapes {u.shape} "
             f"and {vt.shape})."
         )
-    return _svd_flip(u, vt)
+    return partitioned(_svd_flip, u, vt)
 
 
 def _check_matrix_rank(a, rank):
@@ -93,7 +94,7 @@ def truncated_svd(
         Array([3., 2.], dtype=float32)
     """
     a, rank = _check_matrix_rank(a, rank)
-    return _truncated_svd(a, rank)
+    return partitioned(_truncated_svd, a, rank=rank)
 
 
 def _randomized_range(a, key, width, n_iter):
@@ -162,7 +163,9 @@ def randomized_svd(
     key = _checks.prng_key("key", key)
     n_oversamples = _checks.nonneg_int("n_oversamples", n_oversamples)
     n_iter = _checks.nonneg_int("n_iter", n_iter)
-    return _randomized_svd(a, key, rank, n_oversamples, n_iter)
+    return partitioned(
+        _randomized_svd, a, key, rank=rank, n_oversamples=n_oversamples, n_iter=n_iter
+    )
 
 
 def _complete_basis(u: Array, missing: Array) -> Array:
@@ -235,4 +238,4 @@ def leading_left_singular_vectors(mat: Float[Array, "m n"], rank: int) -> Float[
         raise ValueError(
             f"`rank` must be at most the number of rows of `mat` ({mat.shape[0]}), got {rank}."
         )
-    return _leading_left(mat, rank)
+    return partitioned(_leading_left, mat, rank=rank)

@@ -11,6 +11,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .. import _checks
+from .._sharding import partitioned
 from ..linalg._gemm import factor_gemm
 from ..linalg._spectral import singular_value_map
 from ..linalg._svd import _randomized_range
@@ -86,7 +87,7 @@ def generalized_svt(
     x = _spectral_input(x)
     if _hyper.all_concrete((hyperparams, scaling)):
         prox_fn(jnp.zeros((1,), x.dtype), hyperparams, scaling)  # raises on bad values
-    return _generalized_svt(x, hyperparams, scaling, prox_fn=prox_fn)
+    return partitioned(_generalized_svt, x, hyperparams, scaling, prox_fn=prox_fn)
 
 
 @jax.jit
@@ -114,7 +115,7 @@ def prox_nuclear(x: Float[Array, "m n"], reg, scaling=1.0) -> Float[Array, "m n"
     x = _spectral_input(x)
     _hyper.nonneg("reg", reg)
     _hyper.nonneg("scaling", scaling)
-    return _prox_nuclear(x, reg, scaling)
+    return partitioned(_prox_nuclear, x, reg, scaling)
 
 
 @jax.jit
@@ -161,7 +162,7 @@ def prox_weighted_nuclear(x: Float[Array, "m n"], weights, scaling=1.0) -> Float
                 f"then), got {weights!r}."
             )
     _hyper.nonneg("scaling", scaling)
-    return _prox_weighted_nuclear(x, weights, scaling)
+    return partitioned(_prox_weighted_nuclear, x, weights, scaling)
 
 
 @functools.partial(jax.jit, static_argnames=("rank",))
@@ -188,7 +189,7 @@ def projection_rank(x: Float[Array, "m n"], rank: int, scaling=1.0) -> Float[Arr
     x = _spectral_input(x)
     if isinstance(rank, bool) or not isinstance(rank, int | np.integer) or rank < 0:
         raise ValueError(f"`rank` must be a non-negative Python int, got {rank!r}.")
-    return _projection_rank(x, int(rank))
+    return partitioned(_projection_rank, x, rank=int(rank))
 
 
 @functools.partial(jax.jit, static_argnames=("rank", "n_oversamples", "n_iter"))
@@ -236,8 +237,15 @@ def prox_nuclear_randomized(
     n_oversamples = _checks.nonneg_int("n_oversamples", n_oversamples)
     n_iter = _checks.nonneg_int("n_iter", n_iter)
     key = _checks.prng_key("key", key)
-    return _prox_nuclear_randomized(
-        x, reg, scaling, key, rank=rank, n_oversamples=n_oversamples, n_iter=n_iter
+    return partitioned(
+        _prox_nuclear_randomized,
+        x,
+        reg,
+        scaling,
+        key,
+        rank=rank,
+        n_oversamples=n_oversamples,
+        n_iter=n_iter,
     )
 
 
@@ -276,4 +284,4 @@ def prox_tensor_nuclear(x: Float[Array, "n1 n2 n3"], reg, scaling=1.0) -> Float[
     x = _spectral_input(x, ndim=3)
     _hyper.nonneg("reg", reg)
     _hyper.nonneg("scaling", scaling)
-    return _prox_tensor_nuclear(x, reg, scaling)
+    return partitioned(_prox_tensor_nuclear, x, reg, scaling)

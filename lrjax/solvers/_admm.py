@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import _checks
+from .._sharding import partitioned
 from ._implicit import implicit_fixed_point
 from ._info import SolverInfo
 from ._loop import iterate
@@ -211,7 +212,8 @@ def admm(
     _checks.floating_tree("init", init)
     if c is None:
         c = jax.tree.map(jnp.zeros_like, a_op(init[0]))
-    return _admm(
+    return partitioned(
+        _admm,
         tuple(init),
         params,
         c,

@@ -13,6 +13,7 @@ from jax.flatten_util import ravel_pytree
 from jax.scipy.sparse.linalg import cg
 
 from .. import _checks
+from .._sharding import partitioned
 from ._implicit import implicit_stationary_point
 from ._info import SolverInfo
 from ._loop import iterate
@@ -214,7 +215,8 @@ def levenberg_marquardt(
     _checks.floating_tree("x0", x0)
     if cg_maxiter is not None:
         cg_maxiter = _checks.positive_int("cg_maxiter", cg_maxiter)
-    return _levenberg_marquardt(
+    return partitioned(
+        _levenberg_marquardt,
         x0,
         tuple(args),
         tol,

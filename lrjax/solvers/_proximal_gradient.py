@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from .. import _checks
+from .._sharding import partitioned
 from ._implicit import implicit_fixed_point
 from ._info import SolverInfo
 from ._loop import iterate
@@ -189,7 +190,8 @@ def proximal_gradient(
     backtrack = stepsize is None
     if stepsize is not None and _checks.is_concrete(stepsize) and not float(stepsize) > 0:
         raise ValueError(f"`stepsize` must be positive or None, got {stepsize!r}.")
-    return _proximal_gradient(
+    return partitioned(
+        _proximal_gradient,
         x0,
         tuple(args),
         hyperparams_prox,

@@ -1,0 +1,41 @@
+"""Communication-efficient algorithms for arrays sharded over a device mesh (``shard_map``
+with explicit collectives).
+
+Every routine here takes an array sharded with a ``NamedSharding`` (or a ``mesh`` and a
+``spec``), states in its docstring the bytes it moves per iteration, and never gathers the
+whole tensor or matrix onto one device; :func:`communication` measures what a compiled program
+moves. The public routines of :mod:`lrjax` also accept sharded inputs (the compiler then
+decides what moves); these are for when that is too much.
+"""
+
+from ._comm import Collective as Collective
+from ._comm import communication as communication
+from ._cp import cp_als as cp_als
+from ._cp import cp_gradient as cp_gradient
+from ._rows import complete_matrix as complete_matrix
+from ._rows import fd_merge_rows as fd_merge_rows
+from ._rows import frequent_directions as frequent_directions
+from ._rows import robust_pca as robust_pca
+from ._svd import prox_nuclear_rows as prox_nuclear_rows
+from ._svd import randomized_svd as randomized_svd
+from ._svd import truncated_svd as truncated_svd
+from ._svd import tsqr as tsqr
+from ._tucker import hosvd as hosvd
+from ._tucker import tucker_hooi as tucker_hooi
+
+__all__ = [
+    "Collective",
+    "communication",
+    "complete_matrix",
+    "cp_als",
+    "cp_gradient",
+    "fd_merge_rows",
+    "frequent_directions",
+    "hosvd",
+    "prox_nuclear_rows",
+    "randomized_svd",
+    "robust_pca",
+    "truncated_svd",
+    "tsqr",
+    "tucker_hooi",
+]
