@@ -16,8 +16,7 @@ import os
 TEST_DEVICES = 8
 if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "")
-        + f" --xla_force_host_platform_device_count={TEST_DEVICES}"
+        os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={TEST_DEVICES}"
     ).strip()
 
 import jax  # noqa: E402
