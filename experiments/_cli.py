@@ -5,7 +5,8 @@ Before anything runs, the launcher checks what it was given: ``--help`` lists th
 every config field with its default; an unknown or ill-typed ``--config.<field>`` and every
 value the experiment's ``validate`` rejects are reported one line each (exit status 2, no
 traceback); ``config.dtype = "float64"`` turns on JAX's 64-bit mode (it would otherwise be cut
-to float32 silently). A run whose workdir another live run holds stops with exit status 3.
+to float32 silently). A run whose workdir another live run holds stops with exit status 3;
+processes of a multi-process run that do not come together stop with exit status 4.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from absl import app, flags
 from ml_collections import config_flags
 
-from experiments._workdir import WorkdirBusy, flatten
+from experiments._workdir import DistributedStartError, WorkdirBusy, flatten
 
 Validator = Callable[[object], list[str]]
 
@@ -160,5 +161,8 @@ def launch(
         except WorkdirBusy as err:
             print(f"error: {err}", file=sys.stderr)
             sys.exit(3)
+        except DistributedStartError as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(4)
 
     app.run(main, flags_parser=_quiet_parser(default_config))

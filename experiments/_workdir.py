@@ -22,6 +22,12 @@ class WorkdirBusy(RuntimeError):
     """Raised when another live run holds the workdir."""
 
 
+class DistributedStartError(RuntimeError):
+    """Raised when the processes of a multi-process run do not come together (a process count
+    that does not match the processes started, a coordinator that is not there), before the
+    workdir is touched: the run can be started again as it was."""
+
+
 class WorkdirLock:
     """An exclusive lock on ``workdir`` for the duration of a ``with`` block.
 

@@ -78,9 +78,11 @@ def restore(mgr, model, optimizer, ema, workdir: Path) -> tuple[dict, dict] | No
 def _set_aside(mgr, step: int, workdir: Path) -> None:
     """Move a damaged checkpoint out of the manager's folder, so that the run can save that
     step again and a later resumption does not trip on it."""
+    import jax
+
     src = Path(mgr.directory) / str(step)
     dst = workdir / "corrupt_checkpoints" / str(step)
-    if src.exists():
+    if src.exists() and jax.process_index() == 0:  # one process moves it
         dst.parent.mkdir(parents=True, exist_ok=True)
         if dst.exists():
             shutil.rmtree(dst)

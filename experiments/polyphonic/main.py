@@ -23,7 +23,7 @@ import optax
 from flax import nnx
 
 from experiments._workdir import WorkdirLock
-from experiments.polyphonic import checkpoints
+from experiments.polyphonic import checkpoints, parallel
 from experiments.polyphonic.configuration import (
     check_config,
     read_config,
@@ -225,10 +225,12 @@ def eval_step(model, x, y, mask) -> FrameStats:
     return frame_stats(model(x), y, mask)
 
 
-def evaluate(model, batches) -> dict[str, float]:
+def evaluate(model, batches, mesh=None) -> dict[str, float]:
+    """Summed statistics of the padded ``batches`` (split over ``mesh``'s data axis when
+    given)."""
     total = None
-    for x, y, mask in batches:
-        s = eval_step(model, x, y, mask)
+    for batch in batches:
+        s = eval_step(model, *parallel.shard_batch(batch, mesh))
         total = s if total is None else jax.tree.map(jnp.add, total, s)
     assert total is not None
     return {
@@ -278,36 +280,64 @@ def run(config, workdir: str | Path) -> dict:
     config is checked first (every problem reported at once), and the run holds an exclusive
     lock on ``workdir``.
 
+    Data parallel (``config.mesh``): each batch is split over the devices of the ``"data"``
+    mesh axis, everything else replicated; the metrics equal the single-device run's to
+    float32 rounding, and a checkpoint resumes on any device count. Several processes
+    (``config.distributed``, or ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``,
+    ``JAX_PROCESS_ID``) join before the workdir is touched; process 0 holds the lock and
+    writes the records, and the others stop with it when it refuses to run.
+
     Raises:
         ValueError: for a bad config, or a workdir holding a run with another config.
         experiments._workdir.WorkdirBusy: when another live run holds ``workdir``.
+        experiments._workdir.DistributedStartError: when the processes do not come together.
     """
     problems = validate(config)
     if problems:
         raise ValueError("bad config: " + "; ".join(problems))
+    parallel.initialize(config)  # before the workdir: a failed start leaves it as it was
+    mesh = parallel.data_mesh(config)
     workdir = Path(workdir)
+    if not parallel.is_writer():
+        if not parallel.agree(True):
+            raise RuntimeError("process 0 did not start the run; its output says why")
+        return _run(config, workdir, mesh)
     with WorkdirLock(workdir):
-        return _run(config, workdir)
+        try:
+            _prepare(config, workdir)
+        except BaseException:
+            parallel.agree(False)
+            raise
+        parallel.agree(True)
+        return _run(config, workdir, mesh)
 
 
-def _run(config, workdir: Path) -> dict:
+def _prepare(config, workdir: Path) -> None:
     check_config(workdir, config)
     if (workdir / "diverged.json").is_file():  # resuming would only replay the divergence
         stored = json.loads((workdir / "diverged.json").read_text())
         raise Diverged(f"{stored['message']} (this workdir holds a diverged run, recorded in "
                        f"{str(workdir / 'diverged.json')!r}; it does not resume)")  # fmt: skip
+
+
+def _run(config, workdir: Path, mesh=None) -> dict:
+    writer = parallel.is_writer()
     data = load_splits(config)
     model = MusicRNN(config, rngs=nnx.Rngs(config.seed))
     transform = _transform(float(config.clip_norm), weight_decay(config))
     optimizer = nnx.Optimizer(model, transform, wrt=nnx.Param)
     optimizer.opt_state[1].hyperparams["learning_rate"][...] = config.learning_rate
+    if mesh is not None:  # parameters and optimiser state replicated on every device
+        nnx.update((model, optimizer), parallel.replicate(nnx.state((model, optimizer)), mesh))
     manager = checkpoints.manager(workdir)
     meta = {"step": 0, "history": []}
-    ema = _pure_params(model)
+    ema = parallel.replicate(_pure_params(model), mesh)
+    # restored onto the current layout, whatever the device count that wrote it
     restored = checkpoints.restore(manager, model, optimizer, ema, workdir)
     if restored is not None:
         ema, meta = restored
-        print(f"resumed from step {meta['step']} ({len(meta['history'])} epochs done)")
+        if writer:
+            print(f"resumed from step {meta['step']} ({len(meta['history'])} epochs done)")
     history: list[dict] = meta["history"]
     step = int(meta["step"])
     chunk = train_chunk(config)
@@ -316,9 +346,9 @@ def _run(config, workdir: Path) -> dict:
     key = jax.random.key(config.seed)
     data_key, drop_key = jax.random.split(key)
     steps_this_run = 0
-    decay = jnp.float32(config.ema_decay)
+    decay = parallel.replicate(np.float32(config.ema_decay), mesh)
     stop = _should_stop(history, config)
-    if not stop and len(history) < config.max_epochs:
+    if not stop and len(history) < config.max_epochs and writer:
         # a finished run resumed to train longer (a larger max_epochs or patience) is
         # unfinished again until it ends: its old result.json would be stale
         (workdir / "result.json").unlink(missing_ok=True)
@@ -338,9 +368,11 @@ def _run(config, workdir: Path) -> dict:
         t0 = time.perf_counter()
         bar = _progress(range(first, steps_per_epoch), config, f"epoch {epoch + 1}")
         for b in bar:
-            x, y, mask = pad_batch([train[i] for i in batches[b]], config.min_bucket)
+            batch = pad_batch([train[i] for i in batches[b]], config.min_bucket)
+            mask = batch[2]
+            x, y, sharded_mask = parallel.shard_batch(batch, mesh)
             loss, ema, taken = train_step(
-                model, optimizer, ema, x, y, mask, jax.random.fold_in(drop_key, step), decay
+                model, optimizer, ema, x, y, sharded_mask, _step_key(drop_key, step, mesh), decay
             )
             if bool(taken):
                 losses.append(float(loss))
@@ -358,20 +390,25 @@ def _run(config, workdir: Path) -> dict:
         scored = _with_params(model, ema) if config.ema_decay > 0 else model
         record = {"epoch": epoch + 1, "step": step,
                   "train_loss": float(np.mean(losses)) if losses else float("nan"),
-                  "valid": evaluate(scored, valid), "test": evaluate(scored, test),
+                  "valid": evaluate(scored, valid, mesh), "test": evaluate(scored, test, mesh),
                   "seconds": time.perf_counter() - t0, "skipped_steps": skipped,
                   "train_frames": frames}  # fmt: skip
         record["lr"] = _learning_rate(optimizer)
         if not losses or not _finite_nll(record):
             manager.close()
             message = _diverged_message(record, history, steps_per_epoch, workdir)
-            (workdir / "diverged.json").write_text(
-                json.dumps({"epoch": record["epoch"], "message": message, "record": record}) + "\n"
-            )
+            if writer:
+                (workdir / "diverged.json").write_text(
+                    json.dumps({"epoch": record["epoch"], "message": message, "record": record})
+                    + "\n"
+                )
             raise Diverged(message)
         history.append(record)
         _maybe_decay(optimizer, history, config)
         checkpoints.save(manager, step, model, optimizer, ema, {"step": step, "history": history})
+        if not writer:
+            stop = _should_stop(history, config)
+            continue
         _write_metrics(workdir, history)
         note = f"  {skipped} non-finite steps skipped" if skipped else ""
         print(
@@ -383,9 +420,19 @@ def _run(config, workdir: Path) -> dict:
         stop = _should_stop(history, config)
     manager.close()
     result = _result(config, history, cell_params(model))
-    _write_summary(workdir, config, result, history)
-    _plot(workdir, history, result)
+    if writer:
+        _write_summary(workdir, config, result, history)
+        _plot(workdir, history, result)
     return result
+
+
+def _step_key(drop_key, step: int, mesh):
+    """The dropout key of a global step (a function of the seed and the step only), replicated
+    on ``mesh``."""
+    key = jax.random.fold_in(drop_key, step)
+    if mesh is None:
+        return key
+    return jax.random.wrap_key_data(parallel.replicate(jax.random.key_data(key), mesh))
 
 
 def _learning_rate(optimizer) -> float:

@@ -51,4 +51,16 @@ def get_config() -> ml_collections.ConfigDict:
     c.checkpoint_every_steps = 50  # plus one at the end of every epoch
     c.stop_after_steps = -1  # > 0: stop as if killed after this many steps (resume tests)
     c.progress = True
+
+    # data parallel: the batch split over this many devices on one "data" mesh axis (-1: every
+    # device of every process), parameters replicated; the result does not depend on it
+    c.mesh = ml_collections.ConfigDict()
+    c.mesh.data = -1
+    # several processes (hosts): "" / -1 fall back to JAX_COORDINATOR_ADDRESS,
+    # JAX_NUM_PROCESSES and JAX_PROCESS_ID; none set: one process (docs/distributed.md)
+    c.distributed = ml_collections.ConfigDict()
+    c.distributed.coordinator_address = ""  # host:port of process 0
+    c.distributed.num_processes = -1
+    c.distributed.process_id = -1
+    c.distributed.timeout_s = 300  # how long to wait for every process to join
     return c
