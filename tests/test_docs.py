@@ -7,6 +7,7 @@ import re
 import pytest
 
 import lrjax
+import lrjax.distributed
 import lrjax.metrics
 
 API = (pathlib.Path(__file__).parents[1] / "docs" / "api.md").read_text()
@@ -21,6 +22,7 @@ MODULES = [
     pytest.importorskip("lrjax.data"),
     lrjax.metrics,
     pytest.importorskip("lrjax.nn"),
+    lrjax.distributed,
 ]
 NAMES = sorted({(m.__name__, n) for m in MODULES for n in m.__all__})
 

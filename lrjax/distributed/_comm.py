@@ -86,12 +86,17 @@ def communication(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str
         results, i.e. the payload one device receives (a ring all-reduce sends and receives
         about twice that).
 
+    Raises:
+        ValueError: when ``fn`` is not callable.
+
     Example:
         >>> import jax, jax.numpy as jnp
         >>> summary = communication(lambda x: x * 2, jnp.ones(4))
         >>> summary["per_iteration"], summary["once"]
         (0, 0)
     """
+    if not callable(fn):
+        raise ValueError(f"`fn` must be a callable, got {type(fn).__name__} {fn!r}.")
     compiled = jax.jit(fn).lower(*args, **kwargs).compile()
     found = collectives(compiled.as_text() or "")
     by_kind: dict[str, int] = {}

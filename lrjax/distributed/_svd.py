@@ -200,9 +200,10 @@ def randomized_svd(
     The sketch ``A Ω`` is formed locally (``Ω`` from ``key``, the same on every device);
     orthonormalisation is CholeskyQR2 with its ``l x l`` Grams all-reduced; each power
     iteration all-reduces ``Aᵀ Q`` (``n x l``), and the final ``Qᵀ A`` (``l x n``) is
-    all-reduced once. **Bytes moved per power iteration:** ``b (n l + 4 l²)`` with
-    ``l = rank + n_oversamples`` (two CholeskyQR2 passes, two Grams each), independent of
-    ``m``; plus ``b (l n + 2 l² + p k)`` once.
+    all-reduced once. **Bytes moved per power iteration:** ``b (n l + 2 l²)`` with
+    ``l = min(rank + n_oversamples, n)`` (``Aᵀ Q``, then the ``l x l`` Gram of each of the
+    two CholeskyQR passes of ``A Z``), independent of ``m``; plus ``b (l n + 2 l² + p k)``
+    once.
 
     Args:
         a: ``(m, n)`` matrix sharded along its rows (any number of rows per device).

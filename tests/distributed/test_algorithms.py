@@ -213,6 +213,14 @@ def test_bytes_per_iteration_match_the_formulas():
     assert summary["per_iteration"] == dcp.sweep_bytes(x.shape, 3, layout, 8)
     summary = ld.communication(lambda t: ld.tucker_hooi(t, (3, 3, 2), maxiter=5), xs)
     assert summary["per_iteration"] == dtucker.sweep_bytes(x.shape, (3, 3, 2), layout, 8)
+    a = _put(_tall(m=2048, n=12))  # l = min(3 + 10, 12) = 12: b (n l + 2 l²) per power step
+    summary = ld.communication(lambda t: ld.randomized_svd(t, 3, key=KEY), a)
+    assert summary["per_iteration"] == 8 * (12 * 12 + 2 * 12 * 12)
+    y = _put(_tall(m=64, n=8).T, P(None, "x"))  # ring: U (8 x 2) to each of two neighbours
+    summary = ld.communication(
+        lambda t: ld.dgd_local(t, 2, key=KEY, step=1e-3, maxiter=10, record_every=10), y
+    )
+    assert summary["per_iteration"] == 2 * 8 * 8 * 2
     # the compiler's own partitioning of the single-device routine moves the whole tensor once
     auto = ld.communication(lambda t: lrjax.cp_als(t, 3, maxiter=5), xs)
     assert auto["largest"] >= x.nbytes
@@ -236,3 +244,52 @@ def test_bad_layouts_are_named():
         ld.tsqr(_put(a[:64]))
     with pytest.raises(ValueError, match="`key`"):
         ld.randomized_svd(_put(a), 3, key=0)
+
+
+def _probes():
+    """One bad call per public routine of lrjax.distributed, with the argument its error must
+    name (the layouts themselves: test_bad_layouts_are_named)."""
+    t, a = _put(_cp_tensor()), _put(_tall())
+    ones = tuple(jnp.ones((n, 3)) for n in (16, 12, 10))
+    return {
+        "communication": (lambda: ld.communication(3, a), "fn"),
+        "complete_matrix": (lambda: ld.complete_matrix(a, jnp.ones((4, 4))), "mask"),
+        "cp_als": (lambda: ld.cp_als(t, 0), "rank"),
+        "cp_gradient": (lambda: ld.cp_gradient(t, ones[:2]), "factors"),
+        "dgd": (lambda: ld.dgd(lambda x, d: x, jnp.zeros((8, 2)), jnp.zeros((8, 2)), step=0.0,
+                               maxiter=10, mesh=MESH, axes="x", record_every=5), "step"),
+        "dgd_local": (lambda: ld.dgd_local(_put(_tall().T, P(None, "x")), 0, key=KEY, step=0.1,
+                                           maxiter=10, record_every=5), "rank"),
+        "fd_merge_rows": (lambda: ld.fd_merge_rows(jnp.ones((16, 4)), 0), "sketch_size"),
+        "frequent_directions": (lambda: ld.frequent_directions(a, 0), "sketch_size"),
+        "hosvd": (lambda: ld.hosvd(t, (3, 3)), "ranks"),
+        "prox_nuclear_rows": (lambda: ld.prox_nuclear_rows(a, -1.0), "reg"),
+        "randomized_svd": (lambda: ld.randomized_svd(a, 0, key=KEY), "rank"),
+        "recover_sketched": (lambda: ld.recover_sketched(jnp.ones((4, 2, 3)), jnp.ones((4, 2)),
+                                                         lam=-1.0), "lam"),
+        "robust_pca": (lambda: ld.robust_pca(a, maxiter=0), "maxiter"),
+        "sketch_columns": (lambda: ld.sketch_columns(jnp.ones((4, 5)), 2, key=0), "key"),
+        "truncated_svd": (lambda: ld.truncated_svd(a, 0), "rank"),
+        "tsqr": (lambda: ld.tsqr(_put(jnp.ones((96,)))), "a"),
+        "tucker_hooi": (lambda: ld.tucker_hooi(t, (3, 3, 2), maxiter=0), "maxiter"),
+    }  # fmt: skip
+
+
+RECORDS = {"Collective", "ConsensusResult", "DGDResult"}
+
+
+def test_every_distributed_routine_names_its_bad_argument():
+    probes = _probes()
+    public = {n for n in ld.__all__ if n not in RECORDS}
+    assert public == set(probes), sorted(public ^ set(probes))
+    wrong = {}
+    for name, (call, argument) in probes.items():
+        try:
+            jax.block_until_ready(call())
+            wrong[name] = "no error"
+        except ValueError as err:
+            if f"`{argument}`" not in str(err):
+                wrong[name] = str(err)[:200]
+        except Exception as err:
+            wrong[name] = f"{type(err).__name__}: {str(err)[:200]}"
+    assert not wrong, wrong
