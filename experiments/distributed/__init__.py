@@ -1,0 +1,1 @@
+"""Reproductions of the two distributed papers (experiments/distributed/main.py)."""
