@@ -64,7 +64,8 @@ def mesh_problems(config) -> list[str]:
 def distributed_settings(config) -> dict:
     """``coordinator_address``, ``num_processes`` and ``process_id`` from
     ``config.distributed``, each falling back to its environment variable; all None for a
-    single-process run.
+    single-process run. ``coordinator_address = "auto"`` leaves all three to JAX's cluster
+    detection (TPU slices, Slurm, Open MPI).
 
     Raises:
         ValueError: for a value that is not an address or an int, or a partial setting.
@@ -84,6 +85,8 @@ def distributed_settings(config) -> dict:
         if field == "num_processes" and value is not None and value < 1:
             raise ValueError(f"{source} must be a positive int, got {value!r}")
         out[field] = value
+    if out["coordinator_address"] == "auto":  # the cluster says (TPU, Slurm, Open MPI)
+        return out
     given = [k for k, v in out.items() if v is not None]
     if given and len(given) < 3:
         missing = [f"config.distributed.{k} (or {_ENV[k]})" for k in out if out[k] is None]
@@ -124,6 +127,9 @@ def initialize(config) -> None:
         flush=True,
     )
     try:
+        if address == "auto":  # TPU slices, Slurm, Open MPI: JAX reads the cluster's settings
+            jax.distributed.initialize(initialization_timeout=timeout)
+            return
         jax.distributed.initialize(address, n, pid, initialization_timeout=timeout)
     except Exception as err:  # the runtime raises XlaRuntimeError / RuntimeError variants
         message = str(err).strip().splitlines()[0][:300] if str(err).strip() else repr(err)

@@ -43,5 +43,5 @@ def test_bad_configs_are_named():
     c = tiny.get_config()
     c.agents = 16
     c.sketch.columns = 256
-    with pytest.raises(ValueError, match="config.agents = 16 needs 16 devices"):
+    with pytest.raises(ValueError, match=r"config\.agents = 16 needs 16 devices"):
         run(c, "/nonexistent/never-created")

@@ -99,3 +99,6 @@ def test_bad_mesh_and_process_settings_are_named(monkeypatch):
     settings = parallel.distributed_settings(_config(1))
     assert settings == {"coordinator_address": "127.0.0.1:1", "num_processes": 2, "process_id": 1}
     assert not validate(_config(1))
+    c = _config(1)
+    c.distributed.coordinator_address = "auto"  # a TPU slice / Slurm: JAX finds the rest
+    assert parallel.distributed_settings(c)["coordinator_address"] == "auto"

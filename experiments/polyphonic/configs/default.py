@@ -59,7 +59,7 @@ def get_config() -> ml_collections.ConfigDict:
     # several processes (hosts): "" / -1 fall back to JAX_COORDINATOR_ADDRESS,
     # JAX_NUM_PROCESSES and JAX_PROCESS_ID; none set: one process (docs/distributed.md)
     c.distributed = ml_collections.ConfigDict()
-    c.distributed.coordinator_address = ""  # host:port of process 0
+    c.distributed.coordinator_address = ""  # host:port of process 0; "auto": TPU / Slurm / MPI
     c.distributed.num_processes = -1
     c.distributed.process_id = -1
     c.distributed.timeout_s = 300  # how long to wait for every process to join
