@@ -42,6 +42,8 @@ def _env(port: int, processes: int, pid: int) -> dict:
         JAX_NUM_PROCESSES=str(processes),
         JAX_PROCESS_ID=str(pid),
         JAX_PLATFORMS="cpu",
+        # compiled like the test process (tests/conftest.py): faster, and the same programs
+        JAX_DISABLE_MOST_OPTIMIZATIONS="true",
     )
     return env
 
