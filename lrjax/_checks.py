@@ -7,6 +7,7 @@ when the input is concrete (an eager call), never on a tracer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,9 +45,11 @@ def as_array(
     """Convert ``x`` to a floating JAX array and check its number of dimensions.
 
     Integer input is promoted to the default float dtype. When ``x`` is concrete (not a
-    tracer), non-finite entries raise ``ValueError``.
+    tracer), non-finite entries raise ``ValueError``. A factorized tensor (an lrjax
+    container, or TensorLy's ``CPTensor`` / ``TuckerTensor`` / ``TTTensor``) stands for its
+    dense tensor.
     """
-    arr = jnp.asarray(x)
+    arr = jnp.asarray(densified(x))
     if not jnp.issubdtype(arr.dtype, jnp.floating):
         if jnp.issubdtype(arr.dtype, jnp.complexfloating):
             raise ValueError(f"`{name}` must be real, got dtype {arr.dtype}.")
@@ -62,6 +65,18 @@ def as_array(
     if check_finite:
         finite(name, arr)
     return arr
+
+
+def densified(x: Any) -> Any:
+    """The dense tensor of a factorized ``x`` (anything with ``to_dense()``, or a TensorLy
+    factorized tensor with ``to_tensor()``); ``x`` itself otherwise."""
+    if isinstance(x, jax.Array | np.ndarray) or not hasattr(x, "shape"):
+        return x
+    if callable(getattr(x, "to_dense", None)):
+        return x.to_dense()
+    if type(x).__module__.startswith("tensorly") and callable(getattr(x, "to_tensor", None)):
+        return x.to_tensor()
+    return x
 
 
 def is_concrete(x: Any) -> bool:
@@ -94,6 +109,38 @@ def finite(name: str, x: jax.Array) -> None:
             f"`{name}` must be finite, got {n_bad} NaN or infinite entries "
             f"(shape {tuple(x.shape)})."
         )
+
+
+def tt_ranks(name: str, ranks_in: Any, shape: Sequence[int]) -> tuple[int, ...]:
+    """Normalise tensor-train ranks against the mode sizes ``shape``: an int (every bond),
+    the ``N - 1`` internal ranks, or all ``N + 1`` ranks with 1 at both ends. Returns the
+    internal ranks, each clipped to what the shape allows (``r_k <= r_{k-1} I_k`` and
+    ``<= Π_{m>k} I_m``)."""
+    n_modes = len(shape)
+    if isinstance(ranks_in, int | np.integer) and not isinstance(ranks_in, bool):
+        ranks = (int(ranks_in),) * (n_modes - 1)
+    elif isinstance(ranks_in, Sequence) and not isinstance(ranks_in, str):
+        ranks = tuple(ranks_in)
+        if len(ranks) == n_modes + 1:
+            if ranks[0] != 1 or ranks[-1] != 1:
+                raise ValueError(
+                    f"`{name}` with {n_modes + 1} entries must start and end with 1, got {ranks!r}."
+                )
+            ranks = ranks[1:-1]
+        elif len(ranks) != n_modes - 1:
+            raise ValueError(
+                f"`{name}` must be an int, {n_modes - 1} internal ranks or {n_modes + 1} "
+                f"ranks with 1 at both ends for shape {tuple(shape)}, got {ranks!r}."
+            )
+    else:
+        raise ValueError(f"`{name}` must be an int or a sequence of ints, got {ranks_in!r}.")
+    out, prev = [], 1
+    for k, r in enumerate(ranks):
+        r = positive_int(f"{name}[{k}]", r)
+        r = min(r, prev * shape[k], math.prod(shape[k + 1 :]))
+        out.append(r)
+        prev = r
+    return tuple(out)
 
 
 def ranks_per_mode(name: str, ranks: Any, shape: Sequence[int]) -> tuple[int, ...]:

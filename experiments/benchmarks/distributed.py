@@ -40,8 +40,6 @@ def _problems(size: dict, devices: int):
 
     import lrjax
     import lrjax.distributed as ld
-    from lrjax.distributed import _cp, _tucker
-    from lrjax.distributed._layout import layout_of
 
     key = jax.random.key(0)
     mesh = jax.make_mesh(
@@ -55,15 +53,14 @@ def _problems(size: dict, devices: int):
     a = jax.random.normal(k1, (m, size["k"])) @ jax.random.normal(k2, (size["k"], n))
     xs, as_ = put(x), put(a)
     b = x.dtype.itemsize
-    layout = layout_of("x", xs)
     rank, ranks, k = size["rank"], size["ranks"], size["k"]
     l_ = min(k + 10, n)
     y = put(a[:256].T, P(None, "x"))  # DGD+LOCAL: 256 columns over the agents
     return {
         "cp_als (10 sweeps)": (lambda t: ld.cp_als(t, rank, maxiter=10, tol=1e-300), xs,
-                               _cp.sweep_bytes(x.shape, rank, layout, b)),
+                               ld.sweep_bytes("cp_als", xs, rank)),
         "tucker_hooi (10 sweeps)": (lambda t: ld.tucker_hooi(t, ranks, maxiter=10, tol=1e-300), xs,
-                                    _tucker.sweep_bytes(x.shape, ranks, layout, b)),
+                                    ld.sweep_bytes("tucker_hooi", xs, ranks)),
         "tsqr": (ld.tsqr, as_, None),
         "randomized_svd (4 power its)": (lambda t: ld.randomized_svd(t, k, key=key), as_,
                                          b * (n * l_ + 2 * l_ * l_)),

@@ -35,7 +35,7 @@ def _median(fn, repeats: int) -> float:
     return float(np.median(times))
 
 
-def _layer_times(layer, x, repeats: int, call=None) -> tuple[float, float]:
+def layer_times(layer, x, repeats: int, call=None) -> tuple[float, float]:
     """(forward, forward + backward w.r.t. the parameters) seconds of one jitted call."""
     graphdef, state = nnx.split(layer)
     call = call or (lambda m, x: m(x))
@@ -48,7 +48,7 @@ def _layer_times(layer, x, repeats: int, call=None) -> tuple[float, float]:
 def _dense_layers(n_in, n_out, in_modes, out_modes, rank_sets, repeats):
     rngs = nnx.Rngs(0)
     x = jax.random.normal(jax.random.key(0), (BATCH, n_in), jnp.float32)
-    dense = _layer_times(nnx.Linear(n_in, n_out, rngs=rngs), x, repeats)
+    dense = layer_times(nnx.Linear(n_in, n_out, rngs=rngs), x, repeats)
     rows = []
     kw = dict(in_modes=in_modes, out_modes=out_modes, rngs=rngs)
     builders = {
@@ -61,7 +61,7 @@ def _dense_layers(n_in, n_out, in_modes, out_modes, rank_sets, repeats):
         for r in ranks:
             for materialize in (False, True):
                 layer = builders[name](r, materialize)
-                t = _layer_times(layer, x, repeats)
+                t = layer_times(layer, x, repeats)
                 rows.append((name, r, materialize, layer.num_params, t))
     return dense, rows
 
@@ -88,10 +88,10 @@ def _cells(repeats):
     ]
     x = jax.random.normal(jax.random.key(0), (BATCH, 32, 256), jnp.float32)
     seq = lambda c, x: c.sequence(x)[1]
-    return [(name, c.num_params, _layer_times(c, x, repeats, seq)) for name, c in cells]
+    return [(name, c.num_params, layer_times(c, x, repeats, seq)) for name, c in cells]
 
 
-def _fmt_ms(t):
+def fmt_ms(t):
     return f"{1e3 * t:.3f}"
 
 
@@ -99,8 +99,8 @@ def _dense_section(title, dense, rows):
     lines = [
         f"### {title}",
         "",
-        f"Dense `nnx.Linear`: forward {_fmt_ms(dense[0])} ms, forward+backward "
-        f"{_fmt_ms(dense[1])} ms.",
+        f"Dense `nnx.Linear`: forward {fmt_ms(dense[0])} ms, forward+backward "
+        f"{fmt_ms(dense[1])} ms.",
         "",
         "| layer | rank | path | params | fwd ms | fwd ratio | fwd+bwd ms | fwd+bwd ratio |",
         "|---|---|---|---|---|---|---|---|",
@@ -108,8 +108,8 @@ def _dense_section(title, dense, rows):
     for name, r, m, p, (f, b) in rows:
         rank = ",".join(map(str, r)) if isinstance(r, tuple) else r
         lines.append(
-            f"| {name} | {rank} | {'materialized' if m else 'factorized'} | {p:,} | {_fmt_ms(f)} | "
-            f"{f / dense[0]:.2f} | {_fmt_ms(b)} | {b / dense[1]:.2f} |"
+            f"| {name} | {rank} | {'materialized' if m else 'factorized'} | {p:,} | {fmt_ms(f)} | "
+            f"{f / dense[0]:.2f} | {fmt_ms(b)} | {b / dense[1]:.2f} |"
         )
     lines += ["", "Crossover (factorized path, forward+backward vs dense):", ""]
     for name in dict.fromkeys(n for n, *_ in rows):
@@ -169,8 +169,8 @@ def main() -> None:
         "|---|---|---|---|---|---|",
     ]
     for name, p, (f, b) in cells:
-        ratios = f"{f / gru[0]:.2f} | {_fmt_ms(b)} | {b / gru[1]:.2f}"
-        lines.append(f"| {name} | {p:,} | {_fmt_ms(f)} | {ratios} |")
+        ratios = f"{f / gru[0]:.2f} | {fmt_ms(b)} | {b / gru[1]:.2f}"
+        lines.append(f"| {name} | {p:,} | {fmt_ms(f)} | {ratios} |")
     write_report(args.out, [*lines, ""])
 
 

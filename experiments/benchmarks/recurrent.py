@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from experiments.benchmarks.foundation import machine, write_report
-from experiments.benchmarks.layers import _fmt_ms, _layer_times
+from experiments.benchmarks.layers import fmt_ms, layer_times
 from experiments.benchmarks.polyphonic_step import step_table
 from lrjax import nn as lrnn
 
@@ -76,11 +76,10 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     for name, cell in _cells():
-        anchor = _layer_times(cell, x, args.repeats, _stepped)[1]
-        t = _layer_times(cell, x, args.repeats, _sequence)[1]
+        anchor = layer_times(cell, x, args.repeats, _stepped)[1]
+        t = layer_times(cell, x, args.repeats, _sequence)[1]
         lines.append(
-            f"| {name} | {cell.num_params:,} | {_fmt_ms(anchor)} | {_fmt_ms(t)} | "
-            f"{t / anchor:.2f} |"
+            f"| {name} | {cell.num_params:,} | {fmt_ms(anchor)} | {fmt_ms(t)} | {t / anchor:.2f} |"
         )
     lines += [
         "",

@@ -14,8 +14,8 @@ from .._numeric import relative_error
 from .._sharding import partitioned
 from ..linalg._svd import leading_left_singular_vectors, svd_flip
 from ..linalg._unfold import mode_dot, unfold
+from ..solvers import levenberg_marquardt
 from ..solvers._info import SolverInfo
-from ..solvers._least_squares import _levenberg_marquardt
 from ..tensors import BlockTermTensor
 
 
@@ -72,10 +72,9 @@ def _init(x, key, ranks, n_blocks):
 @functools.partial(jax.jit, static_argnames=("ranks", "n_blocks", "maxiter", "diff"))
 def _block_term(x, key, tol, *, ranks, n_blocks, maxiter, diff):
     theta0 = _init(x, key, ranks, n_blocks)
-    (cores, factors), info = _levenberg_marquardt(
-        theta0, (x,), tol,
-        residual=_residual, maxiter=maxiter, diff=diff, attempts=10, cg_maxiter=None,
-    )  # fmt: skip
+    (cores, factors), info = levenberg_marquardt(
+        _residual, theta0, (x,), tol=tol, maxiter=maxiter, diff=diff, attempts=10
+    )
     blocks = [_canonical_block(cores[p], tuple(f[p] for f in factors)) for p in range(n_blocks)]
     cores = jnp.stack([b[0] for b in blocks])
     factors = tuple(jnp.stack([b[1][n] for b in blocks]) for n in range(x.ndim))

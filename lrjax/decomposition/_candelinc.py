@@ -17,7 +17,7 @@ from .._sharding import partitioned
 from ..linalg._unfold import mode_dot
 from ..solvers._info import SolverInfo
 from ..tensors import CPTensor
-from ._cp import _cp_als
+from ._cp import cp_als
 
 
 class CandelincResult(NamedTuple):
@@ -40,7 +40,7 @@ def _candelinc(x, phis, key, tol, *, rank, init, maxiter, diff, constrained):
             bases.append((q, r))
         else:
             bases.append(None)
-    small, info = _cp_als(y, None, key, tol, rank=rank, init=init, maxiter=maxiter, diff=diff)
+    small, info = cp_als(y, rank, key=key, init=init, maxiter=maxiter, tol=tol, diff=diff)
     factors, coefficients = [], []
     for f, basis in zip(small.factors, bases, strict=True):
         if basis is None:

@@ -17,7 +17,7 @@ from .._sharding import partitioned
 from ..prox._spectral import prox_nuclear
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
-from ._robust import _spectral_norm
+from ._common import spectral_norm
 
 
 class CompletionResult(NamedTuple):
@@ -29,7 +29,7 @@ class CompletionResult(NamedTuple):
 
 def _svt_method(observed, mask, tau, delta, tol, maxiter, diff, svt):
     norm_obs_sq = jnp.sum(observed * observed)
-    norm2 = _spectral_norm(observed)
+    norm2 = spectral_norm(observed)
     # k0 * delta * observed: the zero matrix (norm 0) starts at Y = 0 instead of 0 * inf
     k0 = jnp.where(norm2 > 0, jnp.ceil(tau / (delta * jnp.where(norm2 > 0, norm2, 1.0))), 0.0)
     y0 = k0 * delta * observed
@@ -85,7 +85,7 @@ def _complete(observed, mask, tau, delta, lam, tol, *, method, maxiter, diff, sv
             delta = 1.2 * observed.size / n_obs
         return _svt_method(observed, mask, tau, delta, tol, maxiter, diff, svt)
     if lam is None:
-        lam = 1e-2 * _spectral_norm(observed)
+        lam = 1e-2 * spectral_norm(observed)
     return _soft_impute_method(observed, mask, lam, tol, maxiter, diff, svt)
 
 

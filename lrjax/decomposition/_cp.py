@@ -15,13 +15,12 @@ from .._numeric import relative, relative_error
 from .._sharding import partitioned
 from ..linalg._mttkrp import rank_first_partial
 from ..linalg._small import spd_inverse
-from ..linalg._svd import leading_left_singular_vectors
-from ..linalg._unfold import unfold
 from ..solvers._extrapolate import extrapolated
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
 from ..tensors import CPTensor
 from ..tensors._base import letters
+from ._common import canonical_cp, dense_cp, init_factors, safe_norms, weighted_error
 
 
 class CPResult(NamedTuple):
@@ -29,11 +28,6 @@ class CPResult(NamedTuple):
 
     cp: CPTensor
     info: SolverInfo
-
-
-def _safe_norms(a: Array) -> Array:
-    norms = jnp.linalg.norm(a, axis=0)
-    return jnp.where(norms == 0, 1.0, norms)
 
 
 def _contract_block(partial: Array, factors, block: list[int], mode: int) -> Array:
@@ -85,7 +79,7 @@ def dimension_tree_sweep(
             v = functools.reduce(jnp.multiply, [grams[k] for k in range(n_modes) if k != n])
             a = update(new[n], m, v)
             if n != n_modes - 1:
-                a = a / _safe_norms(a)
+                a = a / safe_norms(a)
             else:
                 mttkrp_last, v_last = m, v
             new[n] = a
@@ -97,71 +91,22 @@ def dimension_tree_sweep(
     return tuple(new), err
 
 
-def _canonical_cp(factors: tuple[Array, ...]) -> CPTensor:
-    """Unit-norm columns, weights sorted descending, largest entry of factors 0..N-2 positive."""
-    out = list(factors)
-    weights = jnp.linalg.norm(out[-1], axis=0)
-    out[-1] = out[-1] / _safe_norms(out[-1])
-    total_sign = jnp.ones_like(weights)
-    for n in range(len(out) - 1):
-        f = out[n] / _safe_norms(out[n])
-        pick = jnp.argmax(jnp.abs(f), axis=0)
-        sign = jnp.sign(f[pick, jnp.arange(f.shape[1])])
-        sign = jnp.where(sign == 0, 1.0, sign)
-        out[n] = f * sign
-        total_sign = total_sign * sign
-    out[-1] = out[-1] * total_sign
-    order = jnp.argsort(-weights)
-    return CPTensor(weights[order], tuple(f[:, order] for f in out))
-
-
-def _init_factors(x, key, rank, init):
-    factors = []
-    keys = jax.random.split(key, x.ndim) if key is not None else [None] * x.ndim
-    for n in range(x.ndim):
-        size = x.shape[n]
-        if init == "svd":
-            k = min(rank, size)
-            u = leading_left_singular_vectors(unfold(x, n), k)
-            if k < rank:
-                extra = jax.random.normal(keys[n], (size, rank - k), dtype=x.dtype)
-                u = jnp.concatenate([u, extra / _safe_norms(extra)], axis=1)
-        else:
-            u = jax.random.normal(keys[n], (size, rank), dtype=x.dtype)
-            u = u / _safe_norms(u)
-        factors.append(u)
-    return tuple(factors)
-
-
-def _relative_error(x: Array, x_hat: Array) -> Array:
-    return relative_error(x, x_hat)
-
-
-def _dense(factors) -> Array:
-    """Dense tensor of unweighted factors (the scale sits in the last one)."""
-    return CPTensor(jnp.ones(factors[0].shape[1], factors[0].dtype), tuple(factors)).to_dense()
-
-
-def _weighted_error(x, w, x_hat):
-    return relative(jnp.sum(w * (x - x_hat) ** 2), jnp.sum(w * x * x))
-
-
 def _em_sweep(factors, data):
     """EM step for the weighted objective: fill ``x`` where its weight is below 1 with the
     current model, ``w∘x + (1−w)∘x̂``, then one ALS sweep on the filled tensor."""
     x, w = data
-    filled = w * x + (1 - w) * _dense(factors)
+    filled = w * x + (1 - w) * dense_cp(factors)
     new, _ = dimension_tree_sweep(factors, (filled, jnp.sum(filled * filled)))
-    return new, _weighted_error(x, w, _dense(new))
+    return new, weighted_error(x, w, dense_cp(new))
 
 
 @functools.partial(jax.jit, static_argnames=("rank", "init", "maxiter", "diff", "line_search"))
 def _cp_als(x, weights, key, tol, *, rank, init, maxiter, diff, line_search=False):
     if weights is None:
-        factors0 = _init_factors(x, key, rank, init)
+        factors0 = init_factors(x, key, rank, init)
         sweep, data = dimension_tree_sweep, (x, jnp.sum(x * x))
     else:
-        factors0 = _init_factors(weights * x, key, rank, init)
+        factors0 = init_factors(weights * x, key, rank, init)
         sweep, data = _em_sweep, (x, weights)
     if line_search:
         step, init_state, attach = extrapolated(sweep)
@@ -172,11 +117,11 @@ def _cp_als(x, weights, key, tol, *, rank, init, maxiter, diff, line_search=Fals
         factors = state[0]
     else:
         factors, info = iterate(sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
-    cp = _canonical_cp(factors)
+    cp = canonical_cp(factors)
     if weights is None:
-        error = _relative_error(x, cp.to_dense())
+        error = relative_error(x, cp.to_dense())
     else:
-        error = _weighted_error(x, weights, cp.to_dense())
+        error = weighted_error(x, weights, cp.to_dense())
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     return CPResult(cp, info)
 

@@ -9,9 +9,11 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
+from .._numeric import relative_error
 from .._sharding import partitioned
 from ..solvers._loop import iterate
-from ._cp import CPResult, _canonical_cp, _relative_error, _safe_norms, dimension_tree_sweep
+from ._common import canonical_cp, safe_norms
+from ._cp import CPResult, dimension_tree_sweep
 
 
 def _hals_columns(a: Array, m: Array, v: Array) -> Array:
@@ -39,11 +41,11 @@ def _cp_nonneg(x, key, tol, *, rank, maxiter, diff):
         for k, size in zip(keys, x.shape, strict=True)
     )
     scale = jnp.sqrt(jnp.sum(x * x)) ** (1.0 / x.ndim)  # start near the data's magnitude
-    factors0 = tuple(f / _safe_norms(f) * scale for f in factors0)
+    factors0 = tuple(f / safe_norms(f) * scale for f in factors0)
     data = (x, jnp.sum(x * x))
     factors, info = iterate(_hals_sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
-    cp = _canonical_cp(factors)
-    error = _relative_error(x, cp.to_dense())
+    cp = canonical_cp(factors)
+    error = relative_error(x, cp.to_dense())
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     return CPResult(cp, info)
 

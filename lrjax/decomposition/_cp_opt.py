@@ -9,21 +9,14 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
+from .._numeric import relative_error
 from .._sharding import partitioned
+from ..solvers import levenberg_marquardt
 from ..solvers._implicit import implicit_stationary_point
-from ..solvers._least_squares import _levenberg_marquardt
 from ..solvers._loop import iterate
 from ..tensors._base import letters
-from ._cp import (
-    CPResult,
-    _canonical_cp,
-    _dense,
-    _init_factors,
-    _relative_error,
-    _safe_norms,
-    _weighted_error,
-    observation_weights,
-)
+from ._common import canonical_cp, dense_cp, init_factors, safe_norms, weighted_error
+from ._cp import CPResult, observation_weights
 
 
 def _balanced(factors: tuple[Array, ...], x: Array) -> tuple[Array, ...]:
@@ -46,14 +39,14 @@ def _scale_into_last(factors: tuple[Array, ...]) -> tuple[Array, ...]:
     form :func:`~lrjax.decomposition._cp._canonical_cp` expects)."""
     out, scale = [], jnp.ones((), factors[-1].dtype)
     for f in factors[:-1]:
-        norms = _safe_norms(f)
+        norms = safe_norms(f)
         out.append(f / norms)
         scale = scale * norms
     return (*out, factors[-1] * scale)
 
 
 def _cp_residual(factors, x, sqrt_w):
-    return sqrt_w * (_dense(factors) - x)
+    return sqrt_w * (dense_cp(factors) - x)
 
 
 def _cp_objective(factors, data):
@@ -66,26 +59,19 @@ def _cp_objective(factors, data):
 def _cp_opt(x, weights, key, tol, *, rank, init, method, maxiter, diff):
     sqrt_w = jnp.ones_like(x) if weights is None else jnp.sqrt(weights)
     x_fit = x if weights is None else weights * x
-    factors0 = _balanced(_init_factors(x_fit, key, rank, init), x_fit)
+    factors0 = _balanced(init_factors(x_fit, key, rank, init), x_fit)
     data = (x, sqrt_w)
     if method == "lm":
-        factors, info = _levenberg_marquardt(
-            factors0,
-            data,
-            tol,
-            residual=_cp_residual,
-            maxiter=maxiter,
-            diff=diff,
-            attempts=3,
-            cg_maxiter=None,
+        factors, info = levenberg_marquardt(
+            _cp_residual, factors0, data, tol=tol, maxiter=maxiter, diff=diff, attempts=3
         )
     else:
         factors, info = _lbfgs(factors0, data, tol, maxiter=maxiter)
-    cp = _canonical_cp(_scale_into_last(factors))
+    cp = canonical_cp(_scale_into_last(factors))
     if weights is None:
-        error = _relative_error(x, cp.to_dense())
+        error = relative_error(x, cp.to_dense())
     else:
-        error = _weighted_error(x, weights, cp.to_dense())
+        error = weighted_error(x, weights, cp.to_dense())
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     return CPResult(cp, info)
 

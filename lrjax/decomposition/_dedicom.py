@@ -14,10 +14,10 @@ from .._numeric import relative_error
 from .._sharding import partitioned
 from ..linalg._svd import leading_left_singular_vectors
 from ..linalg._unfold import unfold
+from ..solvers import levenberg_marquardt
 from ..solvers._info import SolverInfo
-from ..solvers._least_squares import _levenberg_marquardt
 from ..tensors import DedicomTensor, Paratuck2Tensor
-from ._cp import _safe_norms
+from ._common import safe_norms
 
 ATTEMPTS = 10
 
@@ -39,7 +39,7 @@ class Paratuck2Result(NamedTuple):
 def _unit_positive(f: Array) -> tuple[Array, Array]:
     """Columns scaled to unit norm with the largest-magnitude entry positive, and the factors
     ``s`` with ``f = f_out * s``."""
-    norms = _safe_norms(f)
+    norms = safe_norms(f)
     g = f / norms
     pick = jnp.argmax(jnp.abs(g), axis=0)
     sign = jnp.where(g[pick, jnp.arange(g.shape[1])] < 0, -1.0, 1.0)
@@ -62,10 +62,9 @@ def _paratuck2_residual(theta, x):
 
 
 def _lm(residual, theta0, x, tol, maxiter, diff):
-    return _levenberg_marquardt(
-        theta0, (x,), tol,
-        residual=residual, maxiter=maxiter, diff=diff, attempts=ATTEMPTS, cg_maxiter=None,
-    )  # fmt: skip
+    return levenberg_marquardt(
+        residual, theta0, (x,), tol=tol, maxiter=maxiter, diff=diff, attempts=ATTEMPTS
+    )
 
 
 def _finish(result, x, info):
@@ -107,7 +106,7 @@ def _paratuck2(x, key, tol, *, ranks, maxiter, diff):
     r = r * (sa * sda / rms)[:, None] * (sb * sdb / rms)[None, :]
     da, db = da * rms, db * rms
     # Per-slice indeterminacy D^A_k -> t_k D^A_k, D^B_k -> D^B_k / t_k: balance the rows.
-    t = jnp.sqrt(_safe_norms(db.T) / _safe_norms(da.T))[:, None]
+    t = jnp.sqrt(safe_norms(db.T) / safe_norms(da.T))[:, None]
     result = Paratuck2Tensor(a, da * t, r, db / t, b)
     return Paratuck2Result(result, _finish(result, x, info))
 

@@ -14,9 +14,10 @@ from .._numeric import relative_error
 from .._sharding import partitioned
 from ..linalg._svd import leading_left_singular_vectors
 from ..linalg._unfold import unfold
-from ..solvers._least_squares import _levenberg_marquardt
+from ..solvers import levenberg_marquardt
 from ..tensors import CPTensor
-from ._cp import CPResult, _safe_norms
+from ._common import safe_norms
+from ._cp import CPResult
 
 
 def check_symmetric_slices(name: str, x: Array) -> None:
@@ -43,7 +44,7 @@ def _indscal_residual(theta, x):
 def _canonical(a: Array, c: Array) -> CPTensor:
     """Unit columns, ``A``'s largest entry positive (its sign is free: it appears twice), the
     sign of each component in ``C``; weights ``||a_r||^2 ||c_r||`` sorted descending."""
-    na, nc = _safe_norms(a), _safe_norms(c)
+    na, nc = safe_norms(a), safe_norms(c)
     a = a / na
     pick = jnp.argmax(jnp.abs(a), axis=0)
     a = a * jnp.where(a[pick, jnp.arange(a.shape[1])] < 0, -1.0, 1.0)
@@ -60,15 +61,14 @@ def _indscal(x, key, tol, *, rank, maxiter, diff):
     a = leading_left_singular_vectors(unfold(x, 0), k)
     if k < rank:
         extra = jax.random.normal(key, (size, rank - k), dtype=x.dtype)
-        a = jnp.concatenate([a, extra / _safe_norms(extra)], axis=1)
+        a = jnp.concatenate([a, extra / safe_norms(extra)], axis=1)
     gram = (a.T @ a) ** 2
     rhs = jnp.einsum("ir,ijk,jr->kr", a, x, a)
     c = rhs @ jnp.linalg.pinv(gram)
-    s = jnp.maximum(_safe_norms(c), jnp.finfo(x.dtype).tiny) ** (1.0 / 3.0)  # balance scales
-    theta, info = _levenberg_marquardt(
-        (a * s, c / s**2), (x,), tol,
-        residual=_indscal_residual, maxiter=maxiter, diff=diff, attempts=3, cg_maxiter=None,
-    )  # fmt: skip
+    s = jnp.maximum(safe_norms(c), jnp.finfo(x.dtype).tiny) ** (1.0 / 3.0)  # balance scales
+    theta, info = levenberg_marquardt(
+        _indscal_residual, (a * s, c / s**2), (x,), tol=tol, maxiter=maxiter, diff=diff
+    )
     cp = _canonical(*theta)
     error = relative_error(x, cp.to_dense())
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))

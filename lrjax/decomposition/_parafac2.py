@@ -19,7 +19,8 @@ from ..solvers._extrapolate import extrapolated
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
 from ..tensors import Parafac2Tensor
-from ._cp import _canonical_cp, _safe_norms, dimension_tree_sweep
+from ._common import canonical_cp, safe_norms
+from ._cp import dimension_tree_sweep
 
 
 class Parafac2Result(NamedTuple):
@@ -79,7 +80,7 @@ def _parafac2(x, lengths, key, tol, *, rank, init, maxiter, diff):
         c = leading_left_singular_vectors(x.reshape(-1, n_cols).T, k)
         if k < rank:
             extra = jax.random.normal(key, (n_cols, rank - k), dtype=x.dtype)
-            c = jnp.concatenate([c, extra / _safe_norms(extra)], axis=1)
+            c = jnp.concatenate([c, extra / safe_norms(extra)], axis=1)
         a = jnp.ones((n_slices, rank), x.dtype) / jnp.sqrt(n_slices)
         b = jnp.eye(rank, dtype=x.dtype)
     else:
@@ -87,7 +88,7 @@ def _parafac2(x, lengths, key, tol, *, rank, init, maxiter, diff):
         a = jax.random.uniform(ka, (n_slices, rank), x.dtype, 0.1, 1.0)
         b = jax.random.normal(kb, (rank, rank), x.dtype)
         c = jax.random.normal(kc, (n_cols, rank), x.dtype)
-        a, b = a / _safe_norms(a), b / _safe_norms(b)
+        a, b = a / safe_norms(a), b / safe_norms(b)
     data = (x, rows, jnp.sum(x * x))
     step, init_state, attach = extrapolated(_sweep)
     state, info = iterate(
@@ -95,7 +96,7 @@ def _parafac2(x, lengths, key, tol, *, rank, init, maxiter, diff):
         implicit=attach, watch=lambda state: state[0],
     )  # fmt: skip
     factors = state[0]
-    cp = _canonical_cp(factors)
+    cp = canonical_cp(factors)
     a, b, c = cp.factors
     p = _projections(x, rows, (a * cp.weights, b, c))
     result = Parafac2Tensor(cp.weights, cp.factors, p)

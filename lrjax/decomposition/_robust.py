@@ -19,6 +19,7 @@ from ..prox._spectral import prox_nuclear, prox_nuclear_randomized, prox_tensor_
 from ..prox._vector import prox_l1
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
+from ._common import spectral_norm
 
 
 class RobustPCAResult(NamedTuple):
@@ -28,20 +29,6 @@ class RobustPCAResult(NamedTuple):
     low_rank: Array
     sparse: Array
     info: SolverInfo
-
-
-def _spectral_norm(m: Array, n_iter: int = 30) -> Array:
-    """Largest singular value by power iteration on ``m^T m`` (deterministic start)."""
-    v = jnp.cos(jnp.arange(m.shape[-1], dtype=m.dtype) + 1.0)
-
-    tiny = jnp.finfo(m.dtype).tiny
-
-    def body(_, v):
-        w = m.T @ (m @ v)
-        return w / jnp.maximum(jnp.linalg.norm(w), tiny)  # the zero matrix stays finite
-
-    v = jax.lax.fori_loop(0, n_iter, body, v / jnp.linalg.norm(v))
-    return jnp.linalg.norm(m @ v)
 
 
 def _alm(m, low_rank_step, lam, hyper, mu0, y0, rho, mu_max, tol, maxiter, diff):
@@ -88,7 +75,7 @@ def _robust_pca(m, lam, hyper, key, rho, tol, *, maxiter, diff, low_rank_prox, s
     lam = jnp.asarray(lam, m.dtype)
     # The zero matrix (norm 0) starts from Y = 0 and mu = 1.25: its solution L = S = 0 then
     # comes out exactly, instead of 0/0.
-    norm2 = _spectral_norm(m)
+    norm2 = spectral_norm(m)
     norm2 = jnp.where(norm2 > 0, norm2, 1.0)
     y0 = m / jnp.maximum(norm2, jnp.max(jnp.abs(m)) / lam)
     mu0 = 1.25 / norm2

@@ -18,35 +18,6 @@ from ..linalg._svd import leading_left_singular_vectors
 from ..tensors import TTTensor
 
 
-def _internal_ranks(max_ranks, shape) -> tuple[int, ...]:
-    n_modes = len(shape)
-    if isinstance(max_ranks, int | np.integer) and not isinstance(max_ranks, bool):
-        ranks = (int(max_ranks),) * (n_modes - 1)
-    elif isinstance(max_ranks, Sequence) and not isinstance(max_ranks, str):
-        ranks = tuple(max_ranks)
-        if len(ranks) == n_modes + 1:
-            if ranks[0] != 1 or ranks[-1] != 1:
-                raise ValueError(
-                    f"`max_ranks` with {n_modes + 1} entries must start and end with 1, "
-                    f"got {ranks!r}."
-                )
-            ranks = ranks[1:-1]
-        elif len(ranks) != n_modes - 1:
-            raise ValueError(
-                f"`max_ranks` must be an int, {n_modes - 1} internal ranks or {n_modes + 1} "
-                f"ranks with 1 at both ends for shape {tuple(shape)}, got {ranks!r}."
-            )
-    else:
-        raise ValueError(f"`max_ranks` must be an int or a sequence of ints, got {max_ranks!r}.")
-    out, prev = [], 1
-    for k, r in enumerate(ranks):
-        r = _checks.positive_int(f"max_ranks[{k}]", r)
-        r = min(r, prev * shape[k], math.prod(shape[k + 1 :]))
-        out.append(r)
-        prev = r
-    return tuple(out)
-
-
 def _split_step(mat: Array, rank: int) -> tuple[Array, Array]:
     """``mat ≈ u @ (u.T @ mat)`` with ``u`` the ``rank`` leading left singular vectors."""
     u = leading_left_singular_vectors(mat, rank)
@@ -100,7 +71,7 @@ def tt_svd(x: Float[Array, "*dims"], max_ranks: int | Sequence[int]) -> TTTensor
         Algorithm 1. Same model as ``tensorly.decomposition.tensor_train``.
     """
     x = _checks.as_array("x", x, min_ndim=2)
-    ranks = _internal_ranks(max_ranks, x.shape)
+    ranks = _checks.tt_ranks("max_ranks", max_ranks, x.shape)
     # A unit step rank is kept as given; ranks are already clipped to what the shape allows.
     return partitioned(_tt_svd, x, ranks=ranks)
 

@@ -10,6 +10,7 @@ decides what moves); these are for when that is too much.
 
 from ._comm import Collective as Collective
 from ._comm import communication as communication
+from ._comm import sweep_bytes as sweep_bytes
 from ._consensus import ConsensusResult as ConsensusResult
 from ._consensus import DGDResult as DGDResult
 from ._consensus import dgd as dgd
@@ -47,6 +48,7 @@ __all__ = [
     "recover_sketched",
     "robust_pca",
     "sketch_columns",
+    "sweep_bytes",
     "truncated_svd",
     "tsqr",
     "tucker_hooi",

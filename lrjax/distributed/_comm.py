@@ -9,6 +9,10 @@ from typing import Any, NamedTuple
 
 import jax
 
+from .. import _checks
+from . import _cp, _tucker
+from ._layout import layout_of
+
 _KINDS = ("all-reduce", "all-gather", "reduce-scatter", "collective-permute", "all-to-all")
 _DTYPE_BYTES = {"f64": 8, "f32": 4, "bf16": 2, "f16": 2, "s64": 8, "s32": 4, "u32": 4,
                 "s8": 1, "u8": 1, "pred": 1, "c64": 8, "c128": 16}  # fmt: skip
@@ -109,3 +113,45 @@ def communication(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str
         "by_kind": by_kind,
         "collectives": found,
     }
+
+
+def sweep_bytes(routine: str, x: Any, rank: Any, *, mesh: Any = None, spec: Any = None) -> int:
+    """Bytes one sweep of :func:`lrjax.distributed.cp_als` or
+    :func:`lrjax.distributed.tucker_hooi` all-reduces, by the formula of its docstring.
+
+    The payload one device contributes per sweep (a ring all-reduce moves about twice this per
+    device); it depends only on the shape, the rank(s), the layout and the dtype, so it can be
+    planned before anything runs, and :func:`communication` checks it against the compiled
+    program (``communication(...)["per_iteration"]``; ``tests/distributed`` and
+    ``experiments/benchmarks/distributed.py`` assert the two agree).
+
+    Args:
+        routine: ``"cp_als"`` or ``"tucker_hooi"``.
+        x: the sharded input, or a ``jax.ShapeDtypeStruct`` carrying a ``NamedSharding``.
+        rank: the CP rank (``cp_als``) or the Tucker ranks (``tucker_hooi``; an int or one per
+            mode).
+        mesh, spec: the layout, when ``x`` carries none.
+
+    Returns:
+        Bytes per sweep (a Python int).
+
+    Raises:
+        ValueError: for an unknown ``routine``, a bad ``rank``, or an input whose layout
+            cannot be known (as the routines themselves).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jax.sharding import NamedSharding, PartitionSpec as P
+        >>> mesh = jax.make_mesh((1,), ("x",))
+        >>> x = jax.ShapeDtypeStruct((8, 5, 4), jnp.float32, sharding=NamedSharding(mesh, P("x")))
+        >>> sweep_bytes("cp_als", x, 2)   # 4 bytes x (2 (5 + 4) + 2² + 2 + 2)
+        104
+    """
+    routine = _checks.choice("routine", routine, ("cp_als", "tucker_hooi"))
+    shape = tuple(x.shape)
+    layout = layout_of("x", x, mesh, spec)
+    itemsize = jax.numpy.dtype(x.dtype).itemsize
+    if routine == "cp_als":
+        return _cp.sweep_bytes(shape, _checks.positive_int("rank", rank), layout, itemsize)
+    ranks = _checks.ranks_per_mode("rank", rank, shape)
+    return _tucker.sweep_bytes(shape, ranks, layout, itemsize)

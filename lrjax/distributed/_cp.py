@@ -13,7 +13,8 @@ from jaxtyping import Array, Float
 from .. import _checks
 from .._numeric import relative
 from .._sharding import partitioned
-from ..decomposition._cp import CPResult, _canonical_cp
+from ..decomposition._common import canonical_cp
+from ..decomposition._cp import CPResult
 from ..linalg._mttkrp import mttkrp
 from ..linalg._small import spd_inverse
 from ..linalg._svd import leading_left_singular_vectors
@@ -111,7 +112,7 @@ def _cp_als(x, tol, *, rank, layout, maxiter, diff):
     factors, info = iterate(
         lambda f, d: sweep(f, *d), factors0, data, maxiter=maxiter, tol=tol, diff=diff
     )
-    cp = _canonical_cp(factors)
+    cp = canonical_cp(factors)
     res_sq, x_sq = _smap(
         functools.partial(_residual_local, layout=layout), layout,
         (P(), specs, layout.spec), (P(), P()),

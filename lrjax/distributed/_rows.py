@@ -17,14 +17,14 @@ from ..decomposition._completion import CompletionResult
 from ..decomposition._completion import complete_matrix as _complete_matrix
 from ..decomposition._robust import RobustPCAResult
 from ..decomposition._robust import robust_pca as _robust_pca
-from ..linalg._sketch import _fd_update, fd_finalize, fd_init, fd_update
+from ..linalg._sketch import fd_finalize, fd_init, fd_update, fd_update_unchecked
 from ._layout import layout_of, require_sharded
 from ._svd import rows_layout, svt_prox
 
 
 def _fd_local(a_blk, *, axes, sketch_size):
     state = lax.pcast(fd_init(a_blk.shape[1], sketch_size, a_blk.dtype), axes, to="varying")
-    b = fd_finalize(_fd_update(state, a_blk, jax.random.key(0), randomized=False))
+    b = fd_finalize(fd_update_unchecked(state, a_blk, jax.random.key(0), randomized=False))
     stacked = lax.all_gather(b, axes, tiled=True, to="invarying")  # (p l, d): the p sketches
     return fd_merge_rows(stacked, sketch_size)
 

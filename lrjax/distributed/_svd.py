@@ -11,11 +11,10 @@ from jax import lax
 from jax.sharding import PartitionSpec as P
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _hyper
 from .._sharding import partitioned
-from ..linalg._small import _gauss_jordan, cholesky_guarded
+from ..linalg._small import cholesky_guarded, gauss_jordan
 from ..linalg._spectral import singular_value_map, svd_guarded
-from ..prox import _hyper
 from ._layout import Layout, layout_of, require_sharded
 
 
@@ -147,7 +146,7 @@ def _orthonormalize_rows_sharded(y_blk, axes):
     for _ in range(2):
         gram = lax.psum(y_blk.T @ y_blk, axes)
         low, keep = cholesky_guarded(gram)
-        low_inv = _gauss_jordan(low, jnp.eye(low.shape[0], dtype=low.dtype))
+        low_inv = gauss_jordan(low, jnp.eye(low.shape[0], dtype=low.dtype))
         y_blk = (y_blk @ low_inv.T) * keep
     return y_blk
 
@@ -156,7 +155,7 @@ def _orthonormalize_small(z):
     """CholeskyQR2 of a replicated tall matrix."""
     for _ in range(2):
         low, keep = cholesky_guarded(z.T @ z)
-        z = (z @ _gauss_jordan(low, jnp.eye(low.shape[0], dtype=low.dtype)).T) * keep
+        z = (z @ gauss_jordan(low, jnp.eye(low.shape[0], dtype=low.dtype)).T) * keep
     return z
 
 

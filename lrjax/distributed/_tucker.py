@@ -16,7 +16,7 @@ from .._numeric import relative
 from .._sharding import partitioned
 from ..decomposition._tucker import TuckerResult
 from ..linalg._spectral import eigh_guarded
-from ..linalg._svd import _svd_flip, leading_left_singular_vectors
+from ..linalg._svd import flip_signs, leading_left_singular_vectors
 from ..linalg._unfold import mode_dot, unfold
 from ..solvers._loop import iterate
 from ..tensors import TuckerTensor
@@ -42,7 +42,7 @@ def _split_vectors(y_blk, rank, axes):
     ``K x K`` Gram all-reduced, its eigenvectors ``V`` (signs fixed), ``U = y V / s``."""
     s2, v = eigh_guarded(lax.psum(y_blk.T @ y_blk, axes))
     s2, v = s2[::-1][:rank], v[:, ::-1][:, :rank]
-    v, _ = _svd_flip(v, v.T)
+    v, _ = flip_signs(v, v.T)
     pos = s2 > 0
     s = jnp.sqrt(jnp.where(pos, s2, 1.0))
     return jnp.where(pos, (y_blk @ v) / s, 0.0)

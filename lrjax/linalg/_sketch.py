@@ -12,7 +12,7 @@ from jaxtyping import Array, Float
 from .. import _checks
 from .._sharding import partitioned
 from ._spectral import svd_guarded
-from ._svd import _randomized_range, svd_flip
+from ._svd import randomized_range, svd_flip
 
 
 def _shrink(buffer: Array, sketch_size: int, key: jax.Array | None) -> Array:
@@ -22,7 +22,7 @@ def _shrink(buffer: Array, sketch_size: int, key: jax.Array | None) -> Array:
     or, with a ``key``, a randomized range of ``Bᵀ`` (Teng & Chu 2019).
     """
     if key is not None:
-        q = _randomized_range(buffer.T, key, sketch_size + 1, 1)  # (d, l+1)
+        q = randomized_range(buffer.T, key, sketch_size + 1, 1)  # (d, l+1)
         small = buffer @ q  # (2l, l+1)
         u, s, vt = svd_guarded(small)
         u, vt = svd_flip(u, vt)
@@ -65,7 +65,8 @@ def fd_init(d: int, sketch_size: int, dtype=None) -> Float[Array, "two_l d"]:
 
 
 @functools.partial(jax.jit, static_argnames=("randomized",))
-def _fd_update(state, rows, key, randomized):
+def fd_update_unchecked(state, rows, key, randomized):
+    """:func:`fd_update` without argument checks (for use inside traced code)."""
     two_l, d = state.shape
     sketch_size = two_l // 2
     n = rows.shape[0]
@@ -113,7 +114,7 @@ def fd_update(
         )
     randomized = key is not None
     return partitioned(
-        _fd_update,
+        fd_update_unchecked,
         state,
         rows.astype(state.dtype),
         key if randomized else jax.random.key(0),

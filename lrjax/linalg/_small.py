@@ -17,7 +17,7 @@ from .. import _checks
 from .._sharding import partitioned
 
 
-def _gauss_jordan(a: Array, rhs: Array) -> Array:
+def gauss_jordan(a: Array, rhs: Array) -> Array:
     """Solve ``a @ x = rhs`` by Gauss-Jordan elimination without pivoting.
 
     Stable for symmetric positive definite and for triangular ``a`` with a nonzero diagonal,
@@ -59,7 +59,7 @@ def _spd_inverse(a: Float[Array, "n n"]) -> Float[Array, "n n"]:
     # identity): the zero tensor's ALS update is then 0 @ A^{-1} = 0, not NaN.
     jitter = eps * jnp.trace(a) / n + jnp.finfo(a.dtype).tiny
     a = a + jitter * jnp.eye(n, dtype=a.dtype)
-    inv = _gauss_jordan(a, jnp.eye(n, dtype=a.dtype))
+    inv = gauss_jordan(a, jnp.eye(n, dtype=a.dtype))
     return 0.5 * (inv + inv.T)
 
 
@@ -133,7 +133,7 @@ def _cholesky_qr2(q: Array, *, rows: bool) -> Array:
     for _ in range(2):
         gram = lax.dot_general(q, q, (((contract,), (contract,)), ((), ())))
         low, keep = cholesky_guarded(gram)
-        low_inv = _gauss_jordan(low, jnp.eye(low.shape[0], dtype=low.dtype))
+        low_inv = gauss_jordan(low, jnp.eye(low.shape[0], dtype=low.dtype))
         q = (low_inv @ q) * keep[:, None] if rows else (q @ low_inv.T) * keep
     return q
 

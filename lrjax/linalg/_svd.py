@@ -17,7 +17,8 @@ from ._spectral import eigh_guarded, svd_guarded
 
 
 @jax.jit
-def _svd_flip(u, vt):
+def flip_signs(u, vt):
+    """:func:`svd_flip` without argument checks (for use inside traced code)."""
     pick = jnp.argmax(jnp.abs(u), axis=-2)
     signs = jnp.sign(jnp.take_along_axis(u, pick[..., None, :], axis=-2))[..., 0, :]
     signs = jnp.where(signs == 0, 1, signs).astype(u.dtype)
@@ -50,7 +51,7 @@ def svd_flip(
             f"`u` has {u.shape[-1]} columns but `vt` has {vt.shape[-2]} rows (shapes {u.shape} "
             f"and {vt.shape})."
         )
-    return partitioned(_svd_flip, u, vt)
+    return partitioned(flip_signs, u, vt)
 
 
 def _check_matrix_rank(a, rank):
@@ -67,7 +68,7 @@ def _check_matrix_rank(a, rank):
 @functools.partial(jax.jit, static_argnames=("rank",))
 def _truncated_svd(a, rank):
     u, s, vt = svd_guarded(a)
-    u, vt = _svd_flip(u[:, :rank], vt[:rank])
+    u, vt = flip_signs(u[:, :rank], vt[:rank])
     return u, s[:rank], vt
 
 
@@ -97,7 +98,7 @@ def truncated_svd(
     return partitioned(_truncated_svd, a, rank=rank)
 
 
-def _randomized_range(a, key, width, n_iter):
+def randomized_range(a, key, width, n_iter):
     """Orthonormal ``(m, width)`` basis approximating the range of ``a`` (Halko Alg. 4.4)."""
     m, n = a.shape
     width = min(width, m, n)
@@ -114,9 +115,9 @@ def _randomized_range(a, key, width, n_iter):
 
 @functools.partial(jax.jit, static_argnames=("rank", "n_oversamples", "n_iter"))
 def _randomized_svd(a, key, rank, n_oversamples, n_iter):
-    q = _randomized_range(a, key, rank + n_oversamples, n_iter)
+    q = randomized_range(a, key, rank + n_oversamples, n_iter)
     u_small, s, vt = svd_guarded(factor_gemm(q, a, contract=0))
-    u, vt = _svd_flip((q @ u_small)[:, :rank], vt[:rank])
+    u, vt = flip_signs((q @ u_small)[:, :rank], vt[:rank])
     return u, s[:rank], vt
 
 
@@ -200,7 +201,7 @@ def _leading_left(mat, rank):
             pos = jnp.concatenate([pos, jnp.zeros((rank - k,), bool)])
         missing = (~pos).astype(u.dtype)
         u = lax.cond(jnp.any(~pos), _complete_basis, lambda u, _: u, u, missing)
-    u, _ = _svd_flip(u, u.T)
+    u, _ = flip_signs(u, u.T)
     ok = jnp.all(jnp.isfinite(mat))  # NaN in, NaN out (the completion would hide it)
     return jnp.where(ok, u, jnp.nan)
 

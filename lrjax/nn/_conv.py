@@ -9,172 +9,25 @@ decompositions and records the relative kernel error in ``compression_error``.
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import nnx
-from flax.nnx.nn import dtypes
 
 from ..decomposition import cp_als, tucker_hooi
 from ..linalg import truncated_svd
-from ._init import check_positive, count_params, part_std, scaled_normal
+from ._common import FactorizedConv, conv, conv_of, pair, stage_padding
+from ._init import check_positive
 
 __all__ = ["CPConv", "SeparableLowRankConv", "TuckerConv"]
-
-_DN = ("NHWC", "HWIO", "NHWC")
-
-
-def _pair(name: str, value) -> tuple[int, int]:
-    v = (value, value) if isinstance(value, int) else tuple(value)
-    if len(v) != 2 or any(int(a) != a or a < 1 for a in v):
-        raise ValueError(f"{name} must be a positive int or a pair of them, got {value!r}")
-    return int(v[0]), int(v[1])
-
-
-def _stage_padding(padding, axes: str):
-    """The padding of a stage that convolves only along ``axes`` ("hw", "h", "w" or "")."""
-    if isinstance(padding, str):
-        if padding.upper() not in ("SAME", "VALID"):
-            raise ValueError(f"padding must be 'SAME', 'VALID' or pairs of ints, got {padding!r}")
-        return padding.upper() if axes else "VALID"
-    if isinstance(padding, int):
-        pads: tuple = ((padding, padding), (padding, padding))
-    else:
-        pads = tuple(
-            (int(p), int(p)) if isinstance(p, int) else tuple(map(int, p)) for p in padding
-        )
-    if len(pads) != 2:
-        raise ValueError(
-            f"padding must give one (low, high) pair per spatial axis, got {padding!r}"
-        )
-    return tuple(pads[i] if ax in axes else (0, 0) for i, ax in enumerate("hw"))
-
-
-def _conv(x, kernel, strides=(1, 1), padding="VALID", groups=1):
-    return jax.lax.conv_general_dilated(
-        x, kernel, strides, padding, dimension_numbers=_DN, feature_group_count=groups
-    )
-
-
-def _conv_of(conv) -> tuple[jax.Array, jax.Array | None, dict]:
-    """Kernel, bias and geometry of a trained ``nnx.Conv`` (2-D, no dilation or groups)."""
-    kernel = jnp.asarray(conv.kernel[...])
-    if kernel.ndim != 4:
-        raise ValueError(f"conv.kernel must be a 2-D convolution kernel (HWIO), got {kernel.shape}")
-    for attr in ("kernel_dilation", "input_dilation"):
-        d = getattr(conv, attr, 1)
-        if d not in (1, None) and tuple(np.atleast_1d(d)) != (1,) * len(np.atleast_1d(d)):
-            raise ValueError(f"conv.{attr} must be 1 to compress, got {d!r}")
-    if getattr(conv, "feature_group_count", 1) != 1:
-        raise ValueError(f"conv.feature_group_count must be 1, got {conv.feature_group_count}")
-    bias = None if getattr(conv, "bias", None) is None else jnp.asarray(conv.bias[...])
-    strides = getattr(conv, "strides", 1) or 1
-    geometry = {"strides": strides, "padding": getattr(conv, "padding", "SAME")}
-    return kernel, bias, geometry
-
-
-class _FactorizedConv(nnx.Module):
-    """Shared geometry, bias, dtype promotion, counts and conversion to ``nnx.Conv``."""
-
-    def _setup(
-        self, in_features, out_features, kernel_size, strides, padding, use_bias, dtype, param_dtype
-    ):
-        self.in_features = check_positive("in_features", in_features)
-        self.out_features = check_positive("out_features", out_features)
-        self.kernel_size = _pair("kernel_size", kernel_size)
-        self.strides = _pair("strides", strides)
-        _stage_padding(padding, "hw")  # validate
-        self.padding = padding
-        self.dtype = dtype
-        self.param_dtype = param_dtype
-        self.bias = nnx.Param(jnp.zeros((out_features,), param_dtype)) if use_bias else None
-        self.compression_error: float | None = None
-
-    @abc.abstractmethod
-    def _param_list(self) -> list[nnx.Param]: ...
-
-    @abc.abstractmethod
-    def _forward(self, x, parts): ...
-
-    @abc.abstractmethod
-    def _kernel(self, parts) -> jax.Array: ...
-
-    def kernel(self) -> jax.Array:
-        """The equivalent dense ``(kh, kw, in, out)`` kernel (formed on demand)."""
-        return self._kernel([p[...] for p in self._param_list()])
-
-    def __call__(self, inputs: jax.Array) -> jax.Array:
-        """Convolve ``(N, H, W, in)`` (or unbatched ``(H, W, in)``) inputs."""
-        if inputs.ndim not in (3, 4) or inputs.shape[-1] != self.in_features:
-            raise ValueError(
-                f"inputs must be (N, H, W, {self.in_features}) or (H, W, {self.in_features}), "
-                f"got {inputs.shape}"
-            )
-        bias = self.bias[...] if self.bias is not None else None
-        x, bias, *parts = dtypes.promote_dtype(
-            (inputs, bias, *(p[...] for p in self._param_list())), dtype=self.dtype
-        )
-        assert x is not None
-        y = self._forward(x if x.ndim == 4 else x[None], parts)
-        y = y if inputs.ndim == 4 else y[0]
-        return y + bias if bias is not None else y
-
-    @property
-    def num_params(self) -> int:
-        """Number of trainable scalars (factors and bias)."""
-        return count_params(self)
-
-    @abc.abstractmethod
-    def flops_per_position(self) -> int:
-        """Floating-point operations (2 per multiply-add) per output position at stride 1."""
-        ...
-
-    def to_conv(self, *, rngs: nnx.Rngs | None = None) -> nnx.Conv:
-        """The :class:`flax.nnx.Conv` with this layer's equivalent kernel, geometry and bias."""
-        kernel = self.kernel()
-        conv = nnx.Conv(
-            self.in_features,
-            self.out_features,
-            self.kernel_size,
-            self.strides,
-            padding=self.padding,
-            use_bias=self.bias is not None,
-            dtype=self.dtype,
-            param_dtype=kernel.dtype,
-            rngs=rngs if rngs is not None else nnx.Rngs(0),
-        )
-        conv.kernel[...] = kernel
-        if self.bias is not None and conv.bias is not None:
-            conv.bias[...] = self.bias[...]
-        return conv
-
-    def _init_parts(self, rngs, shapes, paths):
-        """Draw the stages so the equivalent kernel has the variance of a LeCun-normal conv."""
-        fan_in = self.kernel_size[0] * self.kernel_size[1] * self.in_features
-        std = part_std(1.0 / fan_in, paths, len(shapes))
-        values = [scaled_normal(rngs.params(), s, std, jnp.float32) for s in shapes]
-        # exact: ||W||^2 = out_features, the expected squared norm of a LeCun-normal kernel
-        norm = jnp.linalg.norm(self._kernel(values))
-        scale = (jnp.sqrt(float(self.out_features)) / norm) ** (1.0 / len(values))
-        return [nnx.Param((v * scale).astype(self.param_dtype)) for v in values]
-
-    def _load(self, values, bias, error):
-        for p, v in zip(self._param_list(), values, strict=True):
-            p[...] = jnp.asarray(v, self.param_dtype)
-        if self.bias is not None and bias is not None:
-            self.bias[...] = jnp.asarray(bias, self.param_dtype)
-        self.compression_error = float(error)
-        return self
 
 
 def _rel_error(kernel, approx) -> float:
     return float(jnp.linalg.norm(kernel - approx) / jnp.linalg.norm(kernel))
 
 
-class SeparableLowRankConv(_FactorizedConv):
+class SeparableLowRankConv(FactorizedConv):
     """A ``kh x 1`` convolution to ``rank`` channels, then a ``1 x kw`` one to the outputs.
 
     .. math:: W[y, x, c, n] = \\sum_{k=1}^{K} V[y, c, k]\\, H[x, k, n].
@@ -230,8 +83,8 @@ class SeparableLowRankConv(_FactorizedConv):
 
     def _forward(self, x, parts):
         v, h = parts
-        x = _conv(x, v, (self.strides[0], 1), _stage_padding(self.padding, "h"))
-        return _conv(x, h, (1, self.strides[1]), _stage_padding(self.padding, "w"))
+        x = conv(x, v, (self.strides[0], 1), stage_padding(self.padding, "h"))
+        return conv(x, h, (1, self.strides[1]), stage_padding(self.padding, "w"))
 
     def _kernel(self, parts):
         v, h = parts
@@ -246,7 +99,7 @@ class SeparableLowRankConv(_FactorizedConv):
         """The optimal rank-``K`` separable layer (Tai et al., Theorem 1): the truncated SVD of
         the kernel reshaped to ``(C kh, N kw)``. ``compression_error`` is the relative kernel
         error of that SVD (the discarded singular values)."""
-        kernel, bias, geo = _conv_of(conv)
+        kernel, bias, geo = conv_of(conv)
         kh, kw, c, n = kernel.shape
         m = kernel.transpose(2, 0, 3, 1).reshape(c * kh, n * kw)
         u, s, vt = truncated_svd(m, rank)
@@ -260,7 +113,7 @@ class SeparableLowRankConv(_FactorizedConv):
         return out._load([v, h], bias, error)
 
 
-class CPConv(_FactorizedConv):
+class CPConv(FactorizedConv):
     """CP-decomposed convolution: ``1x1`` to ``R`` channels, ``kh x 1`` depthwise, ``1 x kw``
     depthwise, ``1x1`` to the outputs.
 
@@ -316,10 +169,10 @@ class CPConv(_FactorizedConv):
     def _forward(self, x, parts):
         first, vert, horiz, last = parts
         r = self.rank
-        x = _conv(x, first)
-        x = _conv(x, vert, (self.strides[0], 1), _stage_padding(self.padding, "h"), groups=r)
-        x = _conv(x, horiz, (1, self.strides[1]), _stage_padding(self.padding, "w"), groups=r)
-        return _conv(x, last)
+        x = conv(x, first)
+        x = conv(x, vert, (self.strides[0], 1), stage_padding(self.padding, "h"), groups=r)
+        x = conv(x, horiz, (1, self.strides[1]), stage_padding(self.padding, "w"), groups=r)
+        return conv(x, last)
 
     def _kernel(self, parts):
         first, vert, horiz, last = parts
@@ -343,7 +196,7 @@ class CPConv(_FactorizedConv):
     ) -> CPConv:
         """CP layer by :func:`lrjax.cp_als` on the ``(kh, kw, C, N)`` kernel (weights folded into
         the last stage). ``compression_error`` is the relative error ``cp_als`` reports."""
-        kernel, bias, geo = _conv_of(conv)
+        kernel, bias, geo = conv_of(conv)
         kh, kw, c, n = kernel.shape
         cp, info = cp_als(kernel, rank, key=key if key is not None else jax.random.key(0),
                           maxiter=maxiter, tol=tol)  # fmt: skip
@@ -359,7 +212,7 @@ class CPConv(_FactorizedConv):
         return out._load(values, bias, info.error)
 
 
-class TuckerConv(_FactorizedConv):
+class TuckerConv(FactorizedConv):
     """Tucker-2 convolution: ``1x1`` to ``R_in`` channels, a ``kh x kw`` convolution to
     ``R_out`` channels, ``1x1`` to the outputs.
 
@@ -397,7 +250,7 @@ class TuckerConv(_FactorizedConv):
         self._setup(
             in_features, out_features, kernel_size, strides, padding, use_bias, dtype, param_dtype
         )
-        self.rank = _pair("rank", rank)
+        self.rank = pair("rank", rank)
         (kh, kw), (r1, r2) = self.kernel_size, self.rank
         shapes = [(1, 1, in_features, r1), (kh, kw, r1, r2), (1, 1, r2, out_features)]
         self.first, self.core, self.last = self._init_parts(rngs, shapes, r1 * r2)
@@ -407,9 +260,9 @@ class TuckerConv(_FactorizedConv):
 
     def _forward(self, x, parts):
         first, core, last = parts
-        x = _conv(x, first)
-        x = _conv(x, core, self.strides, _stage_padding(self.padding, "hw"))
-        return _conv(x, last)
+        x = conv(x, first)
+        x = conv(x, core, self.strides, stage_padding(self.padding, "hw"))
+        return conv(x, last)
 
     def _kernel(self, parts):
         first, core, last = parts
@@ -425,9 +278,9 @@ class TuckerConv(_FactorizedConv):
     ) -> TuckerConv:
         """Tucker-2 layer by :func:`lrjax.tucker_hooi` on the channel modes of the kernel
         (spatial modes kept whole). ``compression_error`` is the error HOOI reports."""
-        kernel, bias, geo = _conv_of(conv)
+        kernel, bias, geo = conv_of(conv)
         kh, kw, c, n = kernel.shape
-        r1, r2 = _pair("rank", rank)
+        r1, r2 = pair("rank", rank)
         tucker, info = tucker_hooi(kernel, (kh, kw, r1, r2), maxiter=maxiter, tol=tol)
         fy, fx, fc, fn = tucker.factors
         core = jnp.einsum("yxst,Yy,Xx->YXst", tucker.core, fy, fx)  # absorb the spatial bases

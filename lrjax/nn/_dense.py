@@ -11,157 +11,22 @@ decompositions and records the relative kernel error it reports in ``compression
 
 from __future__ import annotations
 
-import abc
 import math
 from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
-from flax.nnx.nn import dtypes
 
 from ..decomposition import cp_als, tucker_hooi
 from ..linalg import khatri_rao, kronecker, truncated_svd
-from ._init import check_modes, check_positive, count_params, part_std, scaled_normal
+from ._common import FactorizedLinear, kernel_of, tensor_of
+from ._init import check_modes, check_positive, part_std, scaled_normal
 
 __all__ = ["CPLinear", "LowRankLinear", "TuckerLinear"]
 
 
-def _kernel_of(layer) -> tuple[jax.Array, jax.Array | None]:
-    """The ``(in, out)`` kernel and bias of an ``nnx.Linear``-like layer (or a factorized one)."""
-    if hasattr(layer, "kernel_matrix"):
-        kernel = layer.kernel_matrix()
-    elif hasattr(layer, "kernel"):
-        kernel = jnp.asarray(layer.kernel[...])
-    else:
-        raise TypeError(f"layer must be an nnx.Linear-like module with a kernel, got {type(layer)}")
-    if kernel.ndim != 2:
-        raise ValueError(f"layer.kernel must be a matrix, got shape {kernel.shape}")
-    bias = getattr(layer, "bias", None)
-    bias = None if bias is None else jnp.asarray(bias[...])
-    return kernel, bias
-
-
-class _FactorizedLinear(nnx.Module):
-    """Shared machinery: bias, dtype promotion, the materialize switch, counts, conversion."""
-
-    in_features: int
-    out_features: int
-
-    def _setup_common(self, in_features, out_features, use_bias, materialize, dtype, param_dtype):
-        self.in_features = check_positive("in_features", in_features)
-        self.out_features = check_positive("out_features", out_features)
-        self.use_bias = bool(use_bias)
-        self.materialize = bool(materialize)
-        self.dtype = dtype
-        self.param_dtype = param_dtype
-        self.bias = nnx.Param(jnp.zeros((out_features,), param_dtype)) if use_bias else None
-        self.compression_error: float | None = None
-
-    @abc.abstractmethod
-    def _parts(self) -> list[jax.Array]: ...
-
-    @abc.abstractmethod
-    def _param_list(self) -> list[nnx.Param]: ...
-
-    def _normalize_init(self) -> None:
-        """Rescale the drawn factors so ``||W||_F^2 = out_features`` exactly.
-
-        That is the expected squared norm of a LeCun-normal dense kernel (variance ``1 / in``),
-        so for isotropic inputs the output variance equals the dense twin's.
-        """
-        params = self._param_list()
-        norm = jnp.linalg.norm(self.kernel_matrix().astype(jnp.float32))
-        scale = (jnp.sqrt(float(self.out_features)) / norm) ** (1.0 / len(params))
-        for p in params:
-            p[...] = (p[...] * scale).astype(p[...].dtype)
-
-    @abc.abstractmethod
-    def _matrix(self, parts: list[jax.Array]) -> jax.Array: ...
-
-    def kernel_matrix(self) -> jax.Array:
-        """The dense kernel ``W`` of shape ``(in_features, out_features)`` (formed on demand)."""
-        return self._matrix(self._parts())
-
-    def __call__(self, inputs: jax.Array) -> jax.Array:
-        """``inputs @ W + b`` over the last axis of ``inputs``."""
-        if inputs.shape[-1] != self.in_features:
-            raise ValueError(
-                f"inputs.shape[-1] must be in_features={self.in_features}, got {inputs.shape}"
-            )
-        bias = self.bias[...] if self.bias is not None else None
-        x, bias, *parts = dtypes.promote_dtype((inputs, bias, *self._parts()), dtype=self.dtype)
-        y = self._matmul(parts)(x)
-        return y + bias if bias is not None else y
-
-    def _matmul(self, parts):
-        if self.materialize:
-            w = self._matrix(parts)
-            return lambda x: x @ w
-        prepared = self._prepare(parts)
-
-        def apply(x):
-            batch = x.shape[:-1]
-            y = self._apply_prepared(x.reshape(-1, self.in_features), prepared)
-            return y.reshape(*batch, self.out_features)
-
-        return apply
-
-    def matmul_fn(self, dtype=None):
-        """``x -> x @ W`` with the factor products prepared once (for use inside loops).
-
-        Args:
-            dtype: computation dtype the parameters are promoted to (default: the layer's).
-        """
-        parts = dtypes.promote_dtype(tuple(self._parts()), dtype=dtype or self.dtype)
-        return self._matmul(list(parts))
-
-    def _prepare(self, parts):
-        return parts
-
-    @abc.abstractmethod
-    def _apply_prepared(self, x, prepared): ...
-
-    @property
-    def num_params(self) -> int:
-        """Number of trainable scalars (factors and bias)."""
-        return count_params(self)
-
-    def flops_per_example(self) -> int:
-        """Floating-point operations (2 per multiply-add) for one input row, bias excluded."""
-        if self.materialize:
-            return 2 * self.in_features * self.out_features
-        return self._flops()
-
-    @abc.abstractmethod
-    def _flops(self) -> int: ...
-
-    def to_dense(self, *, rngs: nnx.Rngs | None = None) -> nnx.Linear:
-        """The :class:`flax.nnx.Linear` whose kernel is this layer's reconstructed ``W``."""
-        kernel = self.kernel_matrix()
-        dense = nnx.Linear(
-            self.in_features,
-            self.out_features,
-            use_bias=self.use_bias,
-            dtype=self.dtype,
-            param_dtype=kernel.dtype,
-            rngs=rngs if rngs is not None else nnx.Rngs(0),
-        )
-        dense.kernel[...] = kernel
-        if self.bias is not None and dense.bias is not None:
-            dense.bias[...] = self.bias[...]
-        return dense
-
-    def _load(self, values: Sequence[jax.Array], bias, error):
-        for p, v in zip(self._param_list(), values, strict=True):
-            p[...] = jnp.asarray(v, self.param_dtype)
-        if self.bias is not None and bias is not None:
-            self.bias[...] = jnp.asarray(bias, self.param_dtype)
-        self.compression_error = float(error)
-        return self
-
-
-class LowRankLinear(_FactorizedLinear):
+class LowRankLinear(FactorizedLinear):
     """Dense layer with a rank-``r`` kernel ``W = U V``.
 
     ``U`` is ``(in_features, rank)`` and ``V`` is ``(rank, out_features)``; ``x @ W`` costs
@@ -228,7 +93,7 @@ class LowRankLinear(_FactorizedLinear):
 
         ``compression_error`` is ``||W - U V||_F / ||W||_F`` from the discarded singular values.
         """
-        kernel, bias = _kernel_of(layer)
+        kernel, bias = kernel_of(layer)
         u, s, vt = truncated_svd(kernel, rank)
         root = jnp.sqrt(s)
         total = jnp.sum(kernel * kernel)
@@ -245,11 +110,7 @@ class LowRankLinear(_FactorizedLinear):
         return out._load([u * root, root[:, None] * vt], bias, error)
 
 
-def _tensor_of(kernel, in_modes, out_modes):
-    return kernel.reshape(*in_modes, *out_modes)
-
-
-class CPLinear(_FactorizedLinear):
+class CPLinear(FactorizedLinear):
     """Dense layer whose kernel, as a ``2d``-way tensor, is a rank-``R`` CP tensor.
 
     .. math:: W_{(i_1 \\dots i_d),(j_1 \\dots j_d)} = \\sum_{r=1}^R \\prod_k A_k[i_k, r]
@@ -356,13 +217,13 @@ class CPLinear(_FactorizedLinear):
         relative error ``cp_als`` reports. ``key`` seeds the initialisation (needed when the rank
         exceeds a mode size).
         """
-        kernel, bias = _kernel_of(layer)
+        kernel, bias = kernel_of(layer)
         n_in, n_out = kernel.shape
         in_modes = check_modes("in_modes", in_modes, n_in, None)
         out_modes = check_modes("out_modes", out_modes, n_out, len(in_modes))
         key = key if key is not None else jax.random.key(0)
         cp, info = cp_als(
-            _tensor_of(kernel, in_modes, out_modes), rank, key=key, maxiter=maxiter, tol=tol
+            tensor_of(kernel, in_modes, out_modes), rank, key=key, maxiter=maxiter, tol=tol
         )
         scale = jnp.abs(cp.weights) ** (1.0 / len(cp.factors))
         factors = [f * scale for f in cp.factors]
@@ -393,7 +254,7 @@ def _tucker_ranks(rank, d: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return ranks[:d], ranks[d:]
 
 
-class TuckerLinear(_FactorizedLinear):
+class TuckerLinear(FactorizedLinear):
     """Dense layer whose kernel, as a ``2d``-way tensor, is a Tucker tensor.
 
     .. math:: W = (U_1 \\otimes \\cdots \\otimes U_d)\\, G_{(r),(s)}\\,
@@ -502,13 +363,13 @@ class TuckerLinear(_FactorizedLinear):
 
         ``compression_error`` is the relative error ``tucker_hooi`` reports.
         """
-        kernel, bias = _kernel_of(layer)
+        kernel, bias = kernel_of(layer)
         n_in, n_out = kernel.shape
         in_modes = check_modes("in_modes", in_modes, n_in, None)
         out_modes = check_modes("out_modes", out_modes, n_out, len(in_modes))
         in_ranks, out_ranks = _tucker_ranks(rank, len(in_modes))
         tucker, info = tucker_hooi(
-            _tensor_of(kernel, in_modes, out_modes), in_ranks + out_ranks, maxiter=maxiter, tol=tol
+            tensor_of(kernel, in_modes, out_modes), in_ranks + out_ranks, maxiter=maxiter, tol=tol
         )
         out = cls(
             n_in,

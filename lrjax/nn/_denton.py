@@ -13,7 +13,7 @@ import numpy as np
 from flax import nnx
 
 from ..linalg import truncated_svd
-from ._conv import _conv, _conv_of, _FactorizedConv, _stage_padding
+from ._common import FactorizedConv, conv, conv_of, stage_padding
 from ._init import check_positive
 
 __all__ = ["BiclusterConv", "MonochromaticConv", "kmeans"]
@@ -84,7 +84,7 @@ def _balanced_assign(d2: np.ndarray, capacity: int) -> np.ndarray:
     return labels
 
 
-class MonochromaticConv(_FactorizedConv):
+class MonochromaticConv(FactorizedConv):
     """Denton et al.'s monochromatic approximation of a first (colour) layer.
 
     Each filter is a spatial kernel times one of ``n_colors`` colour vectors:
@@ -148,9 +148,9 @@ class MonochromaticConv(_FactorizedConv):
 
     def _forward(self, x, parts):
         color, spatial = parts
-        z = _conv(x, color)[..., np.asarray(self.assignment)]
-        return _conv(
-            z, spatial, self.strides, _stage_padding(self.padding, "hw"), groups=self.out_features
+        z = conv(x, color)[..., np.asarray(self.assignment)]
+        return conv(
+            z, spatial, self.strides, stage_padding(self.padding, "hw"), groups=self.out_features
         )
 
     def _kernel(self, parts):
@@ -169,7 +169,7 @@ class MonochromaticConv(_FactorizedConv):
         """Rank-1 (spatial x colour) SVD of every filter, k-means of the colour vectors
         (weighted by the filters' energy), then the least-squares spatial kernel of each
         filter for its cluster's colour. ``compression_error`` is the relative kernel error."""
-        kernel, bias, geo = _conv_of(conv)
+        kernel, bias, geo = conv_of(conv)
         kh, kw, c, n = kernel.shape
         w = np.asarray(kernel, np.float64).reshape(kh * kw, c, n).transpose(2, 0, 1)  # (F, s, c)
         _, s, vt = np.linalg.svd(w, full_matrices=False)
@@ -192,7 +192,7 @@ class MonochromaticConv(_FactorizedConv):
         return out._load(values, bias, error)
 
 
-class BiclusterConv(_FactorizedConv):
+class BiclusterConv(FactorizedConv):
     """Denton et al.'s biclustered low-rank convolution for higher layers.
 
     Input channels are split into ``G`` groups and output channels into ``H`` groups; every
@@ -260,9 +260,9 @@ class BiclusterConv(_FactorizedConv):
     def _forward(self, x, parts):
         proj, spatial = parts
         g, h, k = self.in_groups, self.out_groups, self.rank
-        z = _conv(x[..., np.asarray(self.in_perm)], proj, groups=g)  # channels (g, h, k)
+        z = conv(x[..., np.asarray(self.in_perm)], proj, groups=g)  # channels (g, h, k)
         z = z.reshape(*z.shape[:-1], g, h, k).swapaxes(-3, -2).reshape(*z.shape[:-1], g * h * k)
-        y = _conv(z, spatial, self.strides, _stage_padding(self.padding, "hw"), groups=h)
+        y = conv(z, spatial, self.strides, stage_padding(self.padding, "hw"), groups=h)
         return y[..., np.argsort(self.out_perm)]
 
     def _kernel(self, parts):
@@ -290,7 +290,7 @@ class BiclusterConv(_FactorizedConv):
         that proportional channels group together) and of the output channels, then the
         rank-``K`` truncated SVD of every block. ``compression_error`` is the relative kernel
         error from the discarded singular values of all blocks."""
-        kernel, bias, geo = _conv_of(conv)
+        kernel, bias, geo = conv_of(conv)
         kh, kw, c, n = kernel.shape
         w = np.asarray(kernel, np.float64)
         in_feat = _direction(w.transpose(2, 0, 1, 3).reshape(c, -1))

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from ..decomposition import tt_svd
-from ._dense import _FactorizedLinear, _kernel_of, _tensor_of
+from ._common import FactorizedLinear, kernel_of, tensor_of
 from ._init import check_modes, part_std, scaled_normal
 
 __all__ = ["TTLinear"]
@@ -44,7 +44,7 @@ def _tt_merge(cores) -> jax.Array:
     return t
 
 
-class TTLinear(_FactorizedLinear):
+class TTLinear(FactorizedLinear):
     """Dense layer with a tensor-train matrix (TT-matrix) kernel.
 
     .. math:: W_{(i_1 \\dots i_d),(j_1 \\dots j_d)} = G_1[:, i_1, j_1, :] \\cdots
@@ -176,7 +176,7 @@ class TTLinear(_FactorizedLinear):
         ``sqrt(||W||^2 - ||W_tt||^2) / ||W||`` (TT-SVD is an orthogonal projection, so this is
         exact).
         """
-        kernel, bias = _kernel_of(layer)
+        kernel, bias = kernel_of(layer)
         n_in, n_out = kernel.shape
         in_modes = check_modes("in_modes", in_modes, n_in, None)
         out_modes = check_modes("out_modes", out_modes, n_out, len(in_modes))
@@ -184,7 +184,7 @@ class TTLinear(_FactorizedLinear):
         if len(out_modes) != d:
             raise ValueError(f"in_modes={in_modes} and out_modes={out_modes} need the same length")
         wanted = _tt_ranks(ranks, d)
-        t = _tensor_of(kernel, in_modes, out_modes)
+        t = tensor_of(kernel, in_modes, out_modes)
         t = t.transpose([a for k in range(d) for a in (k, d + k)])
         t = t.reshape([i * o for i, o in zip(in_modes, out_modes, strict=True)])
         tt = tt_svd(t, wanted[1:-1])

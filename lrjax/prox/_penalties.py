@@ -17,8 +17,7 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float
 
-from .. import _checks
-from . import _hyper
+from .. import _checks, _hyper
 
 
 def _signed(x, z):

@@ -10,12 +10,11 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _hyper
 from .._sharding import partitioned
 from ..linalg._gemm import factor_gemm
 from ..linalg._spectral import singular_value_map
-from ..linalg._svd import _randomized_range
-from . import _hyper
+from ..linalg._svd import randomized_range
 from ._vector import prox_l1
 
 
@@ -194,7 +193,7 @@ def projection_rank(x: Float[Array, "m n"], rank: int, scaling=1.0) -> Float[Arr
 
 @functools.partial(jax.jit, static_argnames=("rank", "n_oversamples", "n_iter"))
 def _prox_nuclear_randomized(x, reg, scaling, key, *, rank, n_oversamples, n_iter):
-    q = _randomized_range(x, key, rank + n_oversamples, n_iter)
+    q = randomized_range(x, key, rank + n_oversamples, n_iter)
     small = factor_gemm(q, x, contract=0)  # q.T @ x as a row-major GEMM
     return q @ _prox_nuclear(small, reg, scaling)
 

@@ -10,7 +10,7 @@ the indicator of the set and ``scaling`` has no effect. All are elementwise or c
 so they run under ``jit``, ``vmap`` and ``grad`` (derivatives exist almost everywhere).
 
 Hyperparameters out of range raise ``ValueError`` when concrete and give NaN when traced
-(see ``lrjax.prox._hyper``); NaN entries of ``x`` propagate to the result.
+(see ``lrjax._hyper``); NaN entries of ``x`` propagate to the result.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 from jax import lax
 from jaxtyping import Array, Float
 
-from . import _hyper
+from .. import _hyper
 
 
 @jax.jit

@@ -13,9 +13,6 @@ from jax.sharding import PartitionSpec as P
 
 import lrjax
 import lrjax.distributed as ld
-from lrjax.distributed import _cp as dcp
-from lrjax.distributed import _tucker as dtucker
-from lrjax.distributed._layout import layout_of
 
 KEY = jax.random.key(0)
 MESH = jax.make_mesh((8,), ("x",), axis_types=(AxisType.Explicit,))
@@ -208,11 +205,17 @@ def test_no_collective_moves_the_whole_input(name):
 def test_bytes_per_iteration_match_the_formulas():
     x = _cp_tensor(shape=(64, 12, 10))
     xs = _put(x)
-    layout = layout_of("x", xs)
     summary = ld.communication(lambda t: ld.cp_als(t, 3, maxiter=5), xs)
-    assert summary["per_iteration"] == dcp.sweep_bytes(x.shape, 3, layout, 8)
+    # mode 0 split: b (R Σ_{n≥1} I_n + R² + R + 2), the docstring's closed form
+    assert summary["per_iteration"] == ld.sweep_bytes("cp_als", xs, 3) == 8 * (3 * 22 + 9 + 3 + 2)
     summary = ld.communication(lambda t: ld.tucker_hooi(t, (3, 3, 2), maxiter=5), xs)
-    assert summary["per_iteration"] == dtucker.sweep_bytes(x.shape, (3, 3, 2), layout, 8)
+    assert summary["per_iteration"] == ld.sweep_bytes("tucker_hooi", xs, (3, 3, 2))
+    plan = jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=xs.sharding)  # planned, not run
+    assert ld.sweep_bytes("cp_als", plan, 3) == ld.sweep_bytes("cp_als", xs, 3)
+    with pytest.raises(ValueError, match="routine"):
+        ld.sweep_bytes("cp_opt", xs, 3)
+    with pytest.raises(ValueError, match="must be sharded"):
+        ld.sweep_bytes("cp_als", np.asarray(x), 3)
     a = _put(_tall(m=2048, n=12))  # l = min(3 + 10, 12) = 12: b (n l + 2 l²) per power step
     summary = ld.communication(lambda t: ld.randomized_svd(t, 3, key=KEY), a)
     assert summary["per_iteration"] == 8 * (12 * 12 + 2 * 12 * 12)
@@ -269,6 +272,7 @@ def _probes():
                                                          lam=-1.0), "lam"),
         "robust_pca": (lambda: ld.robust_pca(a, maxiter=0), "maxiter"),
         "sketch_columns": (lambda: ld.sketch_columns(jnp.ones((4, 5)), 2, key=0), "key"),
+        "sweep_bytes": (lambda: ld.sweep_bytes("cp_als", t, 0), "rank"),
         "truncated_svd": (lambda: ld.truncated_svd(a, 0), "rank"),
         "tsqr": (lambda: ld.tsqr(_put(jnp.ones((96,)))), "a"),
         "tucker_hooi": (lambda: ld.tucker_hooi(t, (3, 3, 2), maxiter=0), "maxiter"),

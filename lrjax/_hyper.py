@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _checks
+from . import _checks
 
 
 def all_concrete(value: Any) -> bool:

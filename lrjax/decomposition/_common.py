@@ -1,0 +1,85 @@
+"""Helpers shared by the CP-family decompositions (CP-ALS, nonnegative CP, CP-OPT,
+PARAFAC2, INDSCAL, DEDICOM, CANDELINC) and by :mod:`lrjax.distributed`.
+
+The module is private; its names are public so that other subpackages may import them as
+declared internal entries (see ``tests/test_imports.py``).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array
+
+from .._numeric import relative
+from ..linalg._svd import leading_left_singular_vectors
+from ..linalg._unfold import unfold
+from ..tensors import CPTensor
+
+
+def safe_norms(a: Array) -> Array:
+    """Column norms of ``a``, with 1 in place of 0 (safe to divide by)."""
+    norms = jnp.linalg.norm(a, axis=0)
+    return jnp.where(norms == 0, 1.0, norms)
+
+
+def canonical_cp(factors: tuple[Array, ...]) -> CPTensor:
+    """Unit-norm columns, weights sorted descending, largest entry of factors 0..N-2 positive."""
+    out = list(factors)
+    weights = jnp.linalg.norm(out[-1], axis=0)
+    out[-1] = out[-1] / safe_norms(out[-1])
+    total_sign = jnp.ones_like(weights)
+    for n in range(len(out) - 1):
+        f = out[n] / safe_norms(out[n])
+        pick = jnp.argmax(jnp.abs(f), axis=0)
+        sign = jnp.sign(f[pick, jnp.arange(f.shape[1])])
+        sign = jnp.where(sign == 0, 1.0, sign)
+        out[n] = f * sign
+        total_sign = total_sign * sign
+    out[-1] = out[-1] * total_sign
+    order = jnp.argsort(-weights)
+    return CPTensor(weights[order], tuple(f[:, order] for f in out))
+
+
+def init_factors(x, key, rank, init):
+    """Initial CP factors: leading left singular vectors of each unfolding (``init="svd"``,
+    random unit columns beyond the mode size) or random unit columns (``"random"``)."""
+    factors = []
+    keys = jax.random.split(key, x.ndim) if key is not None else [None] * x.ndim
+    for n in range(x.ndim):
+        size = x.shape[n]
+        if init == "svd":
+            k = min(rank, size)
+            u = leading_left_singular_vectors(unfold(x, n), k)
+            if k < rank:
+                extra = jax.random.normal(keys[n], (size, rank - k), dtype=x.dtype)
+                u = jnp.concatenate([u, extra / safe_norms(extra)], axis=1)
+        else:
+            u = jax.random.normal(keys[n], (size, rank), dtype=x.dtype)
+            u = u / safe_norms(u)
+        factors.append(u)
+    return tuple(factors)
+
+
+def dense_cp(factors) -> Array:
+    """Dense tensor of unweighted factors (the scale sits in the last one)."""
+    return CPTensor(jnp.ones(factors[0].shape[1], factors[0].dtype), tuple(factors)).to_dense()
+
+
+def weighted_error(x, w, x_hat):
+    """``sqrt(Σ w (x − x̂)² / Σ w x²)``: the relative error under observation weights."""
+    return relative(jnp.sum(w * (x - x_hat) ** 2), jnp.sum(w * x * x))
+
+
+def spectral_norm(m: Array, n_iter: int = 30) -> Array:
+    """Largest singular value by power iteration on ``m^T m`` (deterministic start)."""
+    v = jnp.cos(jnp.arange(m.shape[-1], dtype=m.dtype) + 1.0)
+
+    tiny = jnp.finfo(m.dtype).tiny
+
+    def body(_, v):
+        w = m.T @ (m @ v)
+        return w / jnp.maximum(jnp.linalg.norm(w), tiny)  # the zero matrix stays finite
+
+    v = jax.lax.fori_loop(0, n_iter, body, v / jnp.linalg.norm(v))
+    return jnp.linalg.norm(m @ v)

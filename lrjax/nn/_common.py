@@ -1,0 +1,302 @@
+"""Machinery shared by the factorized layers: the bases of the factorized dense and
+convolution layers and the helpers that read a trained ``nnx.Linear`` / ``nnx.Conv``.
+
+The module is private; its names are public so that sibling modules import them as declared
+internal entries (see ``tests/test_imports.py``).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+from flax.nnx.nn import dtypes
+
+from ._init import check_positive, count_params, part_std, scaled_normal
+
+DN = ("NHWC", "HWIO", "NHWC")
+
+
+def pair(name: str, value) -> tuple[int, int]:
+    v = (value, value) if isinstance(value, int) else tuple(value)
+    if len(v) != 2 or any(int(a) != a or a < 1 for a in v):
+        raise ValueError(f"{name} must be a positive int or a pair of them, got {value!r}")
+    return int(v[0]), int(v[1])
+
+
+def stage_padding(padding, axes: str):
+    """The padding of a stage that convolves only along ``axes`` ("hw", "h", "w" or "")."""
+    if isinstance(padding, str):
+        if padding.upper() not in ("SAME", "VALID"):
+            raise ValueError(f"padding must be 'SAME', 'VALID' or pairs of ints, got {padding!r}")
+        return padding.upper() if axes else "VALID"
+    if isinstance(padding, int):
+        pads: tuple = ((padding, padding), (padding, padding))
+    else:
+        pads = tuple(
+            (int(p), int(p)) if isinstance(p, int) else tuple(map(int, p)) for p in padding
+        )
+    if len(pads) != 2:
+        raise ValueError(
+            f"padding must give one (low, high) pair per spatial axis, got {padding!r}"
+        )
+    return tuple(pads[i] if ax in axes else (0, 0) for i, ax in enumerate("hw"))
+
+
+def conv(x, kernel, strides=(1, 1), padding="VALID", groups=1):
+    return jax.lax.conv_general_dilated(
+        x, kernel, strides, padding, dimension_numbers=DN, feature_group_count=groups
+    )
+
+
+def conv_of(conv) -> tuple[jax.Array, jax.Array | None, dict]:
+    """Kernel, bias and geometry of a trained ``nnx.Conv`` (2-D, no dilation or groups)."""
+    kernel = jnp.asarray(conv.kernel[...])
+    if kernel.ndim != 4:
+        raise ValueError(f"conv.kernel must be a 2-D convolution kernel (HWIO), got {kernel.shape}")
+    for attr in ("kernel_dilation", "input_dilation"):
+        d = getattr(conv, attr, 1)
+        if d not in (1, None) and tuple(np.atleast_1d(d)) != (1,) * len(np.atleast_1d(d)):
+            raise ValueError(f"conv.{attr} must be 1 to compress, got {d!r}")
+    if getattr(conv, "feature_group_count", 1) != 1:
+        raise ValueError(f"conv.feature_group_count must be 1, got {conv.feature_group_count}")
+    bias = None if getattr(conv, "bias", None) is None else jnp.asarray(conv.bias[...])
+    strides = getattr(conv, "strides", 1) or 1
+    geometry = {"strides": strides, "padding": getattr(conv, "padding", "SAME")}
+    return kernel, bias, geometry
+
+
+class FactorizedConv(nnx.Module):
+    """Shared geometry, bias, dtype promotion, counts and conversion to ``nnx.Conv``."""
+
+    def _setup(
+        self, in_features, out_features, kernel_size, strides, padding, use_bias, dtype, param_dtype
+    ):
+        self.in_features = check_positive("in_features", in_features)
+        self.out_features = check_positive("out_features", out_features)
+        self.kernel_size = pair("kernel_size", kernel_size)
+        self.strides = pair("strides", strides)
+        stage_padding(padding, "hw")  # validate
+        self.padding = padding
+        self.dtype = dtype
+        self.param_dtype = param_dtype
+        self.bias = nnx.Param(jnp.zeros((out_features,), param_dtype)) if use_bias else None
+        self.compression_error: float | None = None
+
+    @abc.abstractmethod
+    def _param_list(self) -> list[nnx.Param]: ...
+
+    @abc.abstractmethod
+    def _forward(self, x, parts): ...
+
+    @abc.abstractmethod
+    def _kernel(self, parts) -> jax.Array: ...
+
+    def kernel(self) -> jax.Array:
+        """The equivalent dense ``(kh, kw, in, out)`` kernel (formed on demand)."""
+        return self._kernel([p[...] for p in self._param_list()])
+
+    def __call__(self, inputs: jax.Array) -> jax.Array:
+        """Convolve ``(N, H, W, in)`` (or unbatched ``(H, W, in)``) inputs."""
+        if inputs.ndim not in (3, 4) or inputs.shape[-1] != self.in_features:
+            raise ValueError(
+                f"inputs must be (N, H, W, {self.in_features}) or (H, W, {self.in_features}), "
+                f"got {inputs.shape}"
+            )
+        bias = self.bias[...] if self.bias is not None else None
+        x, bias, *parts = dtypes.promote_dtype(
+            (inputs, bias, *(p[...] for p in self._param_list())), dtype=self.dtype
+        )
+        assert x is not None
+        y = self._forward(x if x.ndim == 4 else x[None], parts)
+        y = y if inputs.ndim == 4 else y[0]
+        return y + bias if bias is not None else y
+
+    @property
+    def num_params(self) -> int:
+        """Number of trainable scalars (factors and bias)."""
+        return count_params(self)
+
+    @abc.abstractmethod
+    def flops_per_position(self) -> int:
+        """Floating-point operations (2 per multiply-add) per output position at stride 1."""
+        ...
+
+    def to_conv(self, *, rngs: nnx.Rngs | None = None) -> nnx.Conv:
+        """The :class:`flax.nnx.Conv` with this layer's equivalent kernel, geometry and bias."""
+        kernel = self.kernel()
+        conv = nnx.Conv(
+            self.in_features,
+            self.out_features,
+            self.kernel_size,
+            self.strides,
+            padding=self.padding,
+            use_bias=self.bias is not None,
+            dtype=self.dtype,
+            param_dtype=kernel.dtype,
+            rngs=rngs if rngs is not None else nnx.Rngs(0),
+        )
+        conv.kernel[...] = kernel
+        if self.bias is not None and conv.bias is not None:
+            conv.bias[...] = self.bias[...]
+        return conv
+
+    def _init_parts(self, rngs, shapes, paths):
+        """Draw the stages so the equivalent kernel has the variance of a LeCun-normal conv."""
+        fan_in = self.kernel_size[0] * self.kernel_size[1] * self.in_features
+        std = part_std(1.0 / fan_in, paths, len(shapes))
+        values = [scaled_normal(rngs.params(), s, std, jnp.float32) for s in shapes]
+        # exact: ||W||^2 = out_features, the expected squared norm of a LeCun-normal kernel
+        norm = jnp.linalg.norm(self._kernel(values))
+        scale = (jnp.sqrt(float(self.out_features)) / norm) ** (1.0 / len(values))
+        return [nnx.Param((v * scale).astype(self.param_dtype)) for v in values]
+
+    def _load(self, values, bias, error):
+        for p, v in zip(self._param_list(), values, strict=True):
+            p[...] = jnp.asarray(v, self.param_dtype)
+        if self.bias is not None and bias is not None:
+            self.bias[...] = jnp.asarray(bias, self.param_dtype)
+        self.compression_error = float(error)
+        return self
+
+
+def kernel_of(layer) -> tuple[jax.Array, jax.Array | None]:
+    """The ``(in, out)`` kernel and bias of an ``nnx.Linear``-like layer (or a factorized one)."""
+    if hasattr(layer, "kernel_matrix"):
+        kernel = layer.kernel_matrix()
+    elif hasattr(layer, "kernel"):
+        kernel = jnp.asarray(layer.kernel[...])
+    else:
+        raise TypeError(f"layer must be an nnx.Linear-like module with a kernel, got {type(layer)}")
+    if kernel.ndim != 2:
+        raise ValueError(f"layer.kernel must be a matrix, got shape {kernel.shape}")
+    bias = getattr(layer, "bias", None)
+    bias = None if bias is None else jnp.asarray(bias[...])
+    return kernel, bias
+
+
+class FactorizedLinear(nnx.Module):
+    """Shared machinery: bias, dtype promotion, the materialize switch, counts, conversion."""
+
+    in_features: int
+    out_features: int
+
+    def _setup_common(self, in_features, out_features, use_bias, materialize, dtype, param_dtype):
+        self.in_features = check_positive("in_features", in_features)
+        self.out_features = check_positive("out_features", out_features)
+        self.use_bias = bool(use_bias)
+        self.materialize = bool(materialize)
+        self.dtype = dtype
+        self.param_dtype = param_dtype
+        self.bias = nnx.Param(jnp.zeros((out_features,), param_dtype)) if use_bias else None
+        self.compression_error: float | None = None
+
+    @abc.abstractmethod
+    def _parts(self) -> list[jax.Array]: ...
+
+    @abc.abstractmethod
+    def _param_list(self) -> list[nnx.Param]: ...
+
+    def _normalize_init(self) -> None:
+        """Rescale the drawn factors so ``||W||_F^2 = out_features`` exactly.
+
+        That is the expected squared norm of a LeCun-normal dense kernel (variance ``1 / in``),
+        so for isotropic inputs the output variance equals the dense twin's.
+        """
+        params = self._param_list()
+        norm = jnp.linalg.norm(self.kernel_matrix().astype(jnp.float32))
+        scale = (jnp.sqrt(float(self.out_features)) / norm) ** (1.0 / len(params))
+        for p in params:
+            p[...] = (p[...] * scale).astype(p[...].dtype)
+
+    @abc.abstractmethod
+    def _matrix(self, parts: list[jax.Array]) -> jax.Array: ...
+
+    def kernel_matrix(self) -> jax.Array:
+        """The dense kernel ``W`` of shape ``(in_features, out_features)`` (formed on demand)."""
+        return self._matrix(self._parts())
+
+    def __call__(self, inputs: jax.Array) -> jax.Array:
+        """``inputs @ W + b`` over the last axis of ``inputs``."""
+        if inputs.shape[-1] != self.in_features:
+            raise ValueError(
+                f"inputs.shape[-1] must be in_features={self.in_features}, got {inputs.shape}"
+            )
+        bias = self.bias[...] if self.bias is not None else None
+        x, bias, *parts = dtypes.promote_dtype((inputs, bias, *self._parts()), dtype=self.dtype)
+        y = self._matmul(parts)(x)
+        return y + bias if bias is not None else y
+
+    def _matmul(self, parts):
+        if self.materialize:
+            w = self._matrix(parts)
+            return lambda x: x @ w
+        prepared = self._prepare(parts)
+
+        def apply(x):
+            batch = x.shape[:-1]
+            y = self._apply_prepared(x.reshape(-1, self.in_features), prepared)
+            return y.reshape(*batch, self.out_features)
+
+        return apply
+
+    def matmul_fn(self, dtype=None):
+        """``x -> x @ W`` with the factor products prepared once (for use inside loops).
+
+        Args:
+            dtype: computation dtype the parameters are promoted to (default: the layer's).
+        """
+        parts = dtypes.promote_dtype(tuple(self._parts()), dtype=dtype or self.dtype)
+        return self._matmul(list(parts))
+
+    def _prepare(self, parts):
+        return parts
+
+    @abc.abstractmethod
+    def _apply_prepared(self, x, prepared): ...
+
+    @property
+    def num_params(self) -> int:
+        """Number of trainable scalars (factors and bias)."""
+        return count_params(self)
+
+    def flops_per_example(self) -> int:
+        """Floating-point operations (2 per multiply-add) for one input row, bias excluded."""
+        if self.materialize:
+            return 2 * self.in_features * self.out_features
+        return self._flops()
+
+    @abc.abstractmethod
+    def _flops(self) -> int: ...
+
+    def to_dense(self, *, rngs: nnx.Rngs | None = None) -> nnx.Linear:
+        """The :class:`flax.nnx.Linear` whose kernel is this layer's reconstructed ``W``."""
+        kernel = self.kernel_matrix()
+        dense = nnx.Linear(
+            self.in_features,
+            self.out_features,
+            use_bias=self.use_bias,
+            dtype=self.dtype,
+            param_dtype=kernel.dtype,
+            rngs=rngs if rngs is not None else nnx.Rngs(0),
+        )
+        dense.kernel[...] = kernel
+        if self.bias is not None and dense.bias is not None:
+            dense.bias[...] = self.bias[...]
+        return dense
+
+    def _load(self, values: Sequence[jax.Array], bias, error):
+        for p, v in zip(self._param_list(), values, strict=True):
+            p[...] = jnp.asarray(v, self.param_dtype)
+        if self.bias is not None and bias is not None:
+            self.bias[...] = jnp.asarray(bias, self.param_dtype)
+        self.compression_error = float(error)
+        return self
+
+
+def tensor_of(kernel, in_modes, out_modes):
+    return kernel.reshape(*in_modes, *out_modes)
