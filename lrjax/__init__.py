@@ -44,6 +44,7 @@ from .decomposition import wlra as wlra
 from .linalg import frequent_directions as frequent_directions
 from .linalg import randomized_svd as randomized_svd
 from .linalg import truncated_svd as truncated_svd
+from .linalg import tt_round as tt_round
 from .solvers import SolverInfo as SolverInfo
 from .tensors import BlockTermTensor as BlockTermTensor
 from .tensors import CPTensor as CPTensor
@@ -51,8 +52,13 @@ from .tensors import DedicomTensor as DedicomTensor
 from .tensors import LowRankMatrix as LowRankMatrix
 from .tensors import Parafac2Tensor as Parafac2Tensor
 from .tensors import Paratuck2Tensor as Paratuck2Tensor
+from .tensors import TTMatrix as TTMatrix
 from .tensors import TTTensor as TTTensor
 from .tensors import TuckerTensor as TuckerTensor
+from .tensors import tt_add as tt_add
+from .tensors import tt_inner as tt_inner
+from .tensors import tt_matmul as tt_matmul
+from .tensors import tt_multiply as tt_multiply
 
 __version__ = "0.1.0"
 
@@ -72,6 +78,7 @@ __all__ = [
     "Paratuck2Tensor",
     "RobustPCAResult",
     "SolverInfo",
+    "TTMatrix",
     "TTTensor",
     "TuckerResult",
     "TuckerTensor",
@@ -99,6 +106,11 @@ __all__ = [
     "tensors",
     "testing",
     "truncated_svd",
+    "tt_add",
+    "tt_inner",
+    "tt_matmul",
+    "tt_multiply",
+    "tt_round",
     "tt_svd",
     "tt_svd_adaptive",
     "tucker_hooi",

@@ -25,6 +25,8 @@ def _shape(shape, *, min_len: int = 1) -> tuple[int, ...]:
 
 
 def _ranks(ranks, n: int, name: str = "ranks") -> tuple[int, ...]:
+    if isinstance(ranks, int | np.integer) and not isinstance(ranks, bool):
+        ranks = (ranks,) * n  # one int for every entry, as the decompositions accept
     try:
         ranks = tuple(ranks)
     except TypeError:
@@ -96,9 +98,10 @@ def random_tucker(
 
 
 def random_tt(
-    key: jax.Array, shape: Sequence[int], ranks: Sequence[int], *, dtype=None
+    key: jax.Array, shape: Sequence[int], ranks: int | Sequence[int], *, dtype=None
 ) -> TTTensor:
-    """A TT tensor with standard normal cores; ``ranks`` are the ``N - 1`` internal ranks.
+    """A TT tensor with standard normal cores; ``ranks`` are the ``N - 1`` internal ranks
+    (one int for all of them).
 
     Raises:
         ValueError: for a bad ``key`` or ``shape``, or not ``N - 1`` positive ``ranks``.

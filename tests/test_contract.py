@@ -54,6 +54,34 @@ def _slices(key):
     return x + 0.01 * jax.random.normal(k4, x.shape) * (jnp.abs(x) > 0)
 
 
+TT_SHAPE, TT_RANKS = (3, 4, 2), (1, 2, 2, 1)
+TT_SIZES = [TT_RANKS[k] * n * TT_RANKS[k + 1] for k, n in enumerate(TT_SHAPE)]
+
+
+def _tt_params(key):
+    """Flat parameters of two TT tensors of shape (3, 4, 2) and ranks (2, 2), and a TT-matrix
+    of row and column modes (3, 4, 2) and ranks (1, 1)."""
+    return jax.random.normal(key, (2 * sum(TT_SIZES) + 9 + 16 + 4,))
+
+
+def _tt_of(v, which):
+    start = which * sum(TT_SIZES)
+    cores = []
+    for k, n in enumerate(TT_SHAPE):
+        size = TT_SIZES[k]
+        cores.append(v[start : start + size].reshape(TT_RANKS[k], n, TT_RANKS[k + 1]))
+        start += size
+    return lrjax.TTTensor(tuple(cores))
+
+
+def _ttm_of(v):
+    start, cores = 2 * sum(TT_SIZES), []
+    for n in TT_SHAPE:
+        cores.append(v[start : start + n * n].reshape(1, n, n, 1))
+        start += n * n
+    return lrjax.TTMatrix(tuple(cores))
+
+
 def _square3(key):
     a = jax.random.normal(key, (5, 2))
     c = jax.random.uniform(jax.random.fold_in(key, 1), (3, 2), minval=0.5)
@@ -193,6 +221,17 @@ CASES = [
         ),
     ),
     ("truncated_svd", lambda a: lrjax.truncated_svd(a, 3), _matrix),
+    ("tt_round", lambda v: lrjax.tt_round(_tt_of(v, 0) + _tt_of(v, 1), 2), _tt_params),
+    (
+        "tt_arithmetic",  # tt_add, tt_multiply, tt_inner, tt_matmul and TTMatrix together
+        lambda v: (
+            lrjax.tt_inner(
+                lrjax.tt_multiply(_tt_of(v, 0), _tt_of(v, 1)), _tt_of(v, 1) - 0.5 * _tt_of(v, 0)
+            ),
+            lrjax.tt_matmul(_ttm_of(v), _tt_of(v, 0)).to_dense(),
+        ),
+        _tt_params,
+    ),
     (
         "randomized_svd",
         lambda a: lrjax.randomized_svd(a, 3, key=jax.random.key(0), n_oversamples=4, n_iter=2),

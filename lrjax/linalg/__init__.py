@@ -17,6 +17,7 @@ from ._svd import randomized_svd as randomized_svd
 from ._svd import svd_flip as svd_flip
 from ._svd import truncated_svd as truncated_svd
 from ._threads import lapack_threads as lapack_threads
+from ._tt import tt_round as tt_round
 from ._unfold import fold as fold
 from ._unfold import mode_dot as mode_dot
 from ._unfold import multi_mode_dot as multi_mode_dot
@@ -42,5 +43,6 @@ __all__ = [
     "spd_inverse",
     "svd_flip",
     "truncated_svd",
+    "tt_round",
     "unfold",
 ]

@@ -10,6 +10,8 @@ import numpy as np
 from jax import lax
 from jaxtyping import Array, Float
 
+from .._checks import densified
+
 
 def _check_mode(mode: int, ndim: int) -> int:
     if isinstance(mode, bool) or not isinstance(mode, int) or not -ndim <= mode < ndim:
@@ -39,6 +41,7 @@ def unfold(x: Float[Array, "*dims"], mode: int) -> Float[Array, "I_n rest"]:
         >>> unfold(jnp.arange(24.0).reshape(2, 3, 4), 1).shape
         (3, 8)
     """
+    x = jnp.asarray(densified(x))
     mode = _check_mode(mode, x.ndim)
     return jnp.moveaxis(x, mode, 0).reshape(x.shape[mode], -1)
 
@@ -93,6 +96,7 @@ def mode_dot(
         >>> mode_dot(jnp.ones((2, 3, 4)), jnp.ones((5, 3)), 1).shape
         (2, 5, 4)
     """
+    x = jnp.asarray(densified(x))
     mode = _check_mode(mode, x.ndim)
     m = matrix_or_vector
     if m.ndim not in (1, 2) or m.shape[-1] != x.shape[mode]:
@@ -134,6 +138,7 @@ def multi_mode_dot(
         ValueError: if the number of matrices and modes differ, a mode is out of range or
             repeated, ``skip`` is not a mode, or a size does not match.
     """
+    x = jnp.asarray(densified(x))
     matrices = [jnp.asarray(m) for m in matrices]
     if modes is None:
         modes = list(range(len(matrices)))

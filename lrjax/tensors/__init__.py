@@ -6,7 +6,13 @@ from ._dedicom import DedicomTensor as DedicomTensor
 from ._dedicom import Paratuck2Tensor as Paratuck2Tensor
 from ._lowrank import LowRankMatrix as LowRankMatrix
 from ._parafac2 import Parafac2Tensor as Parafac2Tensor
+from ._tt import TTMatrix as TTMatrix
 from ._tt import TTTensor as TTTensor
+from ._tt_arith import tt_add as tt_add
+from ._tt_arith import tt_inner as tt_inner
+from ._tt_arith import tt_matmul as tt_matmul
+from ._tt_arith import tt_multiply as tt_multiply
+from ._tt_arith import tt_transpose as tt_transpose
 from ._tucker import TuckerTensor as TuckerTensor
 
 __all__ = [
@@ -16,6 +22,12 @@ __all__ = [
     "LowRankMatrix",
     "Parafac2Tensor",
     "Paratuck2Tensor",
+    "TTMatrix",
     "TTTensor",
     "TuckerTensor",
+    "tt_add",
+    "tt_inner",
+    "tt_matmul",
+    "tt_multiply",
+    "tt_transpose",
 ]

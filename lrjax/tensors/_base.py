@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import abc
 import string
 from typing import Any
+
+import jax.numpy as jnp
 
 LETTERS = string.ascii_letters
 
@@ -23,3 +26,42 @@ def has_shape(*leaves: Any) -> bool:
     transformations; validation is skipped for those.
     """
     return all(hasattr(leaf, "shape") and hasattr(leaf, "ndim") for leaf in leaves)
+
+
+class TensorLyAPI(abc.ABC):
+    """The object API TensorLy users expect of a factorized tensor, on top of ``to_dense``.
+
+    Mixed into the containers; every method works from the fields, so it also runs under
+    ``jit`` and ``grad`` (vmap the call for a batched container).
+    """
+
+    @abc.abstractmethod
+    def to_dense(self) -> Any:
+        """The dense tensor."""
+
+    @property
+    @abc.abstractmethod
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the dense tensor."""
+
+    def to_tensor(self) -> Any:
+        """The dense tensor (TensorLy's name for :meth:`to_dense`)."""
+        return self.to_dense()
+
+    def to_vec(self) -> Any:
+        """The dense tensor flattened in C order (``tensorly.tensor_to_vec``)."""
+        return self.to_dense().reshape(-1)
+
+    def to_unfolded(self, mode: int) -> Any:
+        """The mode-``mode`` unfolding of the dense tensor, in TensorLy's convention
+        (:func:`lrjax.linalg.unfold`: the other modes flattened in C order).
+
+        Raises:
+            ValueError: for a ``mode`` that is not a mode of the tensor.
+        """
+        ndim = len(self.shape)
+        if isinstance(mode, bool) or not isinstance(mode, int) or not -ndim <= mode < ndim:
+            raise ValueError(f"`mode` must be an integer in [0, {ndim}), got {mode!r}.")
+        mode %= ndim
+        x = self.to_dense()
+        return jnp.moveaxis(x, mode, 0).reshape(self.shape[mode], -1)

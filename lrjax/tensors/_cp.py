@@ -9,12 +9,12 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._base import has_shape
+from ._base import TensorLyAPI, has_shape
 
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
-class CPTensor:
+class CPTensor(TensorLyAPI):
     r"""A CP tensor :math:`[\![\lambda; A^{(0)}, \dots, A^{(N-1)}]\!] =
     \sum_r \lambda_r\, a^{(0)}_r \circ \cdots \circ a^{(N-1)}_r`.
 
@@ -24,6 +24,12 @@ class CPTensor:
 
     Leading batch dimensions are allowed (results of ``jax.vmap``); ``shape`` and ``rank``
     then describe one element of the batch, and ``to_dense`` should be vmapped too.
+
+    Like TensorLy's ``CPTensor`` it unpacks as ``weights, factors = cp`` (``cp[0]`` is the
+    weights, ``cp[1]`` the factors), so TensorLy's functions take it as it is
+    (``tensorly.cp_to_tensor(cp)``), and it has TensorLy's object API: :meth:`to_tensor`,
+    :meth:`to_unfolded`, :meth:`to_vec`, :meth:`normalize`; :meth:`components` selects
+    rank-one components. A TensorLy ``CPTensor`` converts with ``CPTensor(*tl_cp)``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -78,6 +84,50 @@ class CPTensor:
             return first @ self.weights
         kr = functools.reduce(lambda a, b: (a[:, None, :] * b[None, :, :]).reshape(-1, rank), rest)
         return ((first * self.weights) @ kr.T).reshape(self.shape)
+
+    def __iter__(self):
+        """``weights, factors = cp``, as TensorLy's ``CPTensor``."""
+        yield self.weights
+        yield self.factors
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index: int):
+        """``cp[0]`` is the weights and ``cp[1]`` the factors, as in TensorLy (use
+        :meth:`components` to select rank-one components)."""
+        if isinstance(index, bool) or index not in (0, 1, -1, -2):
+            raise IndexError(
+                f"A CPTensor unpacks as (weights, factors): index 0 or 1, got {index!r}; "
+                "cp.components(...) selects rank-one components."
+            )
+        return (self.weights, self.factors)[index]
+
+    def components(self, index) -> CPTensor:
+        """The CP tensor of the rank-one components ``index`` (an int, a slice, an integer
+        array or a boolean mask over ``range(rank)``); an int keeps a rank-1 CP tensor.
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> cp = CPTensor(jnp.array([3.0, 2.0, 1.0]), (jnp.eye(3), jnp.eye(3)))
+            >>> cp.components(0).rank, cp.components(slice(1, None)).weights.tolist()
+            (1, [2.0, 1.0])
+        """
+        if isinstance(index, int) and not isinstance(index, bool):
+            if not -self.rank <= index < self.rank:
+                raise IndexError(f"component {index} is out of range for rank {self.rank}.")
+            index = slice(index, index + 1 if index != -1 else None)
+        return CPTensor(self.weights[..., index], tuple(f[..., index] for f in self.factors))
+
+    def normalize(self) -> CPTensor:
+        """The same tensor with unit-norm factor columns, the norms moved into the weights
+        (``tensorly.cp_normalize``; zero columns stay zero). Returns a new CPTensor."""
+        weights, factors = self.weights, []
+        for f in self.factors:
+            norms = jnp.linalg.norm(f, axis=-2)
+            weights = weights * norms
+            factors.append(f / jnp.where(norms == 0, 1.0, norms)[..., None, :])
+        return CPTensor(weights, tuple(factors))
 
     def norm(self) -> Float[Array, ""]:
         r"""Frobenius norm from the factors: :math:`\sqrt{\lambda^\top (\ast_n A_n^\top A_n)

@@ -8,12 +8,12 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._base import has_shape, letters
+from ._base import TensorLyAPI, has_shape, letters
 
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
-class TuckerTensor:
+class TuckerTensor(TensorLyAPI):
     r"""A Tucker tensor :math:`\mathcal{G} \times_0 U^{(0)} \times_1 \cdots \times_{N-1}
     U^{(N-1)}`.
 
@@ -22,6 +22,11 @@ class TuckerTensor:
         factors: tuple of ``N`` matrices, factor ``n`` of shape ``(I_n, R_n)``.
 
     Leading batch dimensions are allowed (results of ``jax.vmap``).
+
+    Like TensorLy's ``TuckerTensor`` it unpacks as ``core, factors = t``, so TensorLy's
+    functions take it as it is (``tensorly.tucker_to_tensor(t)``), and it has TensorLy's
+    object API (:meth:`to_tensor`, :meth:`to_unfolded`, :meth:`to_vec`, :meth:`normalize`).
+    A TensorLy ``TuckerTensor`` converts with ``TuckerTensor(*tl_tucker)``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -72,6 +77,35 @@ class TuckerTensor:
         dims = letters(self.ndim, skip=ranks)
         spec = ranks + "," + ",".join(d + r for d, r in zip(dims, ranks, strict=True))
         return jnp.einsum(spec + "->" + dims, self.core, *self.factors, optimize="optimal")
+
+    def __iter__(self):
+        """``core, factors = t``, as TensorLy's ``TuckerTensor``."""
+        yield self.core
+        yield self.factors
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index: int):
+        """``t[0]`` is the core and ``t[1]`` the factors, as in TensorLy."""
+        if isinstance(index, bool) or index not in (0, 1, -1, -2):
+            raise IndexError(
+                f"A TuckerTensor unpacks as (core, factors): index 0 or 1, got {index!r}."
+            )
+        return (self.core, self.factors)[index]
+
+    def normalize(self) -> TuckerTensor:
+        """The same tensor with unit-norm factor columns, the norms moved into the core
+        (``tensorly.tucker_normalize``; zero columns stay zero). Returns a new TuckerTensor."""
+        core, factors = self.core, []
+        offset = self.core.ndim - self.ndim
+        for n, f in enumerate(self.factors):
+            norms = jnp.linalg.norm(f, axis=-2)
+            shape = [1] * self.core.ndim
+            shape[offset + n] = norms.shape[-1]
+            core = core * norms.reshape(*norms.shape[:-1], *shape[norms.ndim - 1 :])
+            factors.append(f / jnp.where(norms == 0, 1.0, norms)[..., None, :])
+        return TuckerTensor(core, tuple(factors))
 
     def norm(self) -> Float[Array, ""]:
         r"""Frobenius norm from the factors: :math:`\sqrt{\langle \mathcal{G}, \mathcal{G}

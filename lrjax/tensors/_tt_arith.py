@@ -1,0 +1,230 @@
+"""Tensor-train arithmetic without the dense tensor: sums, scalar and Hadamard products,
+inner products and TT-matrix products (t3f's operations; rounding is :func:`lrjax.tt_round`).
+
+Every function works on the cores alone, costs a polynomial in the ranks and the mode sizes
+(never their product), and runs under ``jit``, ``vmap`` (batched TT objects: vmap over the
+cores' leading axis) and ``grad``. Sums and products grow the ranks (``r_a + r_b`` and
+``r_a r_b``); :func:`lrjax.tt_round` brings them back down.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from ._tt import TTMatrix, TTTensor
+
+TT = TTTensor | TTMatrix
+
+
+def _kind(name: str, x: Any) -> type:
+    if isinstance(x, TTTensor | TTMatrix):
+        return type(x)
+    raise TypeError(f"`{name}` must be a TTTensor or a TTMatrix, got {type(x).__name__}.")
+
+
+def _modes(x: TT) -> tuple[tuple[int, ...], ...]:
+    return (x.shape,) if isinstance(x, TTTensor) else (x.row_modes, x.col_modes)
+
+
+def _same_structure(a: Any, b: Any) -> type:
+    kind = _kind("a", a)
+    if _kind("b", b) is not kind:
+        raise TypeError(
+            f"`a` and `b` must both be TTTensors or both TTMatrices, got {type(a).__name__} "
+            f"and {type(b).__name__}."
+        )
+    if _modes(a) != _modes(b):
+        raise ValueError(
+            f"`a` and `b` must have the same mode sizes, got {_modes(a)} and {_modes(b)}."
+        )
+    return kind
+
+
+def tt_add(a: TT, b: TT) -> TT:
+    r"""The sum ``a + b`` of two TT tensors (or two TT-matrices) of the same mode sizes.
+
+    The cores of the sum are block diagonal, ``[[A_k, 0], [0, B_k]]`` (the first a row and
+    the last a column of blocks), so the ranks add: ``r_k = r^a_k + r^b_k``. Exact; round the
+    result with :func:`lrjax.tt_round` to bring the ranks back down. Also ``a + b`` and
+    ``a - b``.
+
+    Args:
+        a, b: :class:`~lrjax.tensors.TTTensor` or :class:`~lrjax.tensors.TTMatrix`, both of
+            one kind and with the same mode sizes.
+
+    Returns:
+        The sum, of the same kind.
+
+    Raises:
+        TypeError: when ``a`` or ``b`` is not a TT object, or they are of different kinds.
+        ValueError: when their mode sizes differ.
+
+    Example:
+        >>> import jax
+        >>> from lrjax.testing import random_tt
+        >>> a = random_tt(jax.random.key(0), (3, 4, 5), 2)
+        >>> s = tt_add(a, a)
+        >>> s.rank, bool(jax.numpy.allclose(s.to_dense(), 2 * a.to_dense(), atol=1e-5))
+        ((1, 4, 4, 1), True)
+    """
+    kind = _same_structure(a, b)
+    d = len(a.cores)
+    if d == 1:
+        return kind((a.cores[0] + b.cores[0],))
+    cores = []
+    for k, (ca, cb) in enumerate(zip(a.cores, b.cores, strict=True)):
+        rank_axis = ca.ndim - (4 if kind is TTMatrix else 3)
+        if k == 0:
+            cores.append(jnp.concatenate([ca, cb.astype(ca.dtype)], axis=-1))
+        elif k == d - 1:
+            cores.append(jnp.concatenate([ca, cb.astype(ca.dtype)], axis=rank_axis))
+        else:
+            dtype = jnp.result_type(ca, cb)
+            top = jnp.concatenate([ca, jnp.zeros((*ca.shape[:-1], cb.shape[-1]), dtype)], -1)
+            bottom = jnp.concatenate([jnp.zeros((*cb.shape[:-1], ca.shape[-1]), dtype), cb], -1)
+            cores.append(jnp.concatenate([top, bottom], axis=rank_axis))
+    return kind(tuple(cores))
+
+
+def tt_multiply(a: TT, b: TT | float | Array) -> TT:
+    r"""``a`` times a scalar, or the elementwise (Hadamard) product of two TT objects.
+
+    A scalar multiplies the first core (ranks unchanged). For two TT tensors (or two
+    TT-matrices) the cores are the Kronecker products of the slices,
+    ``C_k[:, i, :] = A_k[:, i, :] ⊗ B_k[:, i, :]``, so the ranks multiply. Also ``a * b``.
+
+    Args:
+        a: :class:`~lrjax.tensors.TTTensor` or :class:`~lrjax.tensors.TTMatrix`.
+        b: a TT object of the same kind and mode sizes, or a scalar (a number or a 0-d array,
+            possibly traced).
+
+    Returns:
+        The product, of ``a``'s kind.
+
+    Raises:
+        TypeError: for a non-TT ``a``, or ``b`` of another kind.
+        ValueError: for mode sizes that differ, or a ``b`` array that is not a scalar.
+
+    Example:
+        >>> import jax
+        >>> from lrjax.testing import random_tt
+        >>> a = random_tt(jax.random.key(0), (3, 4), 2)
+        >>> tt_multiply(a, a).rank
+        (1, 4, 1)
+    """
+    kind = _kind("a", a)
+    if not isinstance(b, TTTensor | TTMatrix):
+        scalar = jnp.asarray(b)
+        if scalar.ndim != 0:
+            raise ValueError(
+                f"`b` must be a TT object or a scalar, got an array of shape {scalar.shape}."
+            )
+        return kind((a.cores[0] * scalar, *a.cores[1:]))
+    _same_structure(a, b)
+    spec = "...aijb,...cijd->...acijbd" if kind is TTMatrix else "...aib,...cid->...acibd"
+    cores = []
+    for ca, cb in zip(a.cores, b.cores, strict=True):
+        c = jnp.einsum(spec, ca, cb)
+        lead = c.shape[: c.ndim - (6 if kind is TTMatrix else 5)]
+        mid = ca.shape[-3:-1] if kind is TTMatrix else ca.shape[-2:-1]
+        cores.append(c.reshape(*lead, ca.shape[-4 if kind is TTMatrix else -3] *
+                               cb.shape[-4 if kind is TTMatrix else -3], *mid,
+                               ca.shape[-1] * cb.shape[-1]))  # fmt: skip
+    return kind(tuple(cores))
+
+
+def tt_inner(a: TT, b: TT) -> Float[Array, ""]:
+    r"""The inner product :math:`\langle a, b \rangle = \sum_{i} a_i b_i` of two TT tensors
+    (or TT-matrices, summed over all entries; t3f's ``flat_inner``).
+
+    One sweep of ``r^a_k x r^b_k`` matrices: ``O(N I r^3)`` for mode size ``I`` and ranks
+    ``r``, never the ``Π I_k`` entries. ``tt_inner(a, a)`` is ``a.norm() ** 2``.
+
+    Args:
+        a, b: TT objects of one kind with the same mode sizes.
+
+    Returns:
+        The inner product, a scalar.
+
+    Raises:
+        TypeError, ValueError: as :func:`tt_add`.
+
+    Example:
+        >>> import jax
+        >>> from lrjax.testing import random_tt
+        >>> a = random_tt(jax.random.key(0), (3, 4, 5), 2)
+        >>> bool(jax.numpy.allclose(tt_inner(a, a), a.norm() ** 2, rtol=1e-5))
+        True
+    """
+    kind = _same_structure(a, b)
+    spec = "...ab,...aijc,...bijd->...cd" if kind is TTMatrix else "...ab,...aic,...bid->...cd"
+    dtype = jnp.result_type(a.cores[0], b.cores[0])
+    gram = jnp.ones((1, 1), dtype)
+    for ca, cb in zip(a.cores, b.cores, strict=True):
+        gram = jnp.einsum(spec, gram, ca, cb)
+    return gram[..., 0, 0]
+
+
+def tt_matmul(a: TTMatrix, b: TTMatrix | TTTensor) -> TTMatrix | TTTensor:
+    r"""The product of a TT-matrix with a TT-matrix, or with a TT vector, core by core.
+
+    ``C_k[:, i, l, :] = Σ_j A_k[:, i, j, :] ⊗ B_k[:, j, l, :]``: the ranks multiply and no
+    dense matrix or vector is formed. ``b`` a :class:`~lrjax.tensors.TTTensor` of shape
+    ``a.col_modes`` is the vector ``vec(b)`` (C order), and the result is the TT vector of
+    ``A vec(b)`` with shape ``a.row_modes``. Also ``a @ b``.
+
+    Args:
+        a: :class:`~lrjax.tensors.TTMatrix` with column modes ``(n_0, ..., n_{N-1})``.
+        b: a TT-matrix with row modes ``(n_0, ...)``, or a TT tensor of shape ``(n_0, ...)``.
+
+    Returns:
+        A TT-matrix (rows ``a.row_modes``, columns ``b.col_modes``) or a TT tensor.
+
+    Raises:
+        TypeError: when ``a`` is not a TT-matrix or ``b`` not a TT object.
+        ValueError: when the inner modes do not match.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from lrjax.testing import random_tt
+        >>> eye = TTMatrix((jnp.eye(3)[None, :, :, None], jnp.eye(4)[None, :, :, None]))
+        >>> v = random_tt(jax.random.key(0), (3, 4), 2)
+        >>> bool(jnp.allclose(tt_matmul(eye, v).to_dense(), v.to_dense()))
+        True
+    """
+    if not isinstance(a, TTMatrix):
+        raise TypeError(f"`a` must be a TTMatrix, got {type(a).__name__}.")
+    kind = _kind("b", b)
+    inner = b.row_modes if isinstance(b, TTMatrix) else b.shape
+    if len(inner) != len(a.cores) or tuple(inner) != a.col_modes:
+        raise ValueError(
+            f"`b`'s {'row modes' if kind is TTMatrix else 'shape'} {tuple(inner)} must equal "
+            f"`a`'s column modes {a.col_modes}."
+        )
+    cores = []
+    for ca, cb in zip(a.cores, b.cores, strict=True):
+        if kind is TTMatrix:
+            c = jnp.einsum("...aijb,...cjkd->...acikbd", ca, cb)
+            lead = c.shape[:-6]
+            cores.append(c.reshape(*lead, ca.shape[-4] * cb.shape[-4], ca.shape[-3],
+                                   cb.shape[-2], ca.shape[-1] * cb.shape[-1]))  # fmt: skip
+        else:
+            c = jnp.einsum("...aijb,...cjd->...acibd", ca, cb)
+            lead = c.shape[:-5]
+            cores.append(c.reshape(*lead, ca.shape[-4] * cb.shape[-3], ca.shape[-3],
+                                   ca.shape[-1] * cb.shape[-1]))  # fmt: skip
+    return kind(tuple(cores))
+
+
+def tt_transpose(a: TTMatrix) -> TTMatrix:
+    """The transpose of a TT-matrix (each core's two mode axes swapped).
+
+    Raises:
+        TypeError: when ``a`` is not a TT-matrix.
+    """
+    if not isinstance(a, TTMatrix):
+        raise TypeError(f"`a` must be a TTMatrix, got {type(a).__name__}.")
+    return a.transpose()
