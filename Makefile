@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: run compress imaging test lint typecheck pytest bench clean core-check
+.PHONY: run compress imaging test lint typecheck pytest bench clean core-check wheel-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,4 +61,14 @@ core-check:
 	cd tools && ../.venv-core/bin/python check_core_install.py
 
 clean:
-	rm -rf $(VENV) .venv-core runs .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .venv-core .venv-wheel dist runs .pytest_cache .ruff_cache .mypy_cache
+
+# The built wheel alone loads every shipped dataset: a fresh venv with the wheel (and the
+# loaders' SciPy and Pillow), run from outside the checkout
+wheel-check:
+	rm -rf .venv-wheel dist
+	$(PYTHON) -m venv .venv-wheel
+	.venv-wheel/bin/python -m pip install --quiet --upgrade pip
+	.venv-wheel/bin/python -m pip wheel --quiet --no-deps -w dist .
+	.venv-wheel/bin/python -m pip install --quiet dist/lrjax-*.whl scipy pillow
+	cd /tmp && $(CURDIR)/.venv-wheel/bin/python $(CURDIR)/tools/check_wheel_data.py

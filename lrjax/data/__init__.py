@@ -1,18 +1,26 @@
-"""Loaders for the datasets shipped with the repository (NumPy out, nothing downloaded)."""
+"""Loaders for the datasets shipped with lrjax (NumPy out, nothing downloaded): in a checkout
+from ``data/``, in an installed wheel from the copy it carries (:func:`data_root`). The
+named files: ``MSI_FILES``, ``SET11``, ``POLYPHONIC``."""
 
+from ._imaging import SET11 as SET11
 from ._imaging import VideoData as VideoData
 from ._imaging import cdnet_labels as cdnet_labels
 from ._imaging import load_cdnet_highway as load_cdnet_highway
 from ._imaging import load_faces as load_faces
 from ._imaging import load_i2r_hall as load_i2r_hall
 from ._imaging import load_image as load_image
+from ._msi import MSI_FILES as MSI_FILES
 from ._msi import data_root as data_root
 from ._msi import load_msi as load_msi
+from ._polyphonic import POLYPHONIC as POLYPHONIC
 from ._polyphonic import PolyphonicData as PolyphonicData
 from ._polyphonic import load_polyphonic as load_polyphonic
 from ._polyphonic import pitches_to_roll as pitches_to_roll
 
 __all__ = [
+    "MSI_FILES",
+    "POLYPHONIC",
+    "SET11",
     "PolyphonicData",
     "VideoData",
     "cdnet_labels",

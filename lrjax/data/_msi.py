@@ -1,4 +1,5 @@
-"""Loader for the multispectral images shipped in the repository's ``data/cave_msi``."""
+"""Loader for the multispectral images shipped in ``data/cave_msi``, and where the shipped
+data lives (:func:`data_root`)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,22 @@ MSI_FILES = {
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The folder holding lrjax's shipped data: ``root``, else ``$LRJAX_DATA``, else the
-    repository's ``data/`` folder next to the ``lrjax`` package."""
+    """The folder holding lrjax's shipped data.
+
+    In order: ``root``; else ``$LRJAX_DATA``; else the repository's ``data/`` folder next to
+    the ``lrjax`` package (a checkout or an editable install); else the copy inside an
+    installed wheel (``lrjax/data/files``: the wheel carries every shipped dataset, so
+    ``pip install lrjax`` loads them without a checkout and never downloads anything).
+    """
     if root is not None:
         return Path(root)
     if "LRJAX_DATA" in os.environ:
         return Path(os.environ["LRJAX_DATA"])
-    return Path(__file__).resolve().parents[2] / "data"
+    here = Path(__file__).resolve().parent
+    checkout = here.parents[1] / "data"
+    if (checkout / "SOURCES.md").is_file():
+        return checkout
+    return here / "files"
 
 
 def load_msi(name: str = "chart_and_stuffed_toy", *, root=None) -> np.ndarray:
