@@ -5,7 +5,7 @@ Usage:
 
 The reference model of ``experiments/polyphonic`` (Linear 88 -> 256, the cell with hidden 512,
 Linear 512 -> 88) at batch 8 and one padded length, the repository config of each cell, with
-``experiments.polyphonic.main.train_step`` (Adam, clipping, the moving average) and
+``experiments.polyphonic.train.train_step`` (Adam, clipping, the moving average) and
 ``eval_step``. Prints the median seconds of ``repeats`` calls after a warm-up; an epoch costs
 about (frames in the training split / 8) of these per-frame figures. It writes nothing, so it
 can time another checkout's ``lrjax/`` beside this one (A/B); ``experiments.benchmarks.recurrent``
@@ -23,8 +23,9 @@ import numpy as np
 import optax
 from flax import nnx
 
-from experiments.polyphonic import main as poly
+from experiments.polyphonic import train as poly
 from experiments.polyphonic.configs import cp_gru, gru, tt_gru, tucker_gru
+from experiments.polyphonic.model import N_KEYS, MusicRNN
 
 CONFIGS = [
     ("GRU", gru),
@@ -46,14 +47,14 @@ def _median(fn, repeats: int) -> float:
 
 def step_times(config, frames: int, repeats: int) -> tuple[float, float]:
     """(train step, eval step) seconds at batch ``config.batch_size`` and ``frames`` frames."""
-    model = poly.MusicRNN(config, rngs=nnx.Rngs(0))
+    model = MusicRNN(config, rngs=nnx.Rngs(0))
     adam = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
     optimizer = nnx.Optimizer(
         model, optax.chain(optax.clip_by_global_norm(config.clip_norm), adam), wrt=nnx.Param
     )
-    ema = [poly._pure_params(model)]
+    ema = [poly.pure_params(model)]
     rng = np.random.default_rng(0)
-    shape = (config.batch_size, frames, poly.N_KEYS)
+    shape = (config.batch_size, frames, N_KEYS)
     x = (rng.random(shape) < 0.05).astype(np.float32)
     mask = np.ones(shape[:2], np.float32)
     key, decay = jax.random.key(0), jnp.float32(config.ema_decay)

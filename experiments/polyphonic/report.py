@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 
 from experiments.polyphonic.configuration import ADDED_FIELDS, RUN_CONTROL
-from experiments.polyphonic.main import PUBLISHED, partial_result
+from experiments.polyphonic.published import PUBLISHED
+from experiments.polyphonic.records import partial_result
 
 _ORDER = {"gru": 0, "cp": 1, "tucker": 2, "tt": 3}
 _SETTING = (

@@ -13,19 +13,17 @@ pytest.importorskip("ml_collections")
 pytest.importorskip("orbax.checkpoint")
 
 from experiments.polyphonic.configs import tiny
-from experiments.polyphonic.main import (
-    Diverged,
-    Interrupted,
+from experiments.polyphonic.configuration import check_config
+from experiments.polyphonic.input_pipeline import (
     bucket_length,
-    check_config,
     load_splits,
-    partial_result,
-    run,
     train_batches,
     train_chunks,
-    train_step,
 )
+from experiments.polyphonic.main import Diverged, Interrupted, run
+from experiments.polyphonic.records import partial_result
 from experiments.polyphonic.report import main as report_main
+from experiments.polyphonic.train import train_step
 
 
 def _config(**overrides):
@@ -122,29 +120,29 @@ def test_non_finite_step_is_skipped():
     import optax
     from flax import nnx
 
-    from experiments.polyphonic.main import _pure_params
     from experiments.polyphonic.model import MusicRNN
+    from experiments.polyphonic.train import pure_params
 
     model = MusicRNN(_config(), rngs=nnx.Rngs(0))
     optimizer = nnx.Optimizer(model, optax.adam(1e-2), wrt=nnx.Param)
-    ema = _pure_params(model)
+    ema = pure_params(model)
     y = (np.arange(2 * 8 * 88).reshape(2, 8, 88) % 7 == 0).astype(np.float32)
     mask = np.ones((2, 8), np.float32)
     key, decay = jax.random.key(0), jnp.float32(0.9)
     leaves = lambda t: [np.asarray(v) for v in jax.tree.leaves(t)]
-    params0, opt0, ema0 = leaves(_pure_params(model)), leaves(nnx.state(optimizer)), leaves(ema)
+    params0, opt0, ema0 = leaves(pure_params(model)), leaves(nnx.state(optimizer)), leaves(ema)
     bad = y.copy()
     bad[1, 3, 5] = np.nan  # one corrupt input frame: NaN loss and gradient
     loss, ema, taken = train_step(model, optimizer, ema, bad, y, mask, key, decay)
     assert np.isnan(loss) and not bool(taken)
-    for before, after in [(params0, _pure_params(model)), (opt0, nnx.state(optimizer)),
+    for before, after in [(params0, pure_params(model)), (opt0, nnx.state(optimizer)),
                           (ema0, ema)]:  # fmt: skip
         for b, a in zip(before, leaves(after), strict=True):
             np.testing.assert_array_equal(a, b)  # nothing moved, the step count included
     loss, ema, taken = train_step(model, optimizer, ema, y, y, mask, key, decay)
     assert np.isfinite(loss) and bool(taken)
     assert int(optimizer.step[...]) == 1
-    assert not np.allclose(leaves(_pure_params(model))[0], params0[0])
+    assert not np.allclose(leaves(pure_params(model))[0], params0[0])
     assert all(np.isfinite(v).all() for v in leaves(ema))
 
 
@@ -152,20 +150,20 @@ def test_weight_decay_shrinks_weight_matrices_not_biases():
     import jax.numpy as jnp
     from flax import nnx
 
-    from experiments.polyphonic.main import _pure_params, _transform
     from experiments.polyphonic.model import MusicRNN
+    from experiments.polyphonic.train import optimizer_transform, pure_params
 
     lr, wd = 0.1, 0.5
     for decay, factor in [(wd, 1 - lr * wd), (0.0, 1.0)]:
         model = MusicRNN(_config(), rngs=nnx.Rngs(0))
         ones = lambda p: p if p.ndim >= 2 else jnp.ones_like(p)  # zero biases would hide a decay
         nnx.update(model, jax.tree.map(ones, nnx.state(model, nnx.Param)))
-        before = _pure_params(model)
-        optimizer = nnx.Optimizer(model, _transform(5.0, decay), wrt=nnx.Param)
+        before = pure_params(model)
+        optimizer = nnx.Optimizer(model, optimizer_transform(5.0, decay), wrt=nnx.Param)
         optimizer.opt_state[1].hyperparams["learning_rate"][...] = lr
         # a zero gradient: Adam's step is 0, so only the decoupled decay moves a weight
         optimizer.update(model, jax.tree.map(jnp.zeros_like, nnx.state(model, nnx.Param)))
-        after = _pure_params(model)
+        after = pure_params(model)
         kinds = {p.ndim >= 2 for p in jax.tree.leaves(before)}
         assert kinds == {True, False}  # the model has both matrices (TT cores) and biases
         for b, a in zip(jax.tree.leaves(before), jax.tree.leaves(after), strict=True):
@@ -173,7 +171,7 @@ def test_weight_decay_shrinks_weight_matrices_not_biases():
             np.testing.assert_allclose(a, expect, rtol=1e-6)
     for bad in (-0.1, float("nan")):
         with pytest.raises(ValueError, match=r"config\.weight_decay must be finite and >= 0, got"):
-            _transform(5.0, bad)
+            optimizer_transform(5.0, bad)
 
 
 def test_divergence_stops_the_run_with_a_clear_error(tmp_path):
