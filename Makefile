@@ -6,8 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
+STAMP_DOCS := $(VENV)/.installed-docs
 
-.PHONY: run compress imaging test lint typecheck pytest bench clean core-check wheel-check
+.PHONY: run compress imaging test lint typecheck pytest bench clean core-check wheel-check docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,10 @@ $(STAMP_RUN): pyproject.toml | $(PY)
 
 $(STAMP_TEST): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[experiments,test]"
+	touch $@
+
+$(STAMP_DOCS): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[docs]"
 	touch $@
 
 run: $(STAMP_RUN)
@@ -46,6 +51,11 @@ pytest: $(STAMP_TEST)
 
 test: lint typecheck pytest
 
+# The documentation site (mkdocs + mkdocstrings: the API reference from the docstrings) in
+# site/; mkdocs.yml sets strict mode, so every warning is an error
+docs: $(STAMP_DOCS)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
 bench: $(STAMP_TEST)
 	$(PY) -m experiments.benchmarks.foundation
 	$(PY) -m experiments.benchmarks.solvers
@@ -61,7 +71,7 @@ core-check:
 	cd tools && ../.venv-core/bin/python check_core_install.py
 
 clean:
-	rm -rf $(VENV) .venv-core .venv-wheel dist runs .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .venv-core .venv-wheel dist site runs .pytest_cache .ruff_cache .mypy_cache
 
 # The built wheel alone loads every shipped dataset: a fresh venv with the wheel (and the
 # loaders' SciPy and Pillow), run from outside the checkout

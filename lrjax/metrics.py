@@ -113,7 +113,7 @@ def frame_stats(
         :class:`FrameStats`. The NLL of a frame is
         :math:`-\\sum_k [y_k \\log \\sigma(l_k) + (1 - y_k) \\log(1 - \\sigma(l_k))]`.
 
-    Example:
+    Examples:
         >>> s = frame_stats(jnp.zeros((2, 3)), jnp.array([[1., 0, 0], [0, 0, 0]]))
         >>> round(float(s.nll), 4), float(s.accuracy)  # 3 log 2 per frame; nothing predicted
         (2.0794, 0.0)
@@ -155,7 +155,7 @@ def nll_per_frame(
 ) -> jax.Array:
     """Bernoulli NLL in nats per frame, summed over keys, averaged over unmasked frames.
 
-    Example:
+    Examples:
         >>> round(float(nll_per_frame(jnp.zeros((4, 88)), jnp.zeros((4, 88)))), 3)  # 88 log 2
         60.997
     """
@@ -167,7 +167,7 @@ def frame_accuracy(
 ) -> jax.Array:
     """Frame-level accuracy ``TP / (TP + FP + FN)`` summed over all unmasked frames.
 
-    Example:
+    Examples:
         >>> logits = jnp.array([[5.0, -5.0, 5.0]])
         >>> round(float(frame_accuracy(logits, jnp.array([[1.0, 1.0, 0.0]]))), 4)  # 1 / 3
         0.3333
@@ -195,7 +195,7 @@ def psnr(x: jax.Array, y: jax.Array, *, data_range: float = 1.0) -> jax.Array:
     Raises:
         ValueError: for arrays of different shapes or a non-positive ``data_range``.
 
-    Example:
+    Examples:
         >>> round(float(psnr(jnp.zeros(4), jnp.full(4, 0.1))), 6)  # MSE 0.01 -> 20 dB
         20.0
     """
@@ -278,7 +278,7 @@ def ssim(
         ValueError: for shapes that differ, an image that is not 2-D per channel, a bad
             ``win_size`` or a non-positive ``data_range``.
 
-    Example:
+    Examples:
         >>> img = jnp.linspace(0, 1, 256).reshape(16, 16)
         >>> round(float(ssim(img, img)), 6)
         1.0
@@ -368,7 +368,7 @@ def detection_stats(
         ValueError: for shapes that differ, complex or empty input, a ``truth`` or ``valid``
             that is not binary, or ``pred`` outside [0, 1] (concrete values).
 
-    Example:
+    Examples:
         >>> s = detection_stats(jnp.array([1, 1, 0, 0]), jnp.array([1, 0, 1, 0]))
         >>> [float(v) for v in s], float(s.f_measure)
         ([1.0, 1.0, 1.0, 1.0], 0.5)
@@ -395,7 +395,7 @@ def f_measure(pred: jax.Array, truth: jax.Array, valid: jax.Array | None = None)
     CDnet's per-sequence F-measure sums the counts over every evaluated frame first; pass the
     whole ``(frames, H, W)`` stack to get it. See :func:`detection_stats` for the arguments.
 
-    Example:
+    Examples:
         >>> round(float(f_measure(jnp.array([1, 1, 1, 0]), jnp.array([1, 1, 0, 0]))), 4)
         0.8
     """

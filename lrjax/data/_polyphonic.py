@@ -140,7 +140,7 @@ def load_polyphonic(name: str = "jsb_chorales", *, root=None) -> PolyphonicData:
             sequence, a pitch that is not an integer on the piano, a non-binary roll, or split
             sizes that differ from the published ones; the message names the file.
 
-    Example:
+    Examples:
         >>> data = load_polyphonic("jsb_chorales")
         >>> len(data.train), data.train[0].shape[1]
         (229, 88)

@@ -127,7 +127,7 @@ def block_term(
         ValueError: for ``ranks`` of the wrong length, a block rank above a mode's size,
             ``P L_n > I_n`` without ``key``, non-finite entries, or bad options.
 
-    Example:
+    Examples:
         >>> import jax
         >>> from lrjax.tensors import BlockTermTensor
         >>> ks = jax.random.split(jax.random.key(0), 4)

@@ -101,7 +101,7 @@ def candelinc(
         ValueError: for a wrong number of constraints, a ``Φ_n`` whose row count differs
             from ``x.shape[n]``, or as :func:`cp_als`.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> from lrjax.testing import random_cp
         >>> phi = jnp.vander(jnp.linspace(-1, 1, 8), 3)  # quadratic profiles in mode 0

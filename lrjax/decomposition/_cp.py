@@ -185,7 +185,7 @@ def cp_als(
         ValueError: for a tensor with fewer than 2 modes, NaN/inf in an eager call, a
             non-positive ``rank``, an unknown ``init`` or ``diff``, or a missing ``key``.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> from lrjax.testing import random_cp
         >>> x = random_cp(jax.random.key(0), (6, 5, 4), 2).to_dense()

@@ -167,7 +167,7 @@ def cp_opt(
         ValueError: as :func:`cp_als`, plus an unknown ``method``, ``diff="unroll"`` with
             ``"lbfgs"``, negative weights, or both ``weights`` and ``mask``.
 
-    Example:
+    Examples:
         >>> import jax
         >>> from lrjax.testing import random_cp
         >>> x = random_cp(jax.random.key(0), (6, 5, 4), 2).to_dense()

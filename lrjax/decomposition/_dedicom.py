@@ -157,7 +157,7 @@ def dedicom(
         ValueError: for a tensor that is not ``(I, I, K)``, ``rank > I``, non-finite entries
             or bad options.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> from lrjax.tensors import DedicomTensor
         >>> ks = jax.random.split(jax.random.key(0), 3)
@@ -224,7 +224,7 @@ def paratuck2(
     Raises:
         ValueError: for a tensor that is not 3-way, ranks that do not fit, or bad options.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from lrjax.tensors import Paratuck2Tensor
         >>> rng = np.random.default_rng(5)

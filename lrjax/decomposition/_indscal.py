@@ -111,7 +111,7 @@ def indscal(
         ValueError: for a tensor that is not ``(I, I, K)``, asymmetric slices (eagerly),
             non-finite entries, or bad options.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> a = jax.random.normal(jax.random.key(0), (6, 2))
         >>> c = jax.random.uniform(jax.random.key(1), (4, 2))

@@ -172,7 +172,7 @@ def parafac2(
         ValueError: for slices with different numbers of columns, an empty slice, lengths
             out of range, non-finite entries (eagerly), or bad options.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> rng = np.random.default_rng(1)
         >>> a, c = rng.uniform(0, 2, (5, 2)), rng.normal(size=(6, 2))

@@ -58,7 +58,7 @@ def tt_svd(x: Float[Array, "*dims"], max_ranks: int | Sequence[int]) -> TTTensor
     Raises:
         ValueError: for fewer than 2 modes, NaN/inf in an eager call, or invalid ranks.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> tt = tt_svd(jnp.ones((3, 4, 5)), 2)  # ranks are fixed, not chosen from the data
         >>> tt.rank

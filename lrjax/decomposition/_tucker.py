@@ -83,7 +83,7 @@ def hosvd(x: Float[Array, "*dims"], ranks: int | tuple[int, ...]) -> TuckerTenso
         ValueError: for fewer than 2 modes, NaN/inf in an eager call, or ranks that do not
             fit ``x``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> t = hosvd(jnp.ones((4, 5, 6)), 1)
         >>> t.rank, bool(jnp.allclose(t.to_dense(), 1.0, atol=1e-5))

@@ -93,7 +93,7 @@ def communication(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str
     Raises:
         ValueError: when ``fn`` is not callable.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> summary = communication(lambda x: x * 2, jnp.ones(4))
         >>> summary["per_iteration"], summary["once"]
@@ -139,7 +139,7 @@ def sweep_bytes(routine: str, x: Any, rank: Any, *, mesh: Any = None, spec: Any 
         ValueError: for an unknown ``routine``, a bad ``rank``, or an input whose layout
             cannot be known (as the routines themselves).
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> from jax.sharding import NamedSharding, PartitionSpec as P
         >>> mesh = jax.make_mesh((1,), ("x",))

@@ -138,7 +138,7 @@ def mttkrp(
     Raises:
         ValueError: if the factor shapes do not fit ``x``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> x = jnp.ones((2, 3, 4))
         >>> mttkrp(x, [jnp.ones((2, 5)), jnp.ones((3, 5)), jnp.ones((4, 5))], 0)[0, 0]

@@ -26,7 +26,7 @@ def khatri_rao(matrices: Sequence[Float[Array, "I R"]]) -> Float[Array, "prod R"
     Raises:
         ValueError: if the list is empty or the column counts differ.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> khatri_rao([jnp.ones((2, 3)), jnp.ones((4, 3))]).shape
         (8, 3)

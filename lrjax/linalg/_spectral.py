@@ -154,7 +154,7 @@ def singular_value_map(
     Returns:
         :math:`F(X)`, the shape and dtype of ``x``.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> svt = lambda s, t: jnp.maximum(s - t, 0.0)
         >>> x = jnp.diag(jnp.array([3.0, 1.0, 1.0]))  # a repeated singular value

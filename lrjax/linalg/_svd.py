@@ -88,7 +88,7 @@ def truncated_svd(
     Raises:
         ValueError: if ``a`` is not a finite matrix or ``rank`` is out of range.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> u, s, vt = truncated_svd(jnp.diag(jnp.array([3.0, 2.0, 1.0])), 2)
         >>> s

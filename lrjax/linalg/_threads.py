@@ -33,7 +33,7 @@ def lapack_threads(n: int = 1) -> Iterator[list[str]]:
     Yields:
         The file paths of the libraries that were limited (empty if none was found).
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp, lrjax
         >>> with lapack_threads(1):
         ...     tucker, info = lrjax.tucker_hooi(jnp.ones((6, 5, 4)), 2)

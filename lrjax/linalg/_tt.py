@@ -122,7 +122,7 @@ def tt_round(tt: Any, max_rank: Any, *, rtol: float | Array = 0.0) -> Any:
     bond (the SVD's undefined terms are set to zero); it is the true derivative when the kept
     and the dropped singular values are separated.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> from lrjax.testing import random_tt
         >>> a = random_tt(jax.random.key(0), (4, 5, 6), 3)

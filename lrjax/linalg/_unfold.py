@@ -36,7 +36,7 @@ def unfold(x: Float[Array, "*dims"], mode: int) -> Float[Array, "I_n rest"]:
     Raises:
         ValueError: if ``mode`` is not a valid axis of ``x``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> unfold(jnp.arange(24.0).reshape(2, 3, 4), 1).shape
         (3, 8)
@@ -91,7 +91,7 @@ def mode_dot(
     Raises:
         ValueError: if the sizes do not match.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> mode_dot(jnp.ones((2, 3, 4)), jnp.ones((5, 3)), 1).shape
         (2, 5, 4)

@@ -108,7 +108,7 @@ def compress(
     Raises:
         ValueError: a path in a mapping policy that names no dense or convolution layer.
 
-    Example:
+    Examples:
         >>> class MLP(nnx.Module):
         ...     def __init__(self, rngs):
         ...         self.fc = nnx.Linear(64, 64, rngs=rngs)

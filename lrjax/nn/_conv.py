@@ -44,7 +44,7 @@ class SeparableLowRankConv(FactorizedConv):
         padding: ``"SAME"``, ``"VALID"``, an int or ``((top, bottom), (left, right))``.
         use_bias, dtype, param_dtype, rngs: as for :class:`flax.nnx.Conv`.
 
-    Example:
+    Examples:
         >>> from flax import nnx
         >>> layer = SeparableLowRankConv(16, 32, 3, 4, rngs=nnx.Rngs(0))
         >>> layer(jnp.ones((2, 8, 8, 16))).shape, layer.num_params
@@ -121,12 +121,14 @@ class CPConv(FactorizedConv):
 
     Parameters ``R (C + kh + kw + N)``.
 
+    The arguments not listed here are as for :class:`SeparableLowRankConv`: ``in_features``,
+    ``out_features``, ``kernel_size``, ``strides``, ``padding``, ``use_bias``, ``dtype``,
+    ``param_dtype``, ``rngs``.
+
     Args:
-        in_features, out_features, kernel_size, strides, padding, use_bias, dtype, param_dtype,
-        rngs: as for :class:`SeparableLowRankConv`.
         rank: CP rank ``R``.
 
-    Example:
+    Examples:
         >>> from flax import nnx
         >>> CPConv(16, 32, 3, 8, rngs=nnx.Rngs(0)).num_params
         464
@@ -218,12 +220,14 @@ class TuckerConv(FactorizedConv):
 
     .. math:: W[y, x, c, n] = \\sum_{s,t} G[y, x, s, t]\\, U[c, s]\\, V[t, n].
 
+    The arguments not listed here are as for :class:`SeparableLowRankConv`: ``in_features``,
+    ``out_features``, ``kernel_size``, ``strides``, ``padding``, ``use_bias``, ``dtype``,
+    ``param_dtype``, ``rngs``.
+
     Args:
-        in_features, out_features, kernel_size, strides, padding, use_bias, dtype, param_dtype,
-        rngs: as for :class:`SeparableLowRankConv`.
         rank: ``(R_in, R_out)`` or one int for both.
 
-    Example:
+    Examples:
         >>> from flax import nnx
         >>> TuckerConv(16, 32, 3, (4, 8), rngs=nnx.Rngs(0)).num_params
         640

@@ -42,7 +42,7 @@ class LowRankLinear(FactorizedLinear):
         param_dtype: parameter dtype.
         rngs: random streams; ``rngs.params`` draws the factors.
 
-    Example:
+    Examples:
         >>> from flax import nnx
         >>> layer = LowRankLinear(16, 8, 2, rngs=nnx.Rngs(0))
         >>> layer(jnp.ones((3, 16))).shape, layer.num_params
@@ -128,7 +128,7 @@ class CPLinear(FactorizedLinear):
             ``in_modes``).
         use_bias, materialize, dtype, param_dtype, rngs: as for :class:`LowRankLinear`.
 
-    Example:
+    Examples:
         >>> from flax import nnx
         >>> layer = CPLinear(256, 512, 10, in_modes=(4, 4, 4, 4), out_modes=(8, 4, 4, 4),
         ...                  rngs=nnx.Rngs(0))
@@ -265,12 +265,14 @@ class TuckerLinear(FactorizedLinear):
     uses ``r_k = s_k`` (the convention of Tjandra et al.); pass ``2d`` numbers for separate
     input and output ranks.
 
+    The arguments not listed here are as for :class:`CPLinear`: ``in_features``,
+    ``out_features``, ``in_modes``, ``out_modes``, ``use_bias``, ``materialize``, ``dtype``,
+    ``param_dtype``, ``rngs``.
+
     Args:
-        in_features, out_features, in_modes, out_modes, use_bias, materialize, dtype,
-        param_dtype, rngs: as for :class:`CPLinear`.
         rank: an int (all modes), ``d`` ranks or ``2d`` ranks.
 
-    Example:
+    Examples:
         >>> from flax import nnx
         >>> layer = TuckerLinear(256, 512, (2, 2, 2, 2), in_modes=(4, 4, 4, 4),
         ...                      out_modes=(8, 4, 4, 4), rngs=nnx.Rngs(0))

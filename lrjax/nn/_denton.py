@@ -39,7 +39,7 @@ def kmeans(
         iters: Lloyd iterations.
         seed: seed of the k-means++ draw.
 
-    Example:
+    Examples:
         >>> pts = np.array([[0.0], [0.1], [5.0], [5.1]])
         >>> labels = kmeans(pts, 2)
         >>> bool(labels[0] == labels[1] != labels[2] == labels[3])
@@ -100,7 +100,7 @@ class MonochromaticConv(FactorizedConv):
         n_colors: number of colour vectors ``K``.
         assignment: colour index ``g(f)`` of each filter (default ``f mod K``).
 
-    Example:
+    Examples:
         >>> from flax import nnx
         >>> MonochromaticConv(3, 16, 5, 4, rngs=nnx.Rngs(0)).num_params  # 3*4 + 25*16 + 16
         428
@@ -200,9 +200,11 @@ class BiclusterConv(FactorizedConv):
     a ``1x1`` grouped projection to ``G H K`` channels, then a grouped ``kh x kw``
     convolution per output group.
 
+    The arguments not listed here are as for :class:`SeparableLowRankConv`: ``in_features``,
+    ``out_features``, ``kernel_size``, ``strides``, ``padding``, ``use_bias``, ``dtype``,
+    ``param_dtype``, ``rngs``.
+
     Args:
-        in_features, out_features, kernel_size, strides, padding, use_bias, dtype, param_dtype,
-        rngs: as for :class:`SeparableLowRankConv`.
         in_groups: ``G`` (divides ``in_features``).
         out_groups: ``H`` (divides ``out_features``).
         rank: ``K`` per block.
@@ -210,7 +212,7 @@ class BiclusterConv(FactorizedConv):
             ``in_perm[g C/G : (g+1) C/G]``.
         out_perm: output channels in group order (default identity).
 
-    Example:
+    Examples:
         >>> from flax import nnx
         >>> BiclusterConv(16, 32, 3, 2, 4, 2, rngs=nnx.Rngs(0)).num_params  # 16*8 + 9*4*32 + 32
         1312

@@ -33,7 +33,7 @@ def force_potential(kernel: jax.Array, kind: str = "l2", *, eps: float = 1e-12) 
     Returns:
         Scalar potential.
 
-    Example:
+    Examples:
         >>> w = jnp.stack([jnp.ones(4), jnp.ones(4)], axis=-1)  # two identical filters
         >>> abs(float(force_potential(w))) < 1e-12
         True
@@ -77,7 +77,7 @@ def force_regularization(
     Returns:
         ``optax.GradientTransformation`` (stateless; needs ``params`` in ``update``).
 
-    Example:
+    Examples:
         >>> tx = force_regularization(0.1)
         >>> params = {"conv": jnp.ones((3, 3, 2, 4)).at[0, 0, 0, 0].set(2.0)}
         >>> grads = jax.tree.map(jnp.zeros_like, params)

@@ -35,7 +35,7 @@ def balanced_modes(n: int, order: int) -> tuple[int, ...]:
 
     Prime factors are dealt, largest first, to the bucket with the smallest product.
 
-    Example:
+    Examples:
         >>> balanced_modes(256, 4), balanced_modes(512, 4)
         ((4, 4, 4, 4), (8, 4, 4, 4))
     """

@@ -232,7 +232,7 @@ class GRUCell(_GRUBase):
         param_dtype: parameter dtype.
         rngs: random streams.
 
-    Example:
+    Examples:
         >>> from flax import nnx
         >>> cell = GRUCell(256, 512, rngs=nnx.Rngs(0))
         >>> cell.num_params
@@ -394,7 +394,7 @@ class CPGRUCell(_TensorizedGRU):
     Parameters: ``R (sum(in_modes) + sum(hidden_modes) + 2 sum(tripled modes)) + 3H``; for input
     (4,4,4,4), hidden (8,4,4,4): 2,456 at rank 10, 11,656 at rank 110.
 
-    Example:
+    Examples:
         >>> from flax import nnx
         >>> CPGRUCell(256, 512, 10, in_modes=(4, 4, 4, 4), hidden_modes=(8, 4, 4, 4),
         ...           rngs=nnx.Rngs(0)).num_params
@@ -432,7 +432,7 @@ class TuckerGRUCell(_TensorizedGRU):
     ``rank=(2, 3, 3, 4)`` gives both maps a core of shape ``(2,3,3,4, 2,3,3,4)``: 12,184
     parameters for input (4,4,4,4), hidden (8,4,4,4).
 
-    Example:
+    Examples:
         >>> from flax import nnx
         >>> TuckerGRUCell(256, 512, (2, 2, 2, 2), in_modes=(4, 4, 4, 4),
         ...               hidden_modes=(8, 4, 4, 4), rngs=nnx.Rngs(0)).num_params
@@ -472,7 +472,7 @@ class TTGRUCell(_TensorizedGRU):
 
     ``ranks=(1, 9, 9, 9, 1)`` gives 8,448 parameters for input (4,4,4,4), hidden (8,4,4,4).
 
-    Example:
+    Examples:
         >>> from flax import nnx
         >>> TTGRUCell(256, 512, (1, 3, 3, 3, 1), in_modes=(4, 4, 4, 4),
         ...           hidden_modes=(8, 4, 4, 4), rngs=nnx.Rngs(0)).num_params

@@ -58,13 +58,15 @@ class TTLinear(FactorizedLinear):
     does one matmul (for 256 -> 1536 at TT-rank 9 that is from 342 rows on, and 2.5x faster
     at 4,096 rows on the 2-core CPU; a GRU's input map over a whole sequence is such a batch).
 
+    The arguments not listed here are as for :class:`CPLinear`: ``in_features``,
+    ``out_features``, ``in_modes``, ``out_modes``, ``use_bias``, ``materialize``, ``dtype``,
+    ``param_dtype``, ``rngs``.
+
     Args:
-        in_features, out_features, in_modes, out_modes, use_bias, materialize, dtype,
-        param_dtype, rngs: as for :class:`CPLinear`.
         ranks: an int (every inner rank), the ``d - 1`` inner ranks, or all ``d + 1`` ranks
             such as ``(1, 9, 9, 9, 1)``.
 
-    Example:
+    Examples:
         >>> from flax import nnx
         >>> layer = TTLinear(256, 512, (1, 3, 3, 3, 1), in_modes=(4, 4, 4, 4),
         ...                  out_modes=(8, 4, 4, 4), rngs=nnx.Rngs(0))

@@ -47,7 +47,7 @@ def prox_l1(x: Float[Array, ...], l1reg, scaling=1.0) -> Float[Array, ...]:
         l1reg: :math:`\lambda \ge 0` (scalar or broadcastable to ``x``).
         scaling: :math:`s`.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> prox_l1(jnp.array([3.0, -0.5, -2.0]), 1.0).tolist()
         [2.0, -0.0, -1.0]

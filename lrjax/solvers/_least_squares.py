@@ -195,7 +195,7 @@ def levenberg_marquardt(
     Raises:
         ValueError: for a non-positive ``maxiter``/``attempts`` or an unknown ``diff``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> res = lambda x, t, y: x[0] * jnp.exp(x[1] * t) - y
         >>> t = jnp.linspace(0.0, 1.0, 8)

@@ -169,7 +169,7 @@ def proximal_gradient(
     Raises:
         ValueError: for a non-positive ``maxiter`` or ``stepsize``, or an unknown ``diff``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> from lrjax.prox import prox_l1
         >>> fun = lambda x, b: 0.5 * jnp.sum((x - b) ** 2)

@@ -25,7 +25,7 @@ class BlockTermTensor:
         cores: :math:`\mathcal{G}_p` stacked, shape ``(P, L_0, ..., L_{N-1})``.
         factors: tuple of ``N`` stacks, factor ``n`` of shape ``(P, I_n, L_n)``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> t = BlockTermTensor(jnp.ones((2, 2, 2, 1)),
         ...                     (jnp.ones((2, 4, 2)), jnp.ones((2, 3, 2)), jnp.ones((2, 5, 1))))

@@ -31,7 +31,7 @@ class CPTensor(TensorLyAPI):
     :meth:`to_unfolded`, :meth:`to_vec`, :meth:`normalize`; :meth:`components` selects
     rank-one components. A TensorLy ``CPTensor`` converts with ``CPTensor(*tl_cp)``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> cp = CPTensor(jnp.ones(2), (jnp.ones((3, 2)), jnp.ones((4, 2))))
         >>> cp.shape, cp.rank, float(cp.to_dense()[0, 0])
@@ -107,7 +107,7 @@ class CPTensor(TensorLyAPI):
         """The CP tensor of the rank-one components ``index`` (an int, a slice, an integer
         array or a boolean mask over ``range(rank)``); an int keeps a rank-1 CP tensor.
 
-        Example:
+        Examples:
             >>> import jax.numpy as jnp
             >>> cp = CPTensor(jnp.array([3.0, 2.0, 1.0]), (jnp.eye(3), jnp.eye(3)))
             >>> cp.components(0).rank, cp.components(slice(1, None)).weights.tolist()

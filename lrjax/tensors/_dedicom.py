@@ -31,7 +31,7 @@ class DedicomTensor:
         r: asymmetric relations among the ``P`` aspects, shape ``(P, P)``.
         d: slice weights, row ``k`` is :math:`d_k`, shape ``(K, P)``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> t = DedicomTensor(jnp.ones((4, 2)), jnp.eye(2), jnp.ones((3, 2)))
         >>> t.shape, t.rank, float(t.to_dense()[0, 0, 0])
@@ -87,7 +87,7 @@ class Paratuck2Tensor:
         db: mode-1 slice weights, shape ``(K, Q)``.
         b: mode-1 loadings, shape ``(J, Q)``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> t = Paratuck2Tensor(jnp.ones((4, 2)), jnp.ones((3, 2)), jnp.ones((2, 1)),
         ...                     jnp.ones((3, 1)), jnp.ones((5, 1)))

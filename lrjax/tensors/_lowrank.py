@@ -24,7 +24,7 @@ class LowRankMatrix:
     Leading batch dimensions are allowed on all three (for results of ``jax.vmap``);
     ``shape`` and ``rank`` then describe one element of the batch.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> m = LowRankMatrix(jnp.eye(3, 2), jnp.array([2.0, 1.0]), jnp.eye(2, 4))
         >>> m.shape, m.rank

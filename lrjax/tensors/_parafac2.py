@@ -28,7 +28,7 @@ class Parafac2Tensor:
             and ``C`` of shape ``(I, R)``.
         projections: :math:`P_k`, shape ``(K, J, R)``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> p = jnp.zeros((2, 3, 1)).at[:, 0, 0].set(1.0)
         >>> t = Parafac2Tensor(jnp.ones(1), (jnp.ones((2, 1)), jnp.ones((1, 1)),

@@ -30,7 +30,7 @@ class TTTensor(TensorLyAPI):
     A TensorLy ``TTTensor`` converts with ``TTTensor(tuple(tl_tt))``. Arithmetic without the
     dense tensor (rounding, sums, products, inner products) is in :mod:`lrjax.tt`.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> tt = TTTensor((jnp.ones((1, 3, 2)), jnp.ones((2, 4, 1))))
         >>> tt.shape, tt.rank
@@ -141,7 +141,7 @@ class TTMatrix(TensorLyAPI):
     cores like :class:`TTTensor`; ``a @ b`` multiplies by another TT-matrix or a
     :class:`TTTensor` (a vector of length ``Π n_k``) without forming either densely.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> eye = TTMatrix((jnp.eye(2)[None, :, :, None], jnp.eye(3)[None, :, :, None]))
         >>> eye.shape, eye.row_modes, bool((eye.to_dense() == jnp.eye(6)).all())

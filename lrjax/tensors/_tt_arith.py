@@ -62,7 +62,7 @@ def tt_add(a: TT, b: TT) -> TT:
         TypeError: when ``a`` or ``b`` is not a TT object, or they are of different kinds.
         ValueError: when their mode sizes differ.
 
-    Example:
+    Examples:
         >>> import jax
         >>> from lrjax.testing import random_tt
         >>> a = random_tt(jax.random.key(0), (3, 4, 5), 2)
@@ -108,7 +108,7 @@ def tt_multiply(a: TT, b: TT | float | Array) -> TT:
         TypeError: for a non-TT ``a``, or ``b`` of another kind.
         ValueError: for mode sizes that differ, or a ``b`` array that is not a scalar.
 
-    Example:
+    Examples:
         >>> import jax
         >>> from lrjax.testing import random_tt
         >>> a = random_tt(jax.random.key(0), (3, 4), 2)
@@ -152,7 +152,7 @@ def tt_inner(a: TT, b: TT) -> Float[Array, ""]:
     Raises:
         TypeError, ValueError: as :func:`tt_add`.
 
-    Example:
+    Examples:
         >>> import jax
         >>> from lrjax.testing import random_tt
         >>> a = random_tt(jax.random.key(0), (3, 4, 5), 2)
@@ -187,7 +187,7 @@ def tt_matmul(a: TTMatrix, b: TTMatrix | TTTensor) -> TTMatrix | TTTensor:
         TypeError: when ``a`` is not a TT-matrix or ``b`` not a TT object.
         ValueError: when the inner modes do not match.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> from lrjax.testing import random_tt
         >>> eye = TTMatrix((jnp.eye(3)[None, :, :, None], jnp.eye(4)[None, :, :, None]))

@@ -28,7 +28,7 @@ class TuckerTensor(TensorLyAPI):
     object API (:meth:`to_tensor`, :meth:`to_unfolded`, :meth:`to_vec`, :meth:`normalize`).
     A TensorLy ``TuckerTensor`` converts with ``TuckerTensor(*tl_tucker)``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> t = TuckerTensor(jnp.ones((2, 1)), (jnp.ones((3, 2)), jnp.ones((4, 1))))
         >>> t.shape, t.rank
