@@ -197,11 +197,11 @@ class CPConv(FactorizedConv):
         tol: float = 1e-10,
     ) -> CPConv:
         """CP layer by :func:`lrjax.cp_als` on the ``(kh, kw, C, N)`` kernel (weights folded into
-        the last stage). ``compression_error`` is the relative error ``cp_als`` reports."""
+        the last stage). ``compression_error`` is the relative error ``cp_als`` reports. ``key``
+        seeds the initialisation, as for ``cp_als``: needed when the rank exceeds a mode size."""
         kernel, bias, geo = conv_of(conv)
         kh, kw, c, n = kernel.shape
-        cp, info = cp_als(kernel, rank, key=key if key is not None else jax.random.key(0),
-                          maxiter=maxiter, tol=tol)  # fmt: skip
+        cp, info = cp_als(kernel, rank, key=key, maxiter=maxiter, tol=tol)
         fy, fx, fc, fn = cp.factors
         values = [
             fc[None, None],

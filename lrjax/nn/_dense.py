@@ -214,14 +214,13 @@ class CPLinear(FactorizedLinear):
         """CP layer from a trained dense layer by :func:`lrjax.cp_als` on the reshaped kernel.
 
         The CP weights are spread evenly over the ``2d`` factors. ``compression_error`` is the
-        relative error ``cp_als`` reports. ``key`` seeds the initialisation (needed when the rank
-        exceeds a mode size).
+        relative error ``cp_als`` reports. ``key`` seeds the initialisation, as for ``cp_als``:
+        needed (a ``ValueError`` names it otherwise) when the rank exceeds a mode size.
         """
         kernel, bias = kernel_of(layer)
         n_in, n_out = kernel.shape
         in_modes = check_modes("in_modes", in_modes, n_in, None)
         out_modes = check_modes("out_modes", out_modes, n_out, len(in_modes))
-        key = key if key is not None else jax.random.key(0)
         cp, info = cp_als(
             tensor_of(kernel, in_modes, out_modes), rank, key=key, maxiter=maxiter, tol=tol
         )

@@ -6,12 +6,15 @@ layers themselves are ordinary jit/vmap/grad-able NNX modules with static channe
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from .. import _checks
 from ..linalg import truncated_svd
 from ._common import FactorizedConv, conv, conv_of, stage_padding
 from ._init import check_positive
@@ -26,9 +29,12 @@ def kmeans(
     weights: np.ndarray | None = None,
     balanced: bool = False,
     iters: int = 50,
-    seed: int = 0,
+    n_init: int = 10,
+    key: jax.Array | None = None,
+    seed: int | None = None,
 ) -> np.ndarray:
-    """Lloyd's k-means with k-means++ seeding; returns the cluster index of each point.
+    """Lloyd's k-means with k-means++ seeding and restarts; returns the cluster index of each
+    point.
 
     Args:
         points: ``(n, d)`` points.
@@ -37,11 +43,19 @@ def kmeans(
         balanced: give every cluster exactly ``n / k`` points (``n`` must be divisible by
             ``k``); assignment is greedy by distance under that capacity.
         iters: Lloyd iterations.
-        seed: seed of the k-means++ draw.
+        n_init: k-means++ restarts; the clustering of least weighted inertia is kept (as
+            scikit-learn's ``n_init``: one draw can stall in a local optimum on few points).
+        key: PRNG key of the k-means++ draws (required: the draw is random).
+        seed: deprecated integer seed, accepted in place of ``key`` for one release (with a
+            ``DeprecationWarning``).
+
+    Raises:
+        ValueError: for a bad ``k``, an unbalanceable ``n``, or no ``key``.
 
     Examples:
+        >>> import jax
         >>> pts = np.array([[0.0], [0.1], [5.0], [5.1]])
-        >>> labels = kmeans(pts, 2)
+        >>> labels = kmeans(pts, 2, key=jax.random.key(0))
         >>> bool(labels[0] == labels[1] != labels[2] == labels[3])
         True
     """
@@ -52,7 +66,20 @@ def kmeans(
     if balanced and n % k:
         raise ValueError(f"balanced k-means needs n={n} divisible by k={k}")
     w = np.ones(n) if weights is None else np.asarray(weights, np.float64) + 1e-300
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_numpy_seed(key, seed))
+    n_init = _checks.positive_int("n_init", n_init)
+    best, best_cost = None, np.inf
+    for _ in range(n_init):  # restarts: keep the clustering of least (weighted) inertia
+        labels, cost = _lloyd(pts, w, k, balanced, iters, rng)
+        if cost < best_cost:
+            best, best_cost = labels, cost
+    assert best is not None
+    return best
+
+
+def _lloyd(pts, w, k: int, balanced: bool, iters: int, rng) -> tuple[np.ndarray, float]:
+    """One k-means++ draw followed by Lloyd iterations; the labels and their inertia."""
+    n = pts.shape[0]
     centers = [pts[rng.integers(n)]]
     for _ in range(1, k):
         d2 = np.min(((pts[:, None] - np.array(centers)[None]) ** 2).sum(-1), axis=1)
@@ -60,17 +87,34 @@ def kmeans(
         centers.append(pts[rng.choice(n, p=p)])
     c = np.array(centers)
     labels = np.zeros(n, int)
-    for _ in range(iters):
+    for it in range(iters):
         d2 = ((pts[:, None] - c[None]) ** 2).sum(-1)
         new = _balanced_assign(d2, n // k) if balanced else np.argmin(d2, axis=1)
-        if np.array_equal(new, labels) and _ > 0:
+        if np.array_equal(new, labels) and it > 0:
             break
         labels = new
         for j in range(k):
             members = labels == j
             if members.any():
                 c[j] = np.average(pts[members], axis=0, weights=w[members])
-    return labels
+    cost = float(np.sum(w * ((pts - c[labels]) ** 2).sum(-1)))
+    return labels, cost
+
+
+def _numpy_seed(key, seed) -> int:
+    """The NumPy seed drawn from ``key`` (lrjax's convention: randomness enters through an
+    explicit JAX key); a legacy integer ``seed`` is accepted with a deprecation warning."""
+    if seed is not None:
+        warnings.warn(
+            "`seed` is deprecated and will be removed in the next release; pass "
+            "`key=jax.random.key(seed)`.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        if key is None:
+            return int(seed)
+    key = _checks.prng_key("key", key)
+    return int(jax.random.randint(key, (), 0, np.iinfo(np.int32).max))
 
 
 def _balanced_assign(d2: np.ndarray, capacity: int) -> np.ndarray:
@@ -165,17 +209,20 @@ class MonochromaticConv(FactorizedConv):
         return 2 * (self.in_features * self.n_colors + kh * kw * self.out_features)
 
     @classmethod
-    def from_conv(cls, conv, n_colors: int, *, seed: int = 0) -> MonochromaticConv:
+    def from_conv(
+        cls, conv, n_colors: int, *, key: jax.Array | None = None, seed: int | None = None
+    ) -> MonochromaticConv:
         """Rank-1 (spatial x colour) SVD of every filter, k-means of the colour vectors
         (weighted by the filters' energy), then the least-squares spatial kernel of each
-        filter for its cluster's colour. ``compression_error`` is the relative kernel error."""
+        filter for its cluster's colour. ``compression_error`` is the relative kernel error.
+        ``key`` seeds the k-means++ draw (required; ``seed`` is its deprecated integer form)."""
         kernel, bias, geo = conv_of(conv)
         kh, kw, c, n = kernel.shape
         w = np.asarray(kernel, np.float64).reshape(kh * kw, c, n).transpose(2, 0, 1)  # (F, s, c)
         _, s, vt = np.linalg.svd(w, full_matrices=False)
         colors = vt[:, 0, :]  # (F, c), unit norm
         colors *= np.where(colors[np.arange(n), np.abs(colors).argmax(1)] < 0, -1.0, 1.0)[:, None]
-        labels = kmeans(colors, n_colors, weights=s[:, 0] ** 2, seed=seed)
+        labels = kmeans(colors, n_colors, weights=s[:, 0] ** 2, key=key, seed=seed)
         centers = np.stack([
             np.average(colors[labels == j], axis=0, weights=s[labels == j, 0] ** 2 + 1e-300)
             if (labels == j).any() else np.eye(c)[0]
@@ -286,19 +333,28 @@ class BiclusterConv(FactorizedConv):
 
     @classmethod
     def from_conv(
-        cls, conv, in_groups: int, out_groups: int, rank: int, *, seed: int = 0
+        cls,
+        conv,
+        in_groups: int,
+        out_groups: int,
+        rank: int,
+        *,
+        key: jax.Array | None = None,
+        seed: int | None = None,
     ) -> BiclusterConv:
         """Balanced k-means of the input channels (on the directions of their kernel slices, so
         that proportional channels group together) and of the output channels, then the
         rank-``K`` truncated SVD of every block. ``compression_error`` is the relative kernel
-        error from the discarded singular values of all blocks."""
+        error from the discarded singular values of all blocks. ``key`` seeds the two k-means++
+        draws (required; ``seed`` is its deprecated integer form)."""
         kernel, bias, geo = conv_of(conv)
         kh, kw, c, n = kernel.shape
         w = np.asarray(kernel, np.float64)
         in_feat = _direction(w.transpose(2, 0, 1, 3).reshape(c, -1))
         out_feat = _direction(w.transpose(3, 0, 1, 2).reshape(n, -1))
-        in_lab = kmeans(in_feat, in_groups, balanced=True, seed=seed)
-        out_lab = kmeans(out_feat, out_groups, balanced=True, seed=seed)
+        k_in, k_out = (None, None) if key is None else jax.random.split(key)
+        in_lab = kmeans(in_feat, in_groups, balanced=True, key=k_in, seed=seed)
+        out_lab = kmeans(out_feat, out_groups, balanced=True, key=k_out, seed=seed)
         in_perm, out_perm = np.argsort(in_lab, kind="stable"), np.argsort(out_lab, kind="stable")
         cg, nh, k = c // in_groups, n // out_groups, rank
         wp = jnp.asarray(w[:, :, in_perm][:, :, :, out_perm], kernel.dtype)

@@ -349,7 +349,8 @@ class _TensorizedGRU(_GRUBase):
             rank: the rank argument of this cell class.
             in_modes, hidden_modes: as for the constructor.
             **decomposition_kwargs: passed to the layer class's ``from_dense`` (e.g.
-                ``maxiter``).
+                ``maxiter``; a ``key``, needed by ``cp_als`` when the rank exceeds a mode
+                size, is split between the two kernels).
         """
         k_in, k_rec = cell.kernels()
         in_modes = check_modes(
@@ -359,11 +360,14 @@ class _TensorizedGRU(_GRUBase):
             "hidden_modes", hidden_modes, cell.hidden_features, len(in_modes)
         )
         out_modes = _tripled(hidden_modes)
-        make = lambda k, modes: cls._layer_cls.from_dense(
+        keys: tuple = (None, None)
+        if decomposition_kwargs.get("key") is not None:
+            keys = tuple(jax.random.split(decomposition_kwargs.pop("key")))
+        make = lambda k, modes, key: cls._layer_cls.from_dense(
             types.SimpleNamespace(kernel=k, bias=None), rank, in_modes=modes, out_modes=out_modes,
-            **decomposition_kwargs,
+            **decomposition_kwargs, **({} if key is None else {"key": key}),
         )  # fmt: skip
-        layers = make(k_in, in_modes), make(k_rec, hidden_modes)
+        layers = make(k_in, in_modes, keys[0]), make(k_rec, hidden_modes, keys[1])
         ctor: Any = cls
         out = nnx.eval_shape(
             lambda: ctor(cell.in_features, cell.hidden_features, rank, in_modes=in_modes,

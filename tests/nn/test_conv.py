@@ -13,6 +13,7 @@ nnx = pytest.importorskip("flax.nnx")
 from lrjax.nn import (  # noqa: E402
     BiclusterConv,
     CPConv,
+    CPLinear,
     LowRankLinear,
     MonochromaticConv,
     SeparableLowRankConv,
@@ -24,6 +25,7 @@ from lrjax.nn import (  # noqa: E402
 )
 
 F64 = dict(param_dtype=jnp.float64)
+KEY = jax.random.key(0)
 C, N, KH, KW = 6, 8, 3, 2
 
 
@@ -118,7 +120,7 @@ def _planted(name, rng):
         )
     if name == "cp":
         fs = [rng.standard_normal((m, 3)) for m in (KH, KW, C, N)]
-        return np.einsum("yr,xr,cr,nr->yxcn", *fs), lambda conv: CPConv.from_conv(conv, 3)
+        return np.einsum("yr,xr,cr,nr->yxcn", *fs), lambda conv: CPConv.from_conv(conv, 3, key=KEY)
     if name == "tucker":
         core = rng.standard_normal((KH, KW, 2, 3))
         u, v = rng.standard_normal((C, 2)), rng.standard_normal((3, N))
@@ -131,14 +133,20 @@ def _planted(name, rng):
         assign = np.arange(N) % 2
         return np.einsum(
             "yxn,cn->yxcn", spatial, colors[:, assign]
-        ), lambda conv: MonochromaticConv.from_conv(conv, 2)
+        ), lambda conv: MonochromaticConv.from_conv(conv, 2, key=KEY)
     # bicluster: channel groups {0,2,4}/{1,3,5} x {even, odd} outputs, rank-1 blocks
+    # u_g(c) a_h(n) S_gh(y, x): the channels of one group are multiples of one another in every
+    # block, the similarity Denton et al.'s biclustering groups by (identifiable whatever the
+    # k-means++ draw)
     w = np.zeros((KH, KW, C, N))
+    us = [rng.standard_normal(3) for _ in range(2)]
+    as_ = [rng.standard_normal(4) for _ in range(2)]
     for gi, ins in enumerate([[0, 2, 4], [1, 3, 5]]):
         for hi, outs in enumerate([[0, 2, 4, 6], [1, 3, 5, 7]]):
-            u, s = rng.standard_normal(3), rng.standard_normal((KH, KW, 4)) * (1 + gi + 2 * hi)
-            w[np.ix_(range(KH), range(KW), ins, outs)] = np.einsum("c,yxn->yxcn", u, s)
-    return w, lambda conv: BiclusterConv.from_conv(conv, 2, 2, 1)
+            s = rng.standard_normal((KH, KW)) * (1 + gi + 2 * hi)
+            block = np.einsum("c,n,yx->yxcn", us[gi], as_[hi], s)
+            w[np.ix_(range(KH), range(KW), ins, outs)] = block
+    return w, lambda conv: BiclusterConv.from_conv(conv, 2, 2, 1, key=KEY)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -156,10 +164,10 @@ def test_from_conv_recovers_planted_kernel(name):
     "build",
     [
         lambda c: SeparableLowRankConv.from_conv(c, 2),
-        lambda c: CPConv.from_conv(c, 3),
+        lambda c: CPConv.from_conv(c, 3, key=KEY),
         lambda c: TuckerConv.from_conv(c, (2, 3)),
-        lambda c: MonochromaticConv.from_conv(c, 3),
-        lambda c: BiclusterConv.from_conv(c, 2, 2, 2),
+        lambda c: MonochromaticConv.from_conv(c, 3, key=KEY),
+        lambda c: BiclusterConv.from_conv(c, 2, 2, 2, key=KEY),
     ],
     ids=NAMES,
 )
@@ -181,12 +189,36 @@ def test_tai_separable_is_optimal_against_the_svd():
 def test_kmeans_and_balanced_kmeans():
     rng = np.random.default_rng(0)
     pts = np.concatenate([rng.normal(0, 0.1, (5, 2)), rng.normal(5, 0.1, (5, 2))])
-    labels = kmeans(pts, 2)
+    labels = kmeans(pts, 2, key=KEY)
     assert len(set(labels[:5])) == 1 and len(set(labels[5:])) == 1 and labels[0] != labels[5]
     lopsided = np.concatenate([rng.normal(0, 0.1, (6, 2)), rng.normal(5, 0.1, (2, 2))])
-    assert np.bincount(kmeans(lopsided, 2, balanced=True)).tolist() == [4, 4]
+    assert np.bincount(kmeans(lopsided, 2, balanced=True, key=KEY)).tolist() == [4, 4]
     with pytest.raises(ValueError, match="divisible"):
-        kmeans(pts, 3, balanced=True)
+        kmeans(pts, 3, balanced=True, key=KEY)
+
+
+def test_randomness_enters_through_an_explicit_key():
+    """k-means (and the Denton constructors on it) need a key; the old integer seed still
+    works for one release, with a DeprecationWarning; CP compression takes ``key`` as
+    ``cp_als`` does (required only when the rank exceeds a mode size, never a silent key(0))."""
+    pts = np.random.default_rng(0).normal(size=(12, 3))
+    with pytest.raises(ValueError, match="`key`"):
+        kmeans(pts, 3)
+    with pytest.warns(DeprecationWarning, match="seed"):
+        legacy = kmeans(pts, 3, seed=4)
+    with pytest.warns(DeprecationWarning):
+        assert np.array_equal(kmeans(pts, 3, seed=4), legacy)  # the seed still decides
+    a, b = kmeans(pts, 3, key=jax.random.key(1)), kmeans(pts, 3, key=jax.random.key(1))
+    assert np.array_equal(a, b)
+    conv = nnx.Conv(3, 4, (3, 3), rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="`key`"):
+        MonochromaticConv.from_conv(conv, 2)
+    with pytest.raises(ValueError, match="`key`"):
+        CPConv.from_conv(conv, 5)  # rank 5 > 3 = kh: the random columns need a key
+    assert CPConv.from_conv(conv, 5, key=KEY).compression_error is not None
+    dense = nnx.Linear(8, 6, rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="`key`"):
+        CPLinear.from_dense(dense, 5, in_modes=(2, 4), out_modes=(2, 3))
 
 
 def test_force_regularization_matches_closed_form():
@@ -245,7 +277,7 @@ def test_compress_replaces_layers_and_reports():
     model = _Net(nnx.Rngs(0))
     kernel_before = np.asarray(model.conv.kernel[...]).copy()
     policy = {
-        "conv": lambda c: MonochromaticConv.from_conv(c, 3),
+        "conv": lambda c: MonochromaticConv.from_conv(c, 3, key=KEY),
         "blocks/0": lambda c: SeparableLowRankConv.from_conv(c, 6),
         "head": lambda d: LowRankLinear.from_dense(d, 2),
     }

@@ -147,7 +147,9 @@ def _planted(name, key):
 def _from_dense(name, dense, rank):
     if name == "lowrank":
         return LowRankLinear.from_dense(dense, rank)
-    cls = {"cp": CPLinear, "tucker": TuckerLinear, "tt": TTLinear}[name]
+    if name == "cp":  # the rank exceeds a mode size: the extra initial columns need a key
+        return CPLinear.from_dense(dense, rank, in_modes=IN, out_modes=OUT, key=jax.random.key(0))
+    cls = {"tucker": TuckerLinear, "tt": TTLinear}[name]
     return cls.from_dense(dense, rank, in_modes=IN, out_modes=OUT)
 
 

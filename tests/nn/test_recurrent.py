@@ -122,7 +122,9 @@ def test_from_dense_recovers_a_tensorized_cell(index):
     cell.bias[...] = jnp.linspace(-1.0, 1.0, 12)
     rank = [3, (2, 2), 2][index]
     back = (
-        type(cell).from_dense(cell.to_dense(), rank, **SMALL, maxiter=2000, tol=1e-14)
+        type(cell).from_dense(
+            cell.to_dense(), rank, **SMALL, maxiter=2000, tol=1e-14, key=jax.random.key(0)
+        )
         if index == 0
         else type(cell).from_dense(cell.to_dense(), rank, **SMALL)
     )
