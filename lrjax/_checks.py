@@ -8,6 +8,7 @@ when the input is concrete (an eager call), never on a tracer.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -109,6 +110,23 @@ def finite(name: str, x: jax.Array) -> None:
             f"`{name}` must be finite, got {n_bad} NaN or infinite entries "
             f"(shape {tuple(x.shape)})."
         )
+
+
+def renamed(new: str, new_value: Any, old: str, old_value: Any) -> Any:
+    """The value of argument ``new``, also accepted for one release under its deprecated name
+    ``old`` (with a ``DeprecationWarning``); see the vocabulary table in docs/index.md."""
+    if old_value is not None:
+        warnings.warn(
+            f"`{old}` is deprecated and will be removed in the next release; use `{new}`.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        if new_value is not None:
+            raise TypeError(f"got both `{new}` and its deprecated name `{old}`; pass `{new}`.")
+        return old_value
+    if new_value is None:
+        raise TypeError(f"missing required argument `{new}`.")
+    return new_value
 
 
 def tt_ranks(name: str, ranks_in: Any, shape: Sequence[int]) -> tuple[int, ...]:

@@ -89,8 +89,8 @@ SPECS: dict[str, Spec] = {
         bad={"ranks": [0, (2, 2), (6, 2, 2)]},
     ),
     "tt_svd": Spec(
-        lambda x, **kw: lrjax.tt_svd(x, kw.pop("max_ranks", 2)), t3, "x", bad_shapes=((5,),),
-        bad={"max_ranks": [0, (2, 2, 2, 2, 2), -1]},
+        lambda x, **kw: lrjax.tt_svd(x, kw.pop("max_rank", 2)), t3, "x", bad_shapes=((5,),),
+        bad={"max_rank": [0, (2, 2, 2, 2, 2), -1]},
     ),
     "tt_svd_adaptive": Spec(
         lambda x, **kw: lrjax.tt_svd_adaptive(x, **{"eps": 0.1, **kw}), t3, "x",

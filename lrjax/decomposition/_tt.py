@@ -38,7 +38,12 @@ def _tt_svd(x, *, ranks):
     return TTTensor(tuple(cores))
 
 
-def tt_svd(x: Float[Array, "*dims"], max_ranks: int | Sequence[int]) -> TTTensor:
+def tt_svd(
+    x: Float[Array, "*dims"],
+    max_rank: int | Sequence[int] | None = None,
+    *,
+    max_ranks: int | Sequence[int] | None = None,
+) -> TTTensor:
     r"""Tensor-train decomposition by TT-SVD with fixed maximal ranks (jit-able).
 
     Sweeps left to right: reshape the remainder to ``(r_{k} I_k, rest)``, keep its
@@ -49,14 +54,16 @@ def tt_svd(x: Float[Array, "*dims"], max_ranks: int | Sequence[int]) -> TTTensor
 
     Args:
         x: tensor with ``N >= 2`` modes.
-        max_ranks: an int for all internal ranks, ``N - 1`` internal ranks, or ``N + 1``
-            ranks with 1 at both ends (static).
+        max_rank: the largest rank per bond: an int for all internal ranks, ``N - 1``
+            internal ranks, or ``N + 1`` ranks with 1 at both ends (static).
+        max_ranks: deprecated name of ``max_rank`` (one release, with a warning).
 
     Returns:
         ``TTTensor``; cores ``0..N-2`` are left-orthonormal with fixed signs.
 
     Raises:
         ValueError: for fewer than 2 modes, NaN/inf in an eager call, or invalid ranks.
+        TypeError: without ``max_rank``, or with both ``max_rank`` and ``max_ranks``.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -71,7 +78,8 @@ def tt_svd(x: Float[Array, "*dims"], max_ranks: int | Sequence[int]) -> TTTensor
         Algorithm 1. Same model as ``tensorly.decomposition.tensor_train``.
     """
     x = _checks.as_array("x", x, min_ndim=2)
-    ranks = _checks.tt_ranks("max_ranks", max_ranks, x.shape)
+    max_rank = _checks.renamed("max_rank", max_rank, "max_ranks", max_ranks)
+    ranks = _checks.tt_ranks("max_rank", max_rank, x.shape)
     # A unit step rank is kept as given; ranks are already clipped to what the shape allows.
     return partitioned(_tt_svd, x, ranks=ranks)
 
@@ -85,7 +93,7 @@ def tt_svd_adaptive(
     :math:`\delta = \epsilon \|\mathcal{X}\|_F / \sqrt{N-1}`, so that
     :math:`\|\mathcal{X} - \hat{\mathcal{X}}\|_F \le \epsilon \|\mathcal{X}\|_F`
     (Oseledets 2011, Theorem 2.2). The ranks depend on the values of ``x``, so this function
-    cannot run under ``jit``/``vmap``; use :func:`tt_svd` with fixed ``max_ranks`` there.
+    cannot run under ``jit``/``vmap``; use :func:`tt_svd` with fixed ``max_rank`` there.
 
     Args:
         x: concrete tensor with ``N >= 2`` modes.
@@ -101,7 +109,7 @@ def tt_svd_adaptive(
     if not _checks.is_concrete(x):
         raise ValueError(
             "`x` must be concrete: tt_svd_adaptive chooses ranks from the data and cannot run "
-            "under jit or vmap; use tt_svd(x, max_ranks) there."
+            "under jit or vmap; use tt_svd(x, max_rank) there."
         )
     x = _checks.as_array("x", x, min_ndim=2)
     if isinstance(eps, bool) or not isinstance(eps, int | float | np.number) or not eps >= 0:

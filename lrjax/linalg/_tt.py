@@ -60,7 +60,7 @@ def _thin_svd_jvp(primals, tangents):
 
 
 @functools.partial(jax.jit, static_argnames=("ranks",))
-def _tt_round(tt, rtol, *, ranks):
+def _tt_round(tt, eps, *, ranks):
     kind = type(tt)
     cores = list(tt.cores)
     d = len(cores)
@@ -75,9 +75,9 @@ def _tt_round(tt, rtol, *, ranks):
         cores[k] = q.T.reshape(q.shape[1], *c.shape[1:])
         cores[k - 1] = jnp.tensordot(cores[k - 1], (s[:, None] * vt).T, axes=1)  # r -> q
     norm = jnp.linalg.norm(cores[0])
-    # Oseledets' threshold: the total error stays within rtol ||x|| when every one of the
-    # d - 1 truncations drops at most rtol ||x|| / sqrt(d - 1).
-    delta = rtol * norm / math.sqrt(max(d - 1, 1))
+    # Oseledets' threshold: the total error stays within eps ||x|| when every one of the
+    # d - 1 truncations drops at most eps ||x|| / sqrt(d - 1).
+    delta = eps * norm / math.sqrt(max(d - 1, 1))
     for k in range(d - 1):
         c = cores[k]
         mat = c.reshape(-1, c.shape[-1])
@@ -91,7 +91,7 @@ def _tt_round(tt, rtol, *, ranks):
     return kind(tuple(cores))
 
 
-def tt_round(tt: Any, max_rank: Any, *, rtol: float | Array = 0.0) -> Any:
+def tt_round(tt: Any, max_rank: Any, *, eps: float | Array = 0.0) -> Any:
     r"""TT rounding: the best tensor train of ranks at most ``max_rank`` near ``tt``, without
     forming the dense tensor (Oseledets 2011, Algorithm 2; t3f's ``round``).
 
@@ -106,8 +106,8 @@ def tt_round(tt: Any, max_rank: Any, *, rtol: float | Array = 0.0) -> Any:
         tt: :class:`~lrjax.tensors.TTTensor` or :class:`~lrjax.tensors.TTMatrix`.
         max_rank: the largest rank per bond: an int, the ``N - 1`` internal ranks, or all
             ``N + 1`` ranks with 1 at both ends (static); clipped to what the mode sizes allow.
-        rtol: relative accuracy: singular values are also zeroed while the total error stays
-            below ``rtol ||tt||`` (Oseledets' ``δ = rtol ||tt|| / sqrt(N-1)`` per bond). Shapes
+        eps: relative accuracy: singular values are also zeroed while the total error stays
+            below ``eps ||tt||`` (Oseledets' ``δ = eps ||tt|| / sqrt(N-1)`` per bond). Shapes
             stay at the ranks above, so this works under ``jit``; the zeroed columns cost
             nothing in accuracy. ``0`` (default) keeps all of them.
 
@@ -116,7 +116,7 @@ def tt_round(tt: Any, max_rank: Any, *, rtol: float | Array = 0.0) -> Any:
 
     Raises:
         TypeError: for ``tt`` not a TT object.
-        ValueError: for bad ``max_rank`` or ``rtol``.
+        ValueError: for bad ``max_rank`` or ``eps``.
 
     Its derivative is finite also when ``tt`` has repeated or zero singular values across a
     bond (the SVD's undefined terms are set to zero); it is the true derivative when the kept
@@ -150,5 +150,5 @@ def tt_round(tt: Any, max_rank: Any, *, rtol: float | Array = 0.0) -> Any:
         else tuple(m * n for m, n in zip(tt.row_modes, tt.col_modes, strict=True))
     )
     ranks = _checks.tt_ranks("max_rank", max_rank, sizes)
-    rtol = _checks.tolerance(rtol, "rtol")
-    return partitioned(_tt_round, tt, rtol, ranks=ranks)
+    eps = _checks.tolerance(eps, "eps")
+    return partitioned(_tt_round, tt, eps, ranks=ranks)

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from .. import _checks
 from ..decomposition import cp_als, tucker_hooi
 from ..linalg import truncated_svd
 from ._common import FactorizedConv, conv, conv_of, pair, stage_padding
@@ -225,7 +226,8 @@ class TuckerConv(FactorizedConv):
     ``param_dtype``, ``rngs``.
 
     Args:
-        rank: ``(R_in, R_out)`` or one int for both.
+        ranks: ``(R_in, R_out)`` or one int for both.
+        rank: deprecated name of ``ranks`` (one release, with a ``DeprecationWarning``).
 
     Examples:
         >>> from flax import nnx
@@ -242,7 +244,7 @@ class TuckerConv(FactorizedConv):
         in_features: int,
         out_features: int,
         kernel_size: int | Sequence[int],
-        rank: int | Sequence[int],
+        ranks: int | Sequence[int] | None = None,
         *,
         strides: int | Sequence[int] = 1,
         padding="SAME",
@@ -250,11 +252,13 @@ class TuckerConv(FactorizedConv):
         dtype=None,
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
+        rank: int | Sequence[int] | None = None,
     ):
+        rank = _checks.renamed("ranks", ranks, "rank", rank)
         self._setup(
             in_features, out_features, kernel_size, strides, padding, use_bias, dtype, param_dtype
         )
-        self.rank = pair("rank", rank)
+        self.rank = pair("ranks", rank)
         (kh, kw), (r1, r2) = self.kernel_size, self.rank
         shapes = [(1, 1, in_features, r1), (kh, kw, r1, r2), (1, 1, r2, out_features)]
         self.first, self.core, self.last = self._init_parts(rngs, shapes, r1 * r2)
@@ -278,13 +282,21 @@ class TuckerConv(FactorizedConv):
 
     @classmethod
     def from_conv(
-        cls, conv, rank: int | Sequence[int], *, maxiter: int = 100, tol: float = 1e-10
+        cls,
+        conv,
+        ranks: int | Sequence[int] | None = None,
+        *,
+        maxiter: int = 100,
+        tol: float = 1e-10,
+        rank: int | Sequence[int] | None = None,
     ) -> TuckerConv:
         """Tucker-2 layer by :func:`lrjax.tucker_hooi` on the channel modes of the kernel
-        (spatial modes kept whole). ``compression_error`` is the error HOOI reports."""
+        (spatial modes kept whole). ``compression_error`` is the error HOOI reports. ``rank``
+        is the deprecated name of ``ranks``."""
+        rank = _checks.renamed("ranks", ranks, "rank", rank)
         kernel, bias, geo = conv_of(conv)
         kh, kw, c, n = kernel.shape
-        r1, r2 = pair("rank", rank)
+        r1, r2 = pair("ranks", rank)
         tucker, info = tucker_hooi(kernel, (kh, kw, r1, r2), maxiter=maxiter, tol=tol)
         fy, fx, fc, fn = tucker.factors
         core = jnp.einsum("yxst,Yy,Xx->YXst", tucker.core, fy, fx)  # absorb the spatial bases

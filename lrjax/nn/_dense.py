@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from .. import _checks
 from ..decomposition import cp_als, tucker_hooi
 from ..linalg import khatri_rao, kronecker, truncated_svd
 from ._common import FactorizedLinear, kernel_of, tensor_of
@@ -260,7 +261,7 @@ class TuckerLinear(FactorizedLinear):
         (V_1 \\otimes \\cdots \\otimes V_d)^\\top,
 
     with input factors ``U_k`` of shape ``(in_k, r_k)``, output factors ``V_k`` of shape
-    ``(out_k, s_k)`` and core ``G`` of shape ``(r_1..r_d, s_1..s_d)``. ``rank=(2, 3, 3, 4)``
+    ``(out_k, s_k)`` and core ``G`` of shape ``(r_1..r_d, s_1..s_d)``. ``ranks=(2, 3, 3, 4)``
     uses ``r_k = s_k`` (the convention of Tjandra et al.); pass ``2d`` numbers for separate
     input and output ranks.
 
@@ -269,7 +270,8 @@ class TuckerLinear(FactorizedLinear):
     ``param_dtype``, ``rngs``.
 
     Args:
-        rank: an int (all modes), ``d`` ranks or ``2d`` ranks.
+        ranks: an int (all modes), ``d`` ranks or ``2d`` ranks.
+        rank: deprecated name of ``ranks`` (one release, with a ``DeprecationWarning``).
 
     Examples:
         >>> from flax import nnx
@@ -287,7 +289,7 @@ class TuckerLinear(FactorizedLinear):
         self,
         in_features: int,
         out_features: int,
-        rank: int | Sequence[int],
+        ranks: int | Sequence[int] | None = None,
         *,
         in_modes: Sequence[int] | None = None,
         out_modes: Sequence[int] | None = None,
@@ -296,7 +298,9 @@ class TuckerLinear(FactorizedLinear):
         dtype=None,
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
+        rank: int | Sequence[int] | None = None,
     ):
+        rank = _checks.renamed("ranks", ranks, "rank", rank)
         self._setup_common(in_features, out_features, use_bias, materialize, dtype, param_dtype)
         self.in_modes = check_modes("in_modes", in_modes, in_features, None)
         self.out_modes = check_modes("out_modes", out_modes, out_features, len(self.in_modes))
@@ -352,18 +356,21 @@ class TuckerLinear(FactorizedLinear):
     def from_dense(
         cls,
         layer,
-        rank: int | Sequence[int],
+        ranks: int | Sequence[int] | None = None,
         *,
         in_modes: Sequence[int] | None = None,
         out_modes: Sequence[int] | None = None,
         maxiter: int = 100,
         tol: float = 1e-10,
         materialize: bool = False,
+        rank: int | Sequence[int] | None = None,
     ) -> TuckerLinear:
         """Tucker layer from a trained dense layer by :func:`lrjax.tucker_hooi` (HOSVD start).
 
-        ``compression_error`` is the relative error ``tucker_hooi`` reports.
+        ``compression_error`` is the relative error ``tucker_hooi`` reports. ``rank`` is the
+        deprecated name of ``ranks``.
         """
+        rank = _checks.renamed("ranks", ranks, "rank", rank)
         kernel, bias = kernel_of(layer)
         n_in, n_out = kernel.shape
         in_modes = check_modes("in_modes", in_modes, n_in, None)

@@ -28,10 +28,11 @@ def kmeans(
     *,
     weights: np.ndarray | None = None,
     balanced: bool = False,
-    iters: int = 50,
+    maxiter: int = 50,
     n_init: int = 10,
     key: jax.Array | None = None,
     seed: int | None = None,
+    iters: int | None = None,
 ) -> np.ndarray:
     """Lloyd's k-means with k-means++ seeding and restarts; returns the cluster index of each
     point.
@@ -42,12 +43,13 @@ def kmeans(
         weights: optional ``(n,)`` non-negative point weights for the centroids.
         balanced: give every cluster exactly ``n / k`` points (``n`` must be divisible by
             ``k``); assignment is greedy by distance under that capacity.
-        iters: Lloyd iterations.
+        maxiter: the most Lloyd iterations per restart.
         n_init: k-means++ restarts; the clustering of least weighted inertia is kept (as
             scikit-learn's ``n_init``: one draw can stall in a local optimum on few points).
         key: PRNG key of the k-means++ draws (required: the draw is random).
         seed: deprecated integer seed, accepted in place of ``key`` for one release (with a
             ``DeprecationWarning``).
+        iters: deprecated name of ``maxiter`` (one release, with a warning).
 
     Raises:
         ValueError: for a bad ``k``, an unbalanceable ``n``, or no ``key``.
@@ -67,10 +69,13 @@ def kmeans(
         raise ValueError(f"balanced k-means needs n={n} divisible by k={k}")
     w = np.ones(n) if weights is None else np.asarray(weights, np.float64) + 1e-300
     rng = np.random.default_rng(_numpy_seed(key, seed))
+    if iters is not None:
+        maxiter = _checks.renamed("maxiter", None, "iters", iters)
+    maxiter = _checks.positive_int("maxiter", maxiter)
     n_init = _checks.positive_int("n_init", n_init)
     best, best_cost = None, np.inf
     for _ in range(n_init):  # restarts: keep the clustering of least (weighted) inertia
-        labels, cost = _lloyd(pts, w, k, balanced, iters, rng)
+        labels, cost = _lloyd(pts, w, k, balanced, maxiter, rng)
         if cost < best_cost:
             best, best_cost = labels, cost
     assert best is not None

@@ -27,6 +27,7 @@ import numpy as np
 from flax import nnx
 from flax.nnx.nn import dtypes
 
+from .. import _checks
 from ._dense import CPLinear, TuckerLinear
 from ._init import check_modes, check_positive, count_params
 from ._tt_linear import TTLinear
@@ -346,7 +347,8 @@ class _TensorizedGRU(_GRUBase):
 
         Args:
             cell: any GRU cell of this module (its ``kernels()`` are used).
-            rank: the rank argument of this cell class.
+            rank: the rank argument of this cell class (``rank`` for CP, ``ranks`` for Tucker
+                and TT), passed by position.
             in_modes, hidden_modes: as for the constructor.
             **decomposition_kwargs: passed to the layer class's ``from_dense`` (e.g.
                 ``maxiter``; a ``key``, needed by ``cp_als`` when the rank exceeds a mode
@@ -433,7 +435,7 @@ class CPGRUCell(_TensorizedGRU):
 class TuckerGRUCell(_TensorizedGRU):
     """GRU cell whose input and recurrent maps are Tucker layers (:class:`TuckerLinear`).
 
-    ``rank=(2, 3, 3, 4)`` gives both maps a core of shape ``(2,3,3,4, 2,3,3,4)``: 12,184
+    ``ranks=(2, 3, 3, 4)`` gives both maps a core of shape ``(2,3,3,4, 2,3,3,4)``: 12,184
     parameters for input (4,4,4,4), hidden (8,4,4,4).
 
     Examples:
@@ -447,7 +449,8 @@ class TuckerGRUCell(_TensorizedGRU):
     """
 
     __doc__ = (__doc__ or "") + _CELL_DOC_ARGS.format(
-        rank_doc="rank: Tucker ranks (int, d or 2d numbers) of both maps."
+        rank_doc="ranks: Tucker ranks (int, d or 2d numbers) of both maps (``rank``: its\n"
+        "            deprecated name, one release)."
     )
     _layer_cls = TuckerLinear
 
@@ -455,7 +458,7 @@ class TuckerGRUCell(_TensorizedGRU):
         self,
         in_features: int,
         hidden_features: int,
-        rank: int | Sequence[int],
+        ranks: int | Sequence[int] | None = None,
         *,
         in_modes: Sequence[int] | None = None,
         hidden_modes: Sequence[int] | None = None,
@@ -464,10 +467,12 @@ class TuckerGRUCell(_TensorizedGRU):
         dtype=None,
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
+        rank: int | Sequence[int] | None = None,
     ):
+        ranks = _checks.renamed("ranks", ranks, "rank", rank)
         self._setup(in_features, hidden_features, gate_fn, activation_fn, dtype, param_dtype)
         self._build(
-            TuckerLinear, {"rank": rank}, in_modes or _default(in_features), hidden_modes, rngs
+            TuckerLinear, {"ranks": ranks}, in_modes or _default(in_features), hidden_modes, rngs
         )
 
 

@@ -44,9 +44,9 @@ def test_rank_forms_and_clipping():
     assert lrjax.tt_svd(x, (1, 2, 2, 1)).rank == (1, 2, 2, 1)
     with pytest.raises(ValueError, match="must start and end with 1"):
         lrjax.tt_svd(x, (2, 2, 2, 2))
-    with pytest.raises(ValueError, match=r"max_ranks\[0\]` must be a positive int, got 0"):
+    with pytest.raises(ValueError, match=r"max_rank\[0\]` must be a positive int, got 0"):
         lrjax.tt_svd(x, (0, 2))
-    with pytest.raises(ValueError, match="`max_ranks` must be an int"):
+    with pytest.raises(ValueError, match="`max_rank` must be an int"):
         lrjax.tt_svd(x, (2, 2, 2))
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         lrjax.tt_svd(jnp.ones(3), 2)

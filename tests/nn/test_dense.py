@@ -9,6 +9,7 @@ import pytest
 
 nnx = pytest.importorskip("flax.nnx")
 
+import lrjax  # noqa: E402
 from lrjax.nn import CPLinear, LowRankLinear, TTLinear, TuckerLinear, balanced_modes  # noqa: E402
 
 IN, OUT = (4, 3, 2), (2, 5, 3)
@@ -209,3 +210,27 @@ def test_balanced_modes():
     assert balanced_modes(512, 4) == (8, 4, 4, 4)
     assert math.prod(balanced_modes(1000, 3)) == 1000
     assert balanced_modes(7, 2) == (7, 1)
+
+
+def test_renamed_rank_arguments_still_work_with_a_warning():
+    """One vocabulary (docs/index.md): Tucker and TT ranks are ``ranks`` / ``max_rank``; the old
+    spellings work for one release with a DeprecationWarning, and both at once is an error."""
+    from lrjax.nn import TuckerConv, TuckerGRUCell
+
+    new = TuckerLinear(16, 12, (2, 2, 2, 2), in_modes=(4, 4), out_modes=(4, 3), rngs=nnx.Rngs(0))
+    with pytest.warns(DeprecationWarning, match="`rank` is deprecated"):
+        old = TuckerLinear(16, 12, rank=(2, 2, 2, 2), in_modes=(4, 4), out_modes=(4, 3),
+                           rngs=nnx.Rngs(0))  # fmt: skip
+    np.testing.assert_array_equal(old.kernel_matrix(), new.kernel_matrix())
+    with pytest.raises(TypeError, match="both `ranks` and its deprecated name `rank`"):
+        TuckerLinear(16, 12, 2, rank=2, in_modes=(4, 4), out_modes=(4, 3), rngs=nnx.Rngs(0))
+    with pytest.raises(TypeError, match="missing required argument `ranks`"):
+        TuckerLinear(16, 12, in_modes=(4, 4), out_modes=(4, 3), rngs=nnx.Rngs(0))
+    with pytest.warns(DeprecationWarning):
+        TuckerConv(3, 4, 3, rank=2, rngs=nnx.Rngs(0))
+    with pytest.warns(DeprecationWarning):
+        TuckerGRUCell(16, 16, rank=2, in_modes=(4, 4), hidden_modes=(4, 4), rngs=nnx.Rngs(0))
+    x = jnp.arange(24.0).reshape(2, 3, 4)
+    with pytest.warns(DeprecationWarning, match="`max_ranks` is deprecated"):
+        old_tt = lrjax.tt_svd(x, max_ranks=2)
+    np.testing.assert_allclose(old_tt.to_dense(), lrjax.tt_svd(x, max_rank=2).to_dense())

@@ -125,7 +125,7 @@ def test_round_equals_tt_svd_of_the_dense_tensor(rng):
         )
 
 
-def test_round_is_exact_on_redundant_sums_and_honours_rtol(rng):
+def test_round_is_exact_on_redundant_sums_and_honours_eps(rng):
     a = _tt(rng, (4, 5, 6), (3, 3))
     b = lrjax.tt_round(a + a + a, 3)  # ranks 9 -> 3, exactly 3a
     assert b.rank == (1, 3, 3, 1)
@@ -136,17 +136,17 @@ def test_round_is_exact_on_redundant_sums_and_honours_rtol(rng):
         np.testing.assert_allclose(mat.T @ mat, np.eye(mat.shape[1]), atol=1e-10)
     noisy = a + _tt(rng, (4, 5, 6), (2, 2)) * 1e-3
     x = np.asarray(noisy.to_dense())
-    for rtol in (1e-2, 1e-6):
-        r = lrjax.tt_round(noisy, 5, rtol=rtol)
+    for eps in (1e-2, 1e-6):
+        r = lrjax.tt_round(noisy, 5, eps=eps)
         err = np.linalg.norm(np.asarray(r.to_dense()) - x) / np.linalg.norm(x)
-        assert err <= rtol * (1 + 1e-9)
-    # rtol zeroes the small directions (shapes stay at max_rank): the bond between modes 1
-    # and 2 keeps a's rank 3 at rtol 1e-2 and all 5 directions at 1e-6
+        assert err <= eps * (1 + 1e-9)
+    # eps zeroes the small directions (shapes stay at max_rank): the bond between modes 1
+    # and 2 keeps a's rank 3 at eps 1e-2 and all 5 directions at 1e-6
     bond_rank = lambda t: np.linalg.matrix_rank(
         np.asarray(t.to_dense()).reshape(20, 6), tol=1e-9 * np.linalg.norm(x)
     )
-    assert bond_rank(lrjax.tt_round(noisy, 5, rtol=1e-2)) == 3
-    assert bond_rank(lrjax.tt_round(noisy, 5, rtol=1e-6)) == 5
+    assert bond_rank(lrjax.tt_round(noisy, 5, eps=1e-2)) == 3
+    assert bond_rank(lrjax.tt_round(noisy, 5, eps=1e-6)) == 5
 
 
 def test_round_ttmatrix(rng):
@@ -222,8 +222,8 @@ def test_bad_input_is_named(rng):
     for bad in (0, (2, 0), (2, 2, 2)):
         with pytest.raises(ValueError, match="max_rank"):
             lrjax.tt_round(a, bad)
-    with pytest.raises(ValueError, match="rtol"):
-        lrjax.tt_round(a, 2, rtol=-1.0)
+    with pytest.raises(ValueError, match="eps"):
+        lrjax.tt_round(a, 2, eps=-1.0)
     with pytest.raises(TypeError, match="`tt`"):
         lrjax.tt_round(np.ones((3, 4)), 2)
     with pytest.raises(ValueError, match="vmap"):
