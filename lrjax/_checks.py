@@ -116,13 +116,13 @@ def renamed(new: str, new_value: Any, old: str, old_value: Any) -> Any:
     """The value of argument ``new``, also accepted for one release under its deprecated name
     ``old`` (with a ``DeprecationWarning``); see the vocabulary table in docs/index.md."""
     if old_value is not None:
+        if new_value is not None:
+            raise TypeError(f"got both `{new}` and its deprecated name `{old}`; pass `{new}`.")
         warnings.warn(
             f"`{old}` is deprecated and will be removed in the next release; use `{new}`.",
             DeprecationWarning,
             stacklevel=3,
         )
-        if new_value is not None:
-            raise TypeError(f"got both `{new}` and its deprecated name `{old}`; pass `{new}`.")
         return old_value
     if new_value is None:
         raise TypeError(f"missing required argument `{new}`.")

@@ -1,0 +1,25 @@
+"""Evaluation metrics, one module per topic: piano rolls (``frame_stats``, ``nll_per_frame``,
+``frame_accuracy``), image quality (``psnr``, ``ssim``) and detection (``detection_stats``,
+``f_measure``). Every metric is a jit/vmap/grad-able JAX function with checked arguments."""
+
+from ._detection import DetectionStats as DetectionStats
+from ._detection import detection_stats as detection_stats
+from ._detection import f_measure as f_measure
+from ._imaging import psnr as psnr
+from ._imaging import ssim as ssim
+from ._music import FrameStats as FrameStats
+from ._music import frame_accuracy as frame_accuracy
+from ._music import frame_stats as frame_stats
+from ._music import nll_per_frame as nll_per_frame
+
+__all__ = [
+    "DetectionStats",
+    "FrameStats",
+    "detection_stats",
+    "f_measure",
+    "frame_accuracy",
+    "frame_stats",
+    "nll_per_frame",
+    "psnr",
+    "ssim",
+]
