@@ -47,10 +47,12 @@ def check(name: str, value: Any, condition: Callable[[np.ndarray], Any], allowed
 
 
 def nonneg(name: str, value: Any) -> None:
+    """A concrete hyperparameter must be >= 0 (a traced one is left to :func:`nan_unless`)."""
     check(name, value, lambda v: v >= 0, "non-negative")
 
 
 def positive(name: str, value: Any) -> None:
+    """A concrete hyperparameter must be > 0 (a traced one is left to :func:`nan_unless`)."""
     check(name, value, lambda v: v > 0, "positive")
 
 

@@ -7,7 +7,6 @@ these are the fast checks of the configuration it relies on.
 import tomllib
 from pathlib import Path
 
-import lrjax
 from lrjax import data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,5 +35,3 @@ def test_data_root_order(tmp_path, monkeypatch):
     monkeypatch.setenv("LRJAX_DATA", str(tmp_path))
     assert data.data_root() == tmp_path
     assert data.data_root(ROOT) == ROOT  # an explicit root wins
-    # the installed copy's place: lrjax/data/files inside the package
-    assert Path(lrjax.__file__).parent / "data" / "files" != ROOT / "data"

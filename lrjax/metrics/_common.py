@@ -39,6 +39,7 @@ def unit_interval(name: str, x: jax.Array) -> None:
 
 
 def same_shape(x, y, names: tuple[str, str] = ("x", "y")) -> tuple[jax.Array, jax.Array]:
+    """``x`` and ``y`` as real arrays of one shape, in their common float dtype."""
     x, y = real_array(names[0], x), real_array(names[1], y)
     if x.shape != y.shape:
         raise ValueError(f"`{names[0]}` {x.shape} and `{names[1]}` {y.shape} must have one shape.")
@@ -47,4 +48,5 @@ def same_shape(x, y, names: tuple[str, str] = ("x", "y")) -> tuple[jax.Array, ja
 
 
 def positive_range(data_range) -> None:
+    """``data_range`` (the peak of PSNR / SSIM) must be positive."""
     _checks.positive("data_range", data_range)

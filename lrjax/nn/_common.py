@@ -22,6 +22,7 @@ DN = ("NHWC", "HWIO", "NHWC")
 
 
 def pair(name: str, value) -> tuple[int, int]:
+    """A positive int or a pair of them, as a pair (kernel sizes, strides, Tucker-2 ranks)."""
     v = (value, value) if isinstance(value, int) else tuple(value)
     if len(v) != 2 or any(int(a) != a or a < 1 for a in v):
         raise ValueError(f"{name} must be a positive int or a pair of them, got {value!r}")
@@ -48,6 +49,7 @@ def stage_padding(padding, axes: str):
 
 
 def conv(x, kernel, strides=(1, 1), padding="VALID", groups=1):
+    """One NHWC / HWIO convolution stage (optionally grouped) of a factorized layer."""
     return jax.lax.conv_general_dilated(
         x, kernel, strides, padding, dimension_numbers=DN, feature_group_count=groups
     )
@@ -299,4 +301,5 @@ class FactorizedLinear(nnx.Module):
 
 
 def tensor_of(kernel, in_modes, out_modes):
+    """The ``(in, out)`` kernel as a tensor of shape ``(*in_modes, *out_modes)``."""
     return kernel.reshape(*in_modes, *out_modes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -12,32 +13,13 @@ from jaxtyping import Array, Float
 from ._base import TensorLyAPI, has_shape
 
 
-@jax.tree_util.register_dataclass
-@dataclasses.dataclass(frozen=True)
-class TTTensor(TensorLyAPI):
-    r"""A tensor train :math:`\mathcal{X}_{i_0 \dots i_{N-1}} = G_0[:, i_0, :] \cdots
-    G_{N-1}[:, i_{N-1}, :]`.
+class _TensorTrain(TensorLyAPI):
+    """What TT tensors and TT-matrices share: the core checks, ranks, the sequence protocol
+    (TensorLy's), the arithmetic operators and the norm. ``_mode_axes`` is the number of mode
+    axes per core (1 for a tensor, 2 for a matrix)."""
 
-    Attributes:
-        cores: tuple of ``N`` cores, core ``k`` of shape ``(r_k, I_k, r_{k+1})`` with
-            ``r_0 = r_N = 1``.
-
-    Leading batch dimensions are allowed (results of ``jax.vmap``).
-
-    Like TensorLy's ``TTTensor`` it is a sequence of its cores (``len(tt)``, ``tt[k]``,
-    iteration), so TensorLy's functions take it as it is (``tensorly.tt_to_tensor(tt)``), and
-    it has TensorLy's object API (:meth:`to_tensor`, :meth:`to_unfolded`, :meth:`to_vec`).
-    A TensorLy ``TTTensor`` converts with ``TTTensor(tuple(tl_tt))``. Arithmetic without the
-    dense tensor (rounding, sums, products, inner products) is in :mod:`lrjax.tt`.
-
-    Examples:
-        >>> import jax.numpy as jnp
-        >>> tt = TTTensor((jnp.ones((1, 3, 2)), jnp.ones((2, 4, 1))))
-        >>> tt.shape, tt.rank
-        ((3, 4), (1, 2, 1))
-    """
-
-    cores: tuple[Float[Array, "r0 I r1"], ...]
+    _mode_axes: ClassVar[int]
+    cores: tuple
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cores", tuple(self.cores))
@@ -45,30 +27,26 @@ class TTTensor(TensorLyAPI):
             return
         if len(self.cores) < 1:
             raise ValueError("`cores` must hold at least one core, got none.")
+        dims = self._mode_axes + 2
         for k, c in enumerate(self.cores):
-            if c.ndim < 3:
-                raise ValueError(f"`cores[{k}]` must have 3 dimensions, got shape {c.shape}.")
-        if self.cores[0].shape[-3] != 1 or self.cores[-1].shape[-1] != 1:
+            if c.ndim < dims:
+                raise ValueError(f"`cores[{k}]` must have {dims} dimensions, got shape {c.shape}.")
+        if self.cores[0].shape[-dims] != 1 or self.cores[-1].shape[-1] != 1:
             raise ValueError(
                 "The boundary TT ranks must be 1, got `cores[0]` of shape "
                 f"{self.cores[0].shape} and `cores[-1]` of shape {self.cores[-1].shape}."
             )
         for k in range(len(self.cores) - 1):
             left, right = self.cores[k].shape, self.cores[k + 1].shape
-            if left[-1] != right[-3]:
+            if left[-1] != right[-dims]:
                 raise ValueError(
                     f"`cores[{k}]` of shape {left} and `cores[{k + 1}]` of shape {right} "
                     "must share their rank dimension."
                 )
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        """Shape of the dense tensor."""
-        return tuple(c.shape[-2] for c in self.cores)
-
-    @property
     def ndim(self) -> int:
-        """Number of modes."""
+        """Number of cores (modes of a TT tensor)."""
         return len(self.cores)
 
     @property
@@ -76,16 +54,16 @@ class TTTensor(TensorLyAPI):
         """TT ranks ``(1, r_1, ..., r_{N-1}, 1)``."""
         return (1, *(c.shape[-1] for c in self.cores))
 
-    def to_dense(self) -> Float[Array, "*dims"]:
-        """The dense tensor (contracted left to right)."""
-        out = self.cores[0].reshape(self.cores[0].shape[1], -1)
-        for core in self.cores[1:]:
-            r, n, r_next = core.shape
-            out = (out.reshape(-1, r) @ core.reshape(r, n * r_next)).reshape(-1, r_next)
-        return out.reshape(self.shape)
+    def norm(self) -> Float[Array, ""]:
+        """Frobenius norm by a left-to-right sweep of small Gram matrices (no dense tensor):
+        ``sqrt(tt_inner(self, self))``."""
+        from ._tt_arith import tt_inner
+
+        this: Any = self  # a TTTensor or a TTMatrix
+        return jnp.sqrt(jnp.maximum(tt_inner(this, this), 0.0))
 
     def __iter__(self):
-        """The cores, as TensorLy's ``TTTensor``."""
+        """The cores, as TensorLy's ``TTTensor`` / ``TTMatrix``."""
         return iter(self.cores)
 
     def __len__(self) -> int:
@@ -117,17 +95,53 @@ class TTTensor(TensorLyAPI):
 
     __rmul__ = __mul__
 
-    def norm(self) -> Float[Array, ""]:
-        """Frobenius norm by a left-to-right sweep of small Gram matrices (no dense tensor)."""
-        gram = jnp.ones((1, 1), dtype=self.cores[0].dtype)
-        for core in self.cores:
-            gram = jnp.einsum("ab,aic,bid->cd", gram, core, core)
-        return jnp.sqrt(jnp.maximum(gram[0, 0], 0.0))
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class TTTensor(_TensorTrain):
+    r"""A tensor train :math:`\mathcal{X}_{i_0 \dots i_{N-1}} = G_0[:, i_0, :] \cdots
+    G_{N-1}[:, i_{N-1}, :]`.
+
+    Attributes:
+        cores: tuple of ``N`` cores, core ``k`` of shape ``(r_k, I_k, r_{k+1})`` with
+            ``r_0 = r_N = 1``.
+
+    Leading batch dimensions are allowed (results of ``jax.vmap``).
+
+    Like TensorLy's ``TTTensor`` it is a sequence of its cores (``len(tt)``, ``tt[k]``,
+    iteration), so TensorLy's functions take it as it is (``tensorly.tt_to_tensor(tt)``), and
+    it has TensorLy's object API (:meth:`to_tensor`, :meth:`to_unfolded`, :meth:`to_vec`).
+    A TensorLy ``TTTensor`` converts with ``TTTensor(tuple(tl_tt))``. Arithmetic without the
+    dense tensor: ``+``, ``-``, ``*`` and the ``tt_*`` functions of :mod:`lrjax.tensors`;
+    rounding: :func:`lrjax.tt_round`.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> tt = TTTensor((jnp.ones((1, 3, 2)), jnp.ones((2, 4, 1))))
+        >>> tt.shape, tt.rank
+        ((3, 4), (1, 2, 1))
+    """
+
+    _mode_axes: ClassVar[int] = 1
+    cores: tuple[Float[Array, "r0 I r1"], ...]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the dense tensor."""
+        return tuple(c.shape[-2] for c in self.cores)
+
+    def to_dense(self) -> Float[Array, "*dims"]:
+        """The dense tensor (contracted left to right)."""
+        out = self.cores[0].reshape(self.cores[0].shape[1], -1)
+        for core in self.cores[1:]:
+            r, n, r_next = core.shape
+            out = (out.reshape(-1, r) @ core.reshape(r, n * r_next)).reshape(-1, r_next)
+        return out.reshape(self.shape)
 
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
-class TTMatrix(TensorLyAPI):
+class TTMatrix(_TensorTrain):
     r"""A matrix in tensor-train (matrix product operator) format:
     :math:`A[(i_0 \dots i_{N-1}), (j_0 \dots j_{N-1})] = G_0[:, i_0, j_0, :] \cdots
     G_{N-1}[:, i_{N-1}, j_{N-1}, :]`, rows and columns multi-indexed in C order (t3f's and
@@ -148,29 +162,8 @@ class TTMatrix(TensorLyAPI):
         ((6, 6), (2, 3), True)
     """
 
+    _mode_axes: ClassVar[int] = 2
     cores: tuple[Float[Array, "r0 m n r1"], ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "cores", tuple(self.cores))
-        if not has_shape(*self.cores):
-            return
-        if len(self.cores) < 1:
-            raise ValueError("`cores` must hold at least one core, got none.")
-        for k, c in enumerate(self.cores):
-            if c.ndim < 4:
-                raise ValueError(f"`cores[{k}]` must have 4 dimensions, got shape {c.shape}.")
-        if self.cores[0].shape[-4] != 1 or self.cores[-1].shape[-1] != 1:
-            raise ValueError(
-                "The boundary TT ranks must be 1, got `cores[0]` of shape "
-                f"{self.cores[0].shape} and `cores[-1]` of shape {self.cores[-1].shape}."
-            )
-        for k in range(len(self.cores) - 1):
-            left, right = self.cores[k].shape, self.cores[k + 1].shape
-            if left[-1] != right[-4]:
-                raise ValueError(
-                    f"`cores[{k}]` of shape {left} and `cores[{k + 1}]` of shape {right} "
-                    "must share their rank dimension."
-                )
 
     @property
     def row_modes(self) -> tuple[int, ...]:
@@ -187,16 +180,6 @@ class TTMatrix(TensorLyAPI):
         """Shape of the dense matrix, ``(Π m_k, Π n_k)``."""
         return (math.prod(self.row_modes), math.prod(self.col_modes))
 
-    @property
-    def ndim(self) -> int:
-        """Number of TT cores."""
-        return len(self.cores)
-
-    @property
-    def rank(self) -> tuple[int, ...]:
-        """TT ranks ``(1, r_1, ..., r_{N-1}, 1)``."""
-        return (1, *(c.shape[-1] for c in self.cores))
-
     def to_dense(self) -> Float[Array, "M N"]:
         """The dense ``(Π m_k, Π n_k)`` matrix."""
         first = self.cores[0]
@@ -210,28 +193,6 @@ class TTMatrix(TensorLyAPI):
         out = out.transpose(*range(0, 2 * d, 2), *range(1, 2 * d, 2))
         return out.reshape(self.shape)
 
-    def __add__(self, other):
-        from ._tt_arith import tt_add
-
-        return tt_add(self, other)
-
-    def __sub__(self, other):
-        from ._tt_arith import tt_add, tt_multiply
-
-        return tt_add(self, tt_multiply(other, -1.0))
-
-    def __neg__(self):
-        from ._tt_arith import tt_multiply
-
-        return tt_multiply(self, -1.0)
-
-    def __mul__(self, other):
-        from ._tt_arith import tt_multiply
-
-        return tt_multiply(self, other)
-
-    __rmul__ = __mul__
-
     def __matmul__(self, other):
         from ._tt_arith import tt_matmul
 
@@ -240,21 +201,3 @@ class TTMatrix(TensorLyAPI):
     def transpose(self) -> TTMatrix:
         """The transpose (each core's mode axes swapped)."""
         return TTMatrix(tuple(jnp.swapaxes(c, -3, -2) for c in self.cores))
-
-    def norm(self) -> Float[Array, ""]:
-        """Frobenius norm by a sweep of small Gram matrices (no dense matrix)."""
-        gram = jnp.ones((1, 1), dtype=self.cores[0].dtype)
-        for core in self.cores:
-            gram = jnp.einsum("ab,aijc,bijd->cd", gram, core, core)
-        return jnp.sqrt(jnp.maximum(gram[0, 0], 0.0))
-
-    def __iter__(self):
-        """The cores, as TensorLy's ``TTMatrix``."""
-        return iter(self.cores)
-
-    def __len__(self) -> int:
-        return len(self.cores)
-
-    def __getitem__(self, index: int):
-        """Core ``index``."""
-        return self.cores[index]

@@ -19,7 +19,7 @@ from ._tt import TTMatrix, TTTensor
 TT = TTTensor | TTMatrix
 
 
-def _kind(name: str, x: Any) -> type:
+def _kind(name: str, x: Any) -> type[TTTensor] | type[TTMatrix]:
     if isinstance(x, TTTensor | TTMatrix):
         return type(x)
     raise TypeError(f"`{name}` must be a TTTensor or a TTMatrix, got {type(x).__name__}.")
@@ -29,7 +29,7 @@ def _modes(x: TT) -> tuple[tuple[int, ...], ...]:
     return (x.shape,) if isinstance(x, TTTensor) else (x.row_modes, x.col_modes)
 
 
-def _same_structure(a: Any, b: Any) -> type:
+def _same_structure(a: Any, b: Any) -> type[TTTensor] | type[TTMatrix]:
     kind = _kind("a", a)
     if _kind("b", b) is not kind:
         raise TypeError(
@@ -72,17 +72,18 @@ def tt_add(a: TT, b: TT) -> TT:
     """
     kind = _same_structure(a, b)
     d = len(a.cores)
+    dtype = jnp.result_type(a.cores[0], b.cores[0])
     if d == 1:
         return kind((a.cores[0] + b.cores[0],))
+    rank_axis = -(kind._mode_axes + 2)
     cores = []
     for k, (ca, cb) in enumerate(zip(a.cores, b.cores, strict=True)):
-        rank_axis = ca.ndim - (4 if kind is TTMatrix else 3)
+        ca, cb = ca.astype(dtype), cb.astype(dtype)
         if k == 0:
-            cores.append(jnp.concatenate([ca, cb.astype(ca.dtype)], axis=-1))
+            cores.append(jnp.concatenate([ca, cb], axis=-1))
         elif k == d - 1:
-            cores.append(jnp.concatenate([ca, cb.astype(ca.dtype)], axis=rank_axis))
+            cores.append(jnp.concatenate([ca, cb], axis=rank_axis))
         else:
-            dtype = jnp.result_type(ca, cb)
             top = jnp.concatenate([ca, jnp.zeros((*ca.shape[:-1], cb.shape[-1]), dtype)], -1)
             bottom = jnp.concatenate([jnp.zeros((*cb.shape[:-1], ca.shape[-1]), dtype), cb], -1)
             cores.append(jnp.concatenate([top, bottom], axis=rank_axis))
@@ -127,12 +128,10 @@ def tt_multiply(a: TT, b: TT | float | Array) -> TT:
     spec = "...aijb,...cijd->...acijbd" if kind is TTMatrix else "...aib,...cid->...acibd"
     cores = []
     for ca, cb in zip(a.cores, b.cores, strict=True):
-        c = jnp.einsum(spec, ca, cb)
-        lead = c.shape[: c.ndim - (6 if kind is TTMatrix else 5)]
-        mid = ca.shape[-3:-1] if kind is TTMatrix else ca.shape[-2:-1]
-        cores.append(c.reshape(*lead, ca.shape[-4 if kind is TTMatrix else -3] *
-                               cb.shape[-4 if kind is TTMatrix else -3], *mid,
-                               ca.shape[-1] * cb.shape[-1]))  # fmt: skip
+        c = jnp.einsum(spec, ca, cb)  # (..., r_a, r_b, modes..., r_a', r_b')
+        mid = ca.shape[ca.ndim - kind._mode_axes - 1 : -1]
+        lead = c.shape[: c.ndim - len(mid) - 4]
+        cores.append(c.reshape(*lead, -1, *mid, ca.shape[-1] * cb.shape[-1]))
     return kind(tuple(cores))
 
 
@@ -204,18 +203,13 @@ def tt_matmul(a: TTMatrix, b: TTMatrix | TTTensor) -> TTMatrix | TTTensor:
             f"`b`'s {'row modes' if kind is TTMatrix else 'shape'} {tuple(inner)} must equal "
             f"`a`'s column modes {a.col_modes}."
         )
+    spec = "...aijb,...cjkd->...acikbd" if kind is TTMatrix else "...aijb,...cjd->...acibd"
     cores = []
     for ca, cb in zip(a.cores, b.cores, strict=True):
-        if kind is TTMatrix:
-            c = jnp.einsum("...aijb,...cjkd->...acikbd", ca, cb)
-            lead = c.shape[:-6]
-            cores.append(c.reshape(*lead, ca.shape[-4] * cb.shape[-4], ca.shape[-3],
-                                   cb.shape[-2], ca.shape[-1] * cb.shape[-1]))  # fmt: skip
-        else:
-            c = jnp.einsum("...aijb,...cjd->...acibd", ca, cb)
-            lead = c.shape[:-5]
-            cores.append(c.reshape(*lead, ca.shape[-4] * cb.shape[-3], ca.shape[-3],
-                                   ca.shape[-1] * cb.shape[-1]))  # fmt: skip
+        c = jnp.einsum(spec, ca, cb)  # (..., r_a, r_b, modes..., r_a', r_b')
+        mid = c.shape[c.ndim - kind._mode_axes - 2 : -2]
+        lead = c.shape[: c.ndim - len(mid) - 4]
+        cores.append(c.reshape(*lead, -1, *mid, ca.shape[-1] * cb.shape[-1]))
     return kind(tuple(cores))
 
 
