@@ -4,10 +4,12 @@ Every routine is a pure function over pytrees that runs under ``jax.jit``, ``jax
 ``jax.grad``. Subpackages: :mod:`lrjax.tensors` (factorized containers), :mod:`lrjax.linalg`
 (multilinear algebra and SVDs), :mod:`lrjax.prox` (proximal operators), :mod:`lrjax.solvers`
 (iteration driver, implicit differentiation), :mod:`lrjax.decomposition` (algorithms,
-re-exported here).
+re-exported here), :mod:`lrjax.imaging` (non-local denoising, background and face models),
+:mod:`lrjax.nn` (Flax layers, imported on its own).
 """
 
 from . import decomposition as decomposition
+from . import imaging as imaging
 from . import linalg as linalg
 from . import metrics as metrics
 from . import prox as prox

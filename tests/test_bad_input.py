@@ -22,7 +22,7 @@ import pytest
 
 import lrjax
 import lrjax.metrics
-from lrjax import linalg, metrics, prox, solvers, testing
+from lrjax import imaging, linalg, metrics, prox, solvers, testing
 
 pytestmark = pytest.mark.timeout(120, method="thread")
 
@@ -381,6 +381,56 @@ SPECS: dict[str, Spec] = {
         lambda x, **kw: metrics.nll_per_frame(x, kw.pop("targets", (M > 0).astype(float)), **kw), m2,
         "logits", nonfinite="propagate", bad={"mask": [np.zeros(6)], "targets": [np.full((6, 5), 3.0)]},
     ),
+    # ---------------------------------------------------------------- imaging
+    "group_denoise": Spec(
+        lambda x, **kw: imaging.group_denoise(
+            x, kw.pop("guide", None), kw.pop("sigma", 0.1),
+            **{"patch": 3, "stride": 2, "window": 2, "k": 6, **kw},
+        ),
+        lambda: np.abs(M), "img", bad_shapes=((6,), (6, 5, 2, 2)),
+        bad={"sigma": [-1.0, NAN], "patch": [0, 7], "k": [0, 30], "stride": [0],
+             "window": [-1], "prior": ["bm3d", imaging.CPPrior(rank=0)], "guide": [np.ones((5, 5))]},
+    ),
+    # integer indices cannot carry a NaN: a non-finite guide raises eagerly, and under jit
+    # its matches are arbitrary (documented)
+    "block_match": Spec(
+        lambda x, **kw: imaging.block_match(x, **{"patch": 3, "stride": 2, "window": 2, "k": 6, **kw}),
+        m2, "guide", bad_shapes=((6,),), bad={"patch": [0, 7], "k": [0, 30], "batch": [0]},
+        jit=False,
+    ),
+    "extract_patches": Spec(
+        lambda x, **kw: imaging.extract_patches(x, kw.pop("patch", 3)), m2, "img",
+        nonfinite="propagate", bad_shapes=((6,), (6, 5, 2, 2)), bad={"patch": [0, 6, 2.5]},
+    ),
+    "aggregate_patches": Spec(
+        lambda x, **kw: imaging.aggregate_patches(
+            kw.pop("values", np.ones((2, 1, 4, 1))), kw.pop("idx", np.array([[3], [7]])), x,
+            patch=kw.pop("patch", 2),
+        ),
+        m2, "fill", nonfinite="propagate", bad_shapes=((6,),),
+        bad={"patch": [0, 7], "values": [np.ones((2, 1, 9, 1))], "idx": [np.zeros((2, 1))]},
+    ),
+    "illumination_robust_pca": Spec(
+        lambda x, **kw: imaging.illumination_robust_pca(x, kw.pop("basis", np.ones((6, 1)) / 6**0.5), **kw),
+        m2, "m", bad_shapes=((6,), (6, 5, 2)),
+        bad={"basis": [np.ones((5, 1))], "weights": [-np.ones((6, 5)), np.ones((5, 5))],
+             "lam": [0.0], "rho": [0.5], **iters, **neg_tol},
+    ),
+    "structured_error_coding": Spec(
+        lambda x, **kw: imaging.structured_error_coding(
+            M, x, **{"shape": (3, 2), "lam_sparse": 0.5, "tau": 0.5, "ridge": 0.1, "mu": 1.0, **kw}
+        ),
+        lambda: RNG.standard_normal(6), "y", bad_shapes=((6, 2),),
+        bad={"shape": [(2, 2), (6,), (3, 2.0)], "lam_sparse": [0.0], "tau": [-1.0], "ridge": [0.0],
+             "mu": [NAN], "rounds": [0], "eps": [0.0], **iters, **neg_tol},
+    ),
+    "class_residuals": Spec(
+        lambda x, **kw: imaging.class_residuals(
+            x, M, kw.pop("code", np.ones(5)), kw.pop("labels", np.array([0, 1, 1, 0, 2])), 3
+        ),
+        lambda: RNG.standard_normal(6), "y", nonfinite="propagate", bad_shapes=((6, 2),),
+        bad={"code": [np.ones(4)], "labels": [np.ones(5)]},
+    ),
     # ---------------------------------------------------------------- testing helpers
     "random_cp": Spec(
         lambda x, **kw: testing.random_cp(kw.pop("key", KEY), kw.pop("shape", (5, 4)), kw.pop("rank", 2)),
@@ -418,7 +468,7 @@ EXEMPT = {
         "BlockTermResult", "CPResult", "CandelincResult", "CompletionResult", "DedicomResult",
         "Parafac2Result", "Paratuck2Result", "RobustPCAResult", "TuckerResult", "WLRAResult",
         "SolverInfo", "ADMMResult", "LeastSquaresResult", "ProximalGradientResult",
-        "DetectionStats", "FrameStats", "PolyphonicData", "VideoData", "CompressionReport",
+        "DetectionStats", "FrameStats", "IlluminationRPCAResult", "StructuredCodingResult", "PolyphonicData", "VideoData", "CompressionReport",
         "LayerCompression",
     )},
     **{name: "container: shape checks in tests/tensors" for name in (
@@ -428,6 +478,10 @@ EXEMPT = {
     **{name: "TT arithmetic on containers: bad input in tests/tensors/test_tt_arith.py" for name in (
         "tt_add", "tt_inner", "tt_matmul", "tt_multiply", "tt_round", "tt_transpose",
     )},
+    **{name: "prior options of group_denoise: checked there (probe above)" for name in (
+        "CPPrior", "TuckerPrior", "WNNMPrior",
+    )},
+    "patch_grid": "NumPy positions from three ints: tests/imaging",
     "implicit_fixed_point": "a differentiation wrapper around a caller's map (tests/solvers)",
     "implicit_stationary_point": "a differentiation wrapper around a caller's objective",
     "lapack_threads": "a context manager; its argument is checked in tests/linalg",
@@ -452,7 +506,8 @@ def _public_callables() -> set[str]:
     import lrjax.nn
 
     modules = [lrjax, lrjax.tensors, lrjax.linalg, lrjax.solvers, lrjax.prox,
-               lrjax.decomposition, lrjax.testing, lrjax.data, lrjax.metrics, lrjax.nn]  # fmt: skip
+               lrjax.decomposition, lrjax.testing, lrjax.data, lrjax.metrics, lrjax.nn,
+               lrjax.imaging]  # fmt: skip
     return {
         name
         for mod in modules

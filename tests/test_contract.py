@@ -159,6 +159,14 @@ REF_IMAGE = jnp.asarray(np.random.default_rng(5).uniform(0.0, 1.0, (14, 13)))
 TRUTH_MASK = jnp.asarray(np.random.default_rng(6).random((14, 13)) < 0.3)
 
 
+BASIS7 = jnp.ones((7, 1)) / jnp.sqrt(7.0)
+DICT16 = jnp.asarray(np.random.default_rng(7).standard_normal((16, 5)))
+
+
+def _signal16(key):
+    return DICT16 @ jnp.arange(1.0, 6.0) + 0.3 * jax.random.normal(key, (16,))
+
+
 CASES = [
     ("psnr", lambda x: lrjax.metrics.psnr(REF_IMAGE, x), _image),
     ("ssim", lambda x: lrjax.metrics.ssim(REF_IMAGE, x, win_size=7), _image),
@@ -301,6 +309,32 @@ CASES = [
     ),
     ("prox_tensor_nuclear", lambda x: prox.prox_tensor_nuclear(x, 0.1), _tensor3),
     ("robust_pca", lambda a: lrjax.robust_pca(a, maxiter=300), _sparse_plus_low_rank),
+    (
+        "illumination_robust_pca",
+        lambda a: lrjax.imaging.illumination_robust_pca(a, BASIS7, tol=0.0, maxiter=100),
+        _sparse_plus_low_rank,
+    ),
+    (
+        "structured_error_coding",
+        lambda y: lrjax.imaging.structured_error_coding(
+            DICT16, y, shape=(4, 4), lam_sparse=0.5, tau=0.5, ridge=0.1, mu=1.0, maxiter=60
+        ),
+        _signal16,
+    ),
+    (
+        "group_denoise_svt",
+        lambda x: lrjax.imaging.group_denoise(x, None, 0.05, patch=3, stride=3, window=2, k=6),
+        _image,
+    ),
+    # hard thresholding jumps where a core entry crosses κσ: at σ = 0.02 no entry of this
+    # input lies within the finite-difference step of it (at 0.05 one does)
+    (
+        "group_denoise_tucker",
+        lambda x: lrjax.imaging.group_denoise(
+            x, None, 0.02, patch=3, stride=3, window=2, k=6, prior="tucker"
+        ),
+        _image,
+    ),
     # tol=0: a fixed number of iterations, so finite differences see a smooth function.
     ("tensor_robust_pca", lambda x: lrjax.tensor_robust_pca(x, tol=0.0, maxiter=150), _tensor3),
     (

@@ -21,6 +21,7 @@ MODULES = [
     lrjax.testing,
     pytest.importorskip("lrjax.data"),
     lrjax.metrics,
+    lrjax.imaging,
     pytest.importorskip("lrjax.nn"),
     lrjax.distributed,
 ]

@@ -23,10 +23,8 @@ the ground truth, labelled as such).
 from __future__ import annotations
 
 import time
-from functools import partial
 from pathlib import Path
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from tqdm import tqdm
@@ -83,33 +81,6 @@ def prior_map(frames: np.ndarray, blur: float) -> np.ndarray:
     return np.clip(change / scale, 0.0, 1.0)
 
 
-@partial(jax.jit, static_argnames=("maxiter",))
-def lrsi(m, g, weights, lam, *, maxiter: int, rho: float = 1.5, tol: float = 1e-6):
-    """Inexact ALM for ``min ‖L‖_* + λ‖W ⊙ S‖_1  s.t.  M = L + S + G Θ`` (``G`` orthonormal)."""
-    norm2 = jnp.linalg.norm(m, 2)
-    y = m / jnp.maximum(norm2, jnp.max(jnp.abs(m)) / lam)
-    mu, mu_max = 1.25 / norm2, 1.25e7 / norm2
-    l_, s = jnp.zeros_like(m), jnp.zeros_like(m)
-    theta = g.T @ m
-
-    def body(state):
-        l_, s, theta, y, mu, it, _ = state
-        l_ = lrjax.prox.prox_nuclear(m - s - g @ theta + y / mu, 1.0 / mu)
-        theta = g.T @ (m - l_ - s + y / mu)
-        s = lrjax.prox.prox_l1(m - l_ - g @ theta + y / mu, lam * weights / mu)
-        r = m - l_ - s - g @ theta
-        y = y + mu * r
-        err = jnp.linalg.norm(r) / jnp.linalg.norm(m)
-        return l_, s, theta, y, jnp.minimum(mu * rho, mu_max), it + 1, err
-
-    def cond(state):
-        return (state[5] < maxiter) & (state[6] > tol)
-
-    init = (l_, s, theta, y, mu, 0, jnp.asarray(jnp.inf, m.dtype))
-    l_, s, theta, _, _, it, err = jax.lax.while_loop(cond, body, init)
-    return l_ + g @ theta, s, it, err
-
-
 def decompose(method, frames: np.ndarray, config):
     """Return ``(background, sparse)`` as ``(T, H, W)`` arrays."""
     t, h, w = frames.shape
@@ -128,8 +99,11 @@ def decompose(method, frames: np.ndarray, config):
         p = prior_map(frames, config.prior_blur).reshape(t, h * w).T
         weights = jnp.asarray(1.0 - config.prior_alpha * p, dtype)
         lam = 1.0 / np.sqrt(max(m.shape))
-        bg, s, _, _ = lrsi(m, g, weights, jnp.asarray(lam, dtype), maxiter=config.maxiter)
-        return (np.asarray(a).T.reshape(t, h, w) for a in (bg, s))
+        r = lrjax.imaging.illumination_robust_pca(
+            m, g, weights=weights, lam=lam, maxiter=config.maxiter, tol=1e-6
+        )
+        bg = r.low_rank + g @ r.coefficients
+        return (np.asarray(a).T.reshape(t, h, w) for a in (bg, r.sparse))
     raise ValueError(f"unknown method {method!r}; choose from {METHODS}.")
 
 

@@ -32,8 +32,8 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm import tqdm
 
+import lrjax
 from experiments._imaging import RowLog, computed_dtype, image_grid, markdown_table
-from experiments._nonlocal import group_denoise
 from experiments._workdir import WorkdirLock
 from lrjax.data import load_image
 from lrjax.metrics import psnr, ssim
@@ -106,18 +106,22 @@ def nonlocal_recovery(y, phi, shape, config, prior: str):
     block = math.isqrt(phi.shape[1])
     x = dct_ista(y, phi, shape, config)
     sigmas = np.geomspace(config.nl_sigma_start, config.nl_sigma_end, config.nl_iters) / 255.0
+    priors = {
+        "svt": lrjax.imaging.WNNMPrior(),
+        "tucker": lrjax.imaging.TuckerPrior(),
+        "cp": lrjax.imaging.CPPrior(rank=config.cp_rank),
+    }
     for s in sigmas:
-        z = group_denoise(
-            x[..., None],
-            x[..., None],
+        z = lrjax.imaging.group_denoise(
+            x,
+            None,
             jnp.asarray(s, x.dtype),
             patch=config.nl_patch,
             stride=config.nl_stride,
             window=config.nl_window,
             k=config.nl_k,
-            prior=prior,
-            cp_rank=config.cp_rank,
-        )[..., 0]
+            prior=priors[prior],
+        )
         x = project(z, y, phi, block)
     return x
 

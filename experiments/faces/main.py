@@ -88,13 +88,6 @@ def _unit(a):
     return a / jnp.maximum(jnp.linalg.norm(a, axis=0, keepdims=True), 1e-12)
 
 
-def class_residuals(y, a, x, labels, n_classes):
-    """``‖y − A δ_c(x)‖`` for every class ``c``."""
-    onehot = jax.nn.one_hot(labels, n_classes, dtype=a.dtype)  # (n_atoms, C)
-    recon = a @ (x[:, None] * onehot)  # (d, C)
-    return jnp.linalg.norm(y[:, None] - recon, axis=0)
-
-
 def _lasso(x, a, y):
     return 0.5 * jnp.sum((a @ x - y) ** 2)
 
@@ -115,41 +108,24 @@ def src(a, ys, labels, lam, *, n_classes: int, maxiter: int):
             maxiter=maxiter,
             tol=1e-6,
         )
-        return jnp.argmin(class_residuals(y, a, res.x, labels, n_classes)), res.x
+        return jnp.argmin(lrjax.imaging.class_residuals(y, a, res.x, labels, n_classes)), res.x
 
     return jax.vmap(one)(ys)
 
 
 @partial(jax.jit, static_argnames=("n_classes", "maxiter", "rounds"))
 def lrsrc(a, ys, labels, lam_s, tau, ridge, mu, *, n_classes: int, maxiter: int, rounds: int):
-    """Representation with a low-rank + reweighted-sparse error:
-    ``min (μ ridge / 2)‖x‖² + λ_s‖w ⊙ e_S‖_1 + τ‖mat(e_L)‖_*`` s.t. ``y = A x + e_L + e_S``,
-    by ADMM with penalty ``μ``; every step is exact (the ``x`` step is one multiplication by
-    the precomputed ``A^T (A A^T + ridge I)^{-1}``). Returns labels and the error images."""
-    solve = a.T @ jnp.linalg.inv(a @ a.T + ridge * jnp.eye(a.shape[0], dtype=a.dtype))
-
-    def admm(y, w):
-        def body(_, state):
-            x, el, es, u = state
-            x = solve @ (y - el - es + u / mu)
-            el = lrjax.prox.prox_nuclear((y - a @ x - es + u / mu).reshape(SIDE, SIDE), tau / mu)
-            el = el.ravel()
-            es = lrjax.prox.prox_l1(y - a @ x - el + u / mu, lam_s * w / mu)
-            u = u + mu * (y - a @ x - el - es)
-            return x, el, es, u
-
-        z = jnp.zeros_like(y)
-        init = (jnp.zeros(a.shape[1], a.dtype), z, z, z)
-        return jax.lax.fori_loop(0, maxiter, body, init)[:3]
+    """Classify by :func:`lrjax.imaging.structured_error_coding` (a low-rank + reweighted-sparse
+    error; every ADMM step exact); returns labels and the error images."""
 
     def one(y):
-        w = jnp.ones_like(y)
-        for _ in range(rounds):  # reweighted l1 (rounds is small and static)
-            x, el, es = admm(y, w)
-            w = 1.0 / (jnp.abs(es) + 0.1 * jnp.mean(jnp.abs(y)))
-            w = w / jnp.mean(w)
-        clean = y - el - es
-        return jnp.argmin(class_residuals(clean, a, x, labels, n_classes)), el + es
+        r = lrjax.imaging.structured_error_coding(
+            a, y, shape=(SIDE, SIDE), lam_sparse=lam_s, tau=tau, ridge=ridge, mu=mu,
+            maxiter=maxiter, rounds=rounds,
+        )  # fmt: skip
+        err = r.low_rank_error + r.sparse_error
+        residuals = lrjax.imaging.class_residuals(y - err, a, r.code, labels, n_classes)
+        return jnp.argmin(residuals), err
 
     return jax.vmap(one)(ys)
 

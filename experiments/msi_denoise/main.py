@@ -35,7 +35,6 @@ from tqdm import tqdm
 
 import lrjax
 from experiments._imaging import RowLog, computed_dtype, image_grid, markdown_table
-from experiments._nonlocal import group_denoise
 from experiments._workdir import WorkdirLock
 from lrjax.data import load_msi
 from lrjax.metrics import psnr, ssim
@@ -122,7 +121,7 @@ def nonlocal_lowrank(y, sigma, config, *, spectral_prior: bool = True):
             s_t = config.nl_gamma * math.sqrt(max(sigma**2 - float(jnp.mean((y - yt) ** 2)), 0.0))
             s_t = max(s_t, 1e-4)
         guide = jnp.mean(x, axis=2, keepdims=True)
-        x = group_denoise(
+        x = lrjax.imaging.group_denoise(
             yt,
             guide,
             jnp.asarray(s_t, y.dtype),
@@ -130,7 +129,7 @@ def nonlocal_lowrank(y, sigma, config, *, spectral_prior: bool = True):
             stride=config.nl_stride,
             window=config.nl_window,
             k=config.nl_k,
-            c=config.nl_c,
+            prior=lrjax.imaging.WNNMPrior(c=config.nl_c),
         )
         if spectral_prior:
             x = hyper_laplacian(x, jnp.asarray(config.hl_weight * s_t**2, y.dtype), config.hl_p)

@@ -1,0 +1,33 @@
+"""Imaging models built on lrjax's solvers: non-local group low-rank denoising (block matching,
+group SVT / Tucker / CP priors, aggregation), low rank + sparse + illumination background
+modelling, and face coding with a low-rank + sparse error."""
+
+from ._group import CPPrior as CPPrior
+from ._group import TuckerPrior as TuckerPrior
+from ._group import WNNMPrior as WNNMPrior
+from ._group import group_denoise as group_denoise
+from ._models import IlluminationRPCAResult as IlluminationRPCAResult
+from ._models import StructuredCodingResult as StructuredCodingResult
+from ._models import class_residuals as class_residuals
+from ._models import illumination_robust_pca as illumination_robust_pca
+from ._models import structured_error_coding as structured_error_coding
+from ._patches import aggregate_patches as aggregate_patches
+from ._patches import block_match as block_match
+from ._patches import extract_patches as extract_patches
+from ._patches import patch_grid as patch_grid
+
+__all__ = [
+    "CPPrior",
+    "IlluminationRPCAResult",
+    "StructuredCodingResult",
+    "TuckerPrior",
+    "WNNMPrior",
+    "aggregate_patches",
+    "block_match",
+    "class_residuals",
+    "extract_patches",
+    "group_denoise",
+    "illumination_robust_pca",
+    "patch_grid",
+    "structured_error_coding",
+]
