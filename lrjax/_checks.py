@@ -129,62 +129,70 @@ def renamed(new: str, new_value: Any, old: str, old_value: Any) -> Any:
     return new_value
 
 
-def tt_ranks(name: str, ranks_in: Any, shape: Sequence[int]) -> tuple[int, ...]:
-    """Normalise tensor-train ranks against the mode sizes ``shape``: an int (every bond),
-    the ``N - 1`` internal ranks, or all ``N + 1`` ranks with 1 at both ends. Returns the
-    internal ranks, each clipped to what the shape allows (``r_k <= r_{k-1} I_k`` and
-    ``<= Π_{m>k} I_m``)."""
-    n_modes = len(shape)
-    if isinstance(ranks_in, int | np.integer) and not isinstance(ranks_in, bool):
-        ranks = (int(ranks_in),) * (n_modes - 1)
-    elif isinstance(ranks_in, Sequence) and not isinstance(ranks_in, str):
-        ranks = tuple(ranks_in)
-        if len(ranks) == n_modes + 1:
-            if ranks[0] != 1 or ranks[-1] != 1:
+def ranks(
+    name: str,
+    value: Any,
+    n: int,
+    *,
+    form: str = "modes",
+    sizes: Sequence[int] | None = None,
+    clip: bool = False,
+) -> tuple[int, ...]:
+    """The one rank normaliser of the package (every decomposition, layer and helper).
+
+    ``form="modes"``: one rank per mode of an ``n``-way tensor (Tucker ranks): an int for
+    every mode or ``n`` ints. With ``sizes``, a rank above its mode's size is an error, or is
+    clipped to it with ``clip=True``.
+
+    ``form="tt"``: the ranks of an ``n``-core tensor train: an int for every bond, the
+    ``n - 1`` inner ranks, or all ``n + 1`` with 1 at both ends. Returns the ``n - 1`` inner
+    ranks. With ``sizes`` and ``clip=True`` each is clipped to what the shape allows
+    (``r_k <= r_{k-1} I_k`` and ``<= Π_{m>k} I_m``).
+
+    Every error names ``name`` (and the entry, ``name[k]``) and the value.
+    """
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        out = (int(value),) * (n if form == "modes" else n - 1)
+    elif isinstance(value, Sequence) and not isinstance(value, str):
+        out = tuple(value)
+        shown = f" for shape {tuple(sizes)}" if sizes is not None else ""
+        if form == "tt":
+            if len(out) == n + 1:
+                if out[0] != 1 or out[-1] != 1:
+                    raise ValueError(
+                        f"`{name}` with {n + 1} entries must start and end with 1, got {value!r}."
+                    )
+                out = out[1:-1]
+            elif len(out) != n - 1:
                 raise ValueError(
-                    f"`{name}` with {n_modes + 1} entries must start and end with 1, got {ranks!r}."
+                    f"`{name}` must be an int, {n - 1} inner ranks or {n + 1} ranks with 1 at "
+                    f"both ends{shown}, got {value!r}."
                 )
-            ranks = ranks[1:-1]
-        elif len(ranks) != n_modes - 1:
+        elif len(out) != n:
             raise ValueError(
-                f"`{name}` must be an int, {n_modes - 1} internal ranks or {n_modes + 1} "
-                f"ranks with 1 at both ends for shape {tuple(shape)}, got {ranks!r}."
+                f"`{name}` must be an int or one entry per mode ({n}{shown}), "
+                f"got {len(out)}: {value!r}."
             )
     else:
-        raise ValueError(f"`{name}` must be an int or a sequence of ints, got {ranks_in!r}.")
-    out, prev = [], 1
-    for k, r in enumerate(ranks):
-        r = positive_int(f"{name}[{k}]", r)
-        r = min(r, prev * shape[k], math.prod(shape[k + 1 :]))
-        out.append(r)
-        prev = r
-    return tuple(out)
-
-
-def ranks_per_mode(name: str, ranks: Any, shape: Sequence[int]) -> tuple[int, ...]:
-    """Normalise Tucker-style ranks (an int or one int per mode) against ``shape``; a rank
-    above its mode's size is an error."""
-    ndim = len(shape)
-    if isinstance(ranks, int | np.integer) and not isinstance(ranks, bool):
-        ranks = (int(ranks),) * ndim
-    if not isinstance(ranks, Sequence) or isinstance(ranks, str):
-        raise ValueError(f"`{name}` must be an int or a sequence of ints, got {ranks!r}.")
-    ranks = tuple(ranks)
-    if len(ranks) != ndim:
-        raise ValueError(
-            f"`{name}` must have one entry per mode ({ndim} for shape {tuple(shape)}), "
-            f"got {len(ranks)}: {ranks!r}."
-        )
-    out = []
-    for n, (r, size) in enumerate(zip(ranks, shape, strict=True)):
-        r = positive_int(f"{name}[{n}]", r)
-        if r > size:
+        raise ValueError(f"`{name}` must be an int or a sequence of ints, got {value!r}.")
+    out = tuple(positive_int(f"{name}[{k}]", r) for k, r in enumerate(out))
+    if sizes is None:
+        return out
+    if form == "tt":
+        if not clip:
+            return out
+        clipped, prev = [], 1
+        for k, r in enumerate(out):
+            prev = min(r, prev * sizes[k], math.prod(sizes[k + 1 :]))
+            clipped.append(prev)
+        return tuple(clipped)
+    for k, (r, size) in enumerate(zip(out, sizes, strict=True)):
+        if r > size and not clip:
             raise ValueError(
-                f"`{name}[{n}]` must be at most the size of mode {n} ({size}) "
-                f"for shape {tuple(shape)}, got {r}."
+                f"`{name}[{k}]` must be at most the size of mode {k} ({size}) "
+                f"for shape {tuple(sizes)}, got {r}."
             )
-        out.append(r)
-    return tuple(out)
+    return tuple(min(r, size) for r, size in zip(out, sizes, strict=True))
 
 
 def prng_key(name: str, key: Any) -> jax.Array:

@@ -79,7 +79,7 @@ def tt_svd(
     """
     x = _checks.as_array("x", x, min_ndim=2)
     max_rank = _checks.renamed("max_rank", max_rank, "max_ranks", max_ranks)
-    ranks = _checks.tt_ranks("max_rank", max_rank, x.shape)
+    ranks = _checks.ranks("max_rank", max_rank, x.ndim, form="tt", sizes=x.shape, clip=True)
     # A unit step rank is kept as given; ranks are already clipped to what the shape allows.
     return partitioned(_tt_svd, x, ranks=ranks)
 

@@ -58,7 +58,7 @@ def _hosvd(x, *, ranks):
 
 def _tucker_args(x, ranks):
     x = _checks.as_array("x", x, min_ndim=2)
-    ranks = _checks.ranks_per_mode("ranks", ranks, x.shape)
+    ranks = _checks.ranks("ranks", ranks, x.ndim, sizes=x.shape)
     return x, ranks
 
 

@@ -153,5 +153,5 @@ def sweep_bytes(routine: str, x: Any, rank: Any, *, mesh: Any = None, spec: Any 
     itemsize = jax.numpy.dtype(x.dtype).itemsize
     if routine == "cp_als":
         return _cp.sweep_bytes(shape, _checks.positive_int("rank", rank), layout, itemsize)
-    ranks = _checks.ranks_per_mode("rank", rank, shape)
+    ranks = _checks.ranks("rank", rank, len(shape), sizes=shape)
     return _tucker.sweep_bytes(shape, ranks, layout, itemsize)

@@ -84,7 +84,7 @@ def _args(x, ranks, mesh, spec, what):
     x = _checks.as_array("x", x, min_ndim=2)
     layout = layout_of("x", x, mesh, spec)
     require_sharded(layout, "x", at_most=1, what=what)
-    ranks = _checks.ranks_per_mode("ranks", ranks, x.shape)
+    ranks = _checks.ranks("ranks", ranks, x.ndim, sizes=x.shape)
     split = _split_mode(layout)
     others = math.prod(r for m, r in enumerate(ranks) if m != split)
     if ranks[split] > others:

@@ -149,6 +149,6 @@ def tt_round(tt: Any, max_rank: Any, *, eps: float | Array = 0.0) -> Any:
         if isinstance(tt, TTTensor)
         else tuple(m * n for m, n in zip(tt.row_modes, tt.col_modes, strict=True))
     )
-    ranks = _checks.tt_ranks("max_rank", max_rank, sizes)
+    ranks = _checks.ranks("max_rank", max_rank, len(sizes), form="tt", sizes=sizes, clip=True)
     eps = _checks.tolerance(eps, "eps")
     return partitioned(_tt_round, tt, eps, ranks=ranks)

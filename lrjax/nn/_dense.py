@@ -242,16 +242,13 @@ class CPLinear(FactorizedLinear):
         return out._load(factors, bias, info.error)
 
 
-def _tucker_ranks(rank, d: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    ranks = (rank,) * d if isinstance(rank, int) else tuple(int(r) for r in rank)
-    if len(ranks) == d:
-        ranks = ranks + ranks
-    if len(ranks) != 2 * d or any(r < 1 for r in ranks):
-        raise ValueError(
-            f"rank must be a positive int, {d} per-mode ranks (shared by input and output mode k) "
-            f"or {2 * d} ranks (inputs then outputs), got {rank!r}"
-        )
-    return ranks[:d], ranks[d:]
+def _tucker_ranks(ranks, d: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Input and output ranks of a ``2d``-way Tucker kernel: an int, ``d`` ranks shared by input
+    and output mode ``k``, or ``2d`` ranks (inputs, then outputs)."""
+    if isinstance(ranks, Sequence) and not isinstance(ranks, str) and len(ranks) == d:
+        ranks = (*ranks, *ranks)
+    out = _checks.ranks("ranks", ranks, 2 * d)
+    return out[:d], out[d:]
 
 
 class TuckerLinear(FactorizedLinear):

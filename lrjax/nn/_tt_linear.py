@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from .. import _checks
 from ..decomposition import tt_svd
 from ._common import FactorizedLinear, kernel_of, tensor_of
 from ._init import check_modes, part_std, scaled_normal
@@ -17,17 +18,8 @@ __all__ = ["TTLinear"]
 
 
 def _tt_ranks(ranks, d: int) -> tuple[int, ...]:
-    if isinstance(ranks, int):
-        ranks = (1,) + (ranks,) * (d - 1) + (1,)
-    ranks = tuple(int(r) for r in ranks)
-    if len(ranks) == d - 1:
-        ranks = (1, *ranks, 1)
-    if len(ranks) != d + 1 or ranks[0] != 1 or ranks[-1] != 1 or any(r < 1 for r in ranks):
-        raise ValueError(
-            f"ranks must be an int, {d - 1} inner ranks or {d + 1} ranks starting and ending "
-            f"with 1, got {ranks!r}"
-        )
-    return ranks
+    """All ``d + 1`` TT ranks, 1 at both ends, from any form :func:`lrjax._checks.ranks` takes."""
+    return (1, *_checks.ranks("ranks", ranks, d, form="tt"), 1)
 
 
 def _tt_merge(cores) -> jax.Array:

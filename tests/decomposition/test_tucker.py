@@ -58,8 +58,8 @@ def test_hooi_improves_on_hosvd_and_matches_tensorly():
 @pytest.mark.parametrize(
     ("ranks", "match"),
     [
-        ((2, 2), "`ranks` must have one entry per mode"),
-        ((2, 2, 2, 2), "`ranks` must have one entry per mode"),
+        ((2, 2), "`ranks` must be an int or one entry per mode"),
+        ((2, 2, 2, 2), "`ranks` must be an int or one entry per mode"),
         ((2, 9, 2), r"`ranks\[1\]` must be at most the size of mode 1 \(4\)"),
         ((2, 0, 2), r"`ranks\[1\]` must be a positive int, got 0"),
     ],
