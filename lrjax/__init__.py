@@ -19,11 +19,15 @@ from . import testing as testing
 from .decomposition import BlockTermResult as BlockTermResult
 from .decomposition import CandelincResult as CandelincResult
 from .decomposition import CompletionResult as CompletionResult
+from .decomposition import CompletionSVT as CompletionSVT
 from .decomposition import CPResult as CPResult
 from .decomposition import DedicomResult as DedicomResult
+from .decomposition import LowRankProx as LowRankProx
 from .decomposition import Parafac2Result as Parafac2Result
 from .decomposition import Paratuck2Result as Paratuck2Result
+from .decomposition import RandomizedSVT as RandomizedSVT
 from .decomposition import RobustPCAResult as RobustPCAResult
+from .decomposition import SoftImpute as SoftImpute
 from .decomposition import TuckerResult as TuckerResult
 from .decomposition import WLRAResult as WLRAResult
 from .decomposition import block_term as block_term
@@ -71,14 +75,18 @@ __all__ = [
     "CPTensor",
     "CandelincResult",
     "CompletionResult",
+    "CompletionSVT",
     "DedicomResult",
     "DedicomTensor",
     "LowRankMatrix",
+    "LowRankProx",
     "Parafac2Result",
     "Parafac2Tensor",
     "Paratuck2Result",
     "Paratuck2Tensor",
+    "RandomizedSVT",
     "RobustPCAResult",
+    "SoftImpute",
     "SolverInfo",
     "TTMatrix",
     "TTTensor",

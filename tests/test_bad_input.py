@@ -125,7 +125,9 @@ SPECS: dict[str, Spec] = {
     "robust_pca": Spec(
         lambda x, **kw: lrjax.robust_pca(x, **kw), m2, "m", bad_shapes=((6,), (6, 5, 2)),
         key=False,
-        bad={"lam": [0.0, -1.0], "rho": [0.5, -2.0], **iters, **neg_tol, "svt_rank": [0]},
+        bad={"lam": [0.0, -1.0], "rho": [0.5, -2.0], **iters, **neg_tol,
+             "low_rank": [lrjax.RandomizedSVT(0, KEY), lrjax.RandomizedSVT(2, 0), "svt",
+                          lrjax.LowRankProx(None)]},
     ),
     "tensor_robust_pca": Spec(
         lambda x, **kw: lrjax.tensor_robust_pca(x, **kw), t3, "x", bad_shapes=((5, 4),),
@@ -136,8 +138,9 @@ SPECS: dict[str, Spec] = {
         bad_shapes=((6,),),
         bad={
             "mask": [np.full((6, 5), 0.5), np.zeros((6, 5), bool), np.ones((5, 6), bool)],
-            "tau": [-1.0, 0.0], "delta": [0.0, -1.0], "lam": [-1.0], **iters, **neg_tol,
-            "method": ["nmf"],
+            **iters, **neg_tol,
+            "method": ["nmf", lrjax.CompletionSVT(tau=-1.0), lrjax.CompletionSVT(tau=0.0),
+                       lrjax.CompletionSVT(delta=0.0), lrjax.SoftImpute(lam=-1.0), 3],
         },
     ),
     "wlra": Spec(
@@ -465,7 +468,8 @@ EXEMPT = {
     # result records and containers: constructed by the library; containers check their
     # factors' shapes in tests/tensors
     **{name: "result record" for name in (
-        "BlockTermResult", "CPResult", "CandelincResult", "CompletionResult", "DedicomResult",
+        "BlockTermResult", "CPResult", "CompletionSVT", "SoftImpute", "RandomizedSVT",
+        "LowRankProx", "CandelincResult", "CompletionResult", "DedicomResult",
         "Parafac2Result", "Paratuck2Result", "RobustPCAResult", "TuckerResult", "WLRAResult",
         "SolverInfo", "ADMMResult", "LeastSquaresResult", "ProximalGradientResult",
         "DetectionStats", "FrameStats", "IlluminationRPCAResult", "StructuredCodingResult", "PolyphonicData", "VideoData", "CompressionReport",

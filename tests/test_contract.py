@@ -339,7 +339,9 @@ CASES = [
     ("tensor_robust_pca", lambda x: lrjax.tensor_robust_pca(x, tol=0.0, maxiter=150), _tensor3),
     (
         "complete_matrix_svt_unroll",
-        lambda a: lrjax.complete_matrix(a, MASK, tau=20.0, tol=1e-12, maxiter=3000, diff="unroll"),
+        lambda a: lrjax.complete_matrix(
+            a, MASK, method=lrjax.CompletionSVT(tau=20.0), tol=1e-12, maxiter=3000, diff="unroll"
+        ),
         _low_rank,
     ),
     (

@@ -125,7 +125,9 @@ def main() -> None:
     exact, t_exact = timed(lambda: lrjax.robust_pca(mj))
     with lrjax.linalg.lapack_threads(1):
         _, t_exact_1 = timed(lambda: lrjax.robust_pca(mj))
-    fast, t_fast = timed(lambda: lrjax.robust_pca(mj, svt_rank=2 * r, key=jax.random.key(0)))
+    fast, t_fast = timed(
+        lambda: lrjax.robust_pca(mj, low_rank=lrjax.RandomizedSVT(2 * r, jax.random.key(0)))
+    )
     t0 = time.perf_counter()
     low_np, _, it_np = numpy_rpca(m)
     t_np = time.perf_counter() - t0
@@ -134,7 +136,7 @@ def main() -> None:
         ("lrjax `robust_pca`, exact SVT", t_exact, it_exact, rel(exact.low_rank, low)),
         ("same, inside `lapack_threads(1)`", t_exact_1, it_exact, rel(exact.low_rank, low)),
         (
-            f"lrjax `robust_pca`, randomized SVT (`svt_rank={2 * r}`)",
+            f"lrjax `robust_pca`, randomized SVT (`RandomizedSVT({2 * r}, key)`)",
             t_fast,
             it_fast,
             rel(fast.low_rank, low),

@@ -5,6 +5,8 @@ from ._block_term import block_term as block_term
 from ._candelinc import CandelincResult as CandelincResult
 from ._candelinc import candelinc as candelinc
 from ._completion import CompletionResult as CompletionResult
+from ._completion import CompletionSVT as CompletionSVT
+from ._completion import SoftImpute as SoftImpute
 from ._completion import complete_matrix as complete_matrix
 from ._cp import CPResult as CPResult
 from ._cp import cp_als as cp_als
@@ -17,6 +19,8 @@ from ._dedicom import paratuck2 as paratuck2
 from ._indscal import indscal as indscal
 from ._parafac2 import Parafac2Result as Parafac2Result
 from ._parafac2 import parafac2 as parafac2
+from ._robust import LowRankProx as LowRankProx
+from ._robust import RandomizedSVT as RandomizedSVT
 from ._robust import RobustPCAResult as RobustPCAResult
 from ._robust import robust_pca as robust_pca
 from ._robust import tensor_robust_pca as tensor_robust_pca
@@ -33,10 +37,14 @@ __all__ = [
     "CPResult",
     "CandelincResult",
     "CompletionResult",
+    "CompletionSVT",
     "DedicomResult",
+    "LowRankProx",
     "Parafac2Result",
     "Paratuck2Result",
+    "RandomizedSVT",
     "RobustPCAResult",
+    "SoftImpute",
     "TuckerResult",
     "WLRAResult",
     "block_term",

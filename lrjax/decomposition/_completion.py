@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -18,6 +19,28 @@ from ..prox._spectral import prox_nuclear
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
 from ._common import spectral_norm
+
+
+class CompletionSVT(NamedTuple):
+    """``complete_matrix``'s singular value thresholding method (Cai, Candès & Shen 2010).
+
+    Attributes:
+        tau: threshold; default ``5 sqrt(mn)`` (traced).
+        delta: step; default ``1.2 mn / |Ω|`` (traced).
+    """
+
+    tau: float | None = None
+    delta: float | None = None
+
+
+class SoftImpute(NamedTuple):
+    """``complete_matrix``'s soft-impute method (Mazumder, Hastie & Tibshirani 2010).
+
+    Attributes:
+        lam: nuclear-norm weight; default ``1e-2 ‖P_Ω M‖_2`` (traced).
+    """
+
+    lam: float | None = None
 
 
 class CompletionResult(NamedTuple):
@@ -89,18 +112,49 @@ def _complete(observed, mask, tau, delta, lam, tol, *, method, maxiter, diff, sv
     return _soft_impute_method(observed, mask, lam, tol, maxiter, diff, svt)
 
 
+def _method(method, tau, delta, lam):
+    """The method object, from a string and the deprecated keywords."""
+    if isinstance(method, str):
+        method = _checks.choice("method", method, ("svt", "soft_impute"))
+        method = CompletionSVT() if method == "svt" else SoftImpute()
+    if not isinstance(method, CompletionSVT | SoftImpute):
+        raise ValueError(
+            f"`method` must be 'svt', 'soft_impute', a CompletionSVT or a SoftImpute, "
+            f"got {method!r}."
+        )
+    given = {k: v for k, v in dict(tau=tau, delta=delta, lam=lam).items() if v is not None}
+    if not given:
+        return method
+    wrong = [k for k in given if k not in method._fields]
+    if wrong:
+        raise ValueError(
+            f"`{wrong[0]}` is not a parameter of {type(method).__name__}; "
+            f"it takes {method._fields}."
+        )
+    warnings.warn(
+        f"{', '.join(f'`{k}`' for k in given)} of complete_matrix are deprecated and will be "
+        f"removed in the next release; pass `method={type(method).__name__}("
+        f"{', '.join(f'{k}=...' for k in given)})`.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if any(getattr(method, k) is not None for k in given):
+        raise TypeError(f"{sorted(given)} given both in `method` and as keywords.")
+    return method._replace(**given)
+
+
 def complete_matrix(
     observed: Float[Array, "m n"],
     mask: Bool[Array, "m n"],
     *,
-    method: str = "svt",
-    tau: float | None = None,
-    delta: float | None = None,
-    lam: float | None = None,
+    method: str | CompletionSVT | SoftImpute = "svt",
     tol: float = 1e-4,
     maxiter: int = 1000,
     diff: str | None = None,
     low_rank_prox: Callable = prox_nuclear,
+    tau: float | None = None,
+    delta: float | None = None,
+    lam: float | None = None,
 ) -> CompletionResult:
     r"""Complete a low-rank matrix from the entries where ``mask`` is True.
 
@@ -120,9 +174,8 @@ def complete_matrix(
     Args:
         observed: matrix whose entries under ``mask`` are observed (others are ignored).
         mask: boolean or 0/1 array of the same shape.
-        method: ``"svt"`` or ``"soft_impute"`` (static).
-        tau, delta: SVT threshold and step.
-        lam: soft-impute regularisation.
+        method: :class:`CompletionSVT` ``(tau, delta)`` or :class:`SoftImpute` ``(lam)``, the
+            method with its parameters; ``"svt"`` / ``"soft_impute"`` for their defaults.
         tol: stopping tolerance.
         maxiter: maximum iterations (static).
         diff: soft-impute: ``"implicit"`` (default; its iterate is the unique minimiser) or
@@ -133,9 +186,21 @@ def complete_matrix(
             (static, hashable); the default is :func:`lrjax.prox.prox_nuclear`. For a matrix
             sharded by rows, :func:`lrjax.distributed.complete_matrix` passes the TSQR-based
             one.
+        tau, delta, lam: deprecated spellings of the method's parameters (one release, with
+            a ``DeprecationWarning``): ``method=CompletionSVT(tau, delta)`` or
+            ``method=SoftImpute(lam)``.
 
     Returns:
         ``CompletionResult(matrix, info)``.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> from lrjax.testing import random_low_rank
+        >>> a = random_low_rank(jax.random.key(0), (40, 30), 2).to_dense()
+        >>> mask = jax.random.uniform(jax.random.key(1), a.shape) < 0.6
+        >>> r = complete_matrix(a, mask, method=SoftImpute(lam=0.01), tol=1e-6)
+        >>> bool(jnp.linalg.norm(r.matrix - a) < 0.05 * jnp.linalg.norm(a))
+        True
 
     Raises:
         ValueError: for a non-matrix, mismatched shapes, an empty mask, NaN/inf observed
@@ -148,7 +213,7 @@ def complete_matrix(
         matrices", JMLR 11, 2010.
     """
     mask_arr = jnp.asarray(mask)
-    observed = jnp.asarray(observed)
+    observed = jnp.asarray(_checks.densified(observed))  # a factorized matrix stands for its dense
     if observed.shape != mask_arr.shape:
         raise ValueError(
             f"`observed` and `mask` must have the same shape, got {observed.shape} and "
@@ -165,16 +230,20 @@ def complete_matrix(
             raise ValueError("`mask` must select at least one entry, got none.")
     observed = jnp.where(mask_arr.astype(bool), observed, 0.0)
     observed = _checks.as_array("observed", observed, ndim=2)
-    method = _checks.choice("method", method, ("svt", "soft_impute"))
+    method_obj = _method(method, tau, delta, lam)
+    if isinstance(method_obj, CompletionSVT):
+        method, tau, delta, lam = "svt", method_obj.tau, method_obj.delta, None
+    else:
+        method, tau, delta, lam = "soft_impute", None, None, method_obj.lam
     maxiter = _checks.positive_int("maxiter", maxiter)
     if diff is None:
         diff = "unroll" if method == "svt" else "implicit"
     allowed = ("unroll",) if method == "svt" else _checks.DIFF_MODES
     diff = _checks.choice("diff", diff, allowed)
     tol = _checks.tolerance(tol)
-    tau = _checks.positive("tau", tau)
-    delta = _checks.positive("delta", delta)
-    lam = _checks.nonnegative("lam", lam)
+    tau = _checks.positive("method.tau", tau)
+    delta = _checks.positive("method.delta", delta)
+    lam = _checks.nonnegative("method.lam", lam)
     return partitioned(
         _complete,
         observed,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -20,6 +21,39 @@ from ..prox._vector import prox_l1
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
 from ._common import spectral_norm
+
+
+class RandomizedSVT(NamedTuple):
+    """The low-rank step of :func:`robust_pca` as the fast randomized SVT of Oh et al.
+    (TPAMI 2018): singular value thresholding of a rank-``rank`` randomized SVD.
+
+    For large matrices whose low-rank part has rank well below ``rank``.
+
+    Attributes:
+        rank: target rank of the sketch (static).
+        key: PRNG key of the sketch (traced).
+        n_iter: power iterations (static).
+    """
+
+    rank: int
+    key: jax.Array
+    n_iter: int = 2
+
+
+class LowRankProx(NamedTuple):
+    """The low-rank step of :func:`robust_pca` as any prox with the common signature
+    ``prox(X, hyperparams, scaling)``, called as ``prox(X, hyperparams, 1/μ)``.
+
+    Example: ``LowRankProx(functools.partial(lrjax.prox.generalized_svt,
+    prox_fn=lrjax.prox.prox_mcp), (1.0, gamma))`` for a nonconvex (MCP) rank penalty.
+
+    Attributes:
+        prox: the prox (static, hashable).
+        hyperparams: its hyperparameters (traced); the nuclear norm's weight is 1.
+    """
+
+    prox: Callable
+    hyperparams: Any = 1.0
 
 
 class RobustPCAResult(NamedTuple):
@@ -96,6 +130,49 @@ def _growth_factor(rho) -> None:
     _checks.scalar("rho", rho, lambda v: v >= 1, "at least 1 (the penalty must not shrink)")
 
 
+def _legacy_low_rank(low_rank, low_rank_prox, low_rank_hyperparams, svt_rank, key, n_iter):
+    """The ``low_rank`` step from the pre-0.2 keywords (deprecated for one release)."""
+    given = {
+        k: v
+        for k, v in dict(
+            low_rank_prox=low_rank_prox,
+            low_rank_hyperparams=low_rank_hyperparams,
+            svt_rank=svt_rank,
+            key=key,
+            n_iter=n_iter,
+        ).items()
+        if v is not None
+    }
+    if not given:
+        return low_rank
+    if low_rank is not None:
+        raise TypeError(
+            f"got `low_rank` and its deprecated keywords {sorted(given)}; pass `low_rank`."
+        )
+    randomized = svt_rank is not None or key is not None or n_iter is not None
+    if randomized and (low_rank_prox is not None or low_rank_hyperparams is not None):
+        raise ValueError("`svt_rank` (randomized SVT) and `low_rank_prox` exclude each other.")
+    replacement = (
+        "RandomizedSVT(rank, key, n_iter)" if randomized else "LowRankProx(prox, hyperparams)"
+    )
+    warnings.warn(
+        f"{', '.join(f'`{k}`' for k in sorted(given))} of robust_pca are deprecated and will be "
+        f"removed in the next release; pass `low_rank=lrjax.decomposition.{replacement}`.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if randomized:
+        if svt_rank is None:
+            raise ValueError("`svt_rank` must be given with `key` or `n_iter`, got None.")
+        if key is None:
+            raise ValueError("`key` must be a PRNG key when `svt_rank` is given, got None.")
+        return RandomizedSVT(svt_rank, key, 2 if n_iter is None else n_iter)
+    return LowRankProx(
+        prox_nuclear if low_rank_prox is None else low_rank_prox,
+        1.0 if low_rank_hyperparams is None else low_rank_hyperparams,
+    )
+
+
 def robust_pca(
     m: Float[Array, "m n"],
     *,
@@ -103,12 +180,13 @@ def robust_pca(
     rho: float = 1.5,
     tol: float = 1e-7,
     maxiter: int = 500,
-    low_rank_prox: Callable = prox_nuclear,
-    low_rank_hyperparams=1.0,
+    low_rank: RandomizedSVT | LowRankProx | None = None,
+    diff: str = "unroll",
+    low_rank_prox: Callable | None = None,
+    low_rank_hyperparams: Any = None,
     svt_rank: int | None = None,
     key: jax.Array | None = None,
-    n_iter: int = 2,
-    diff: str = "unroll",
+    n_iter: int | None = None,
 ) -> RobustPCAResult:
     r"""Robust PCA by principal component pursuit, solved by the inexact ALM method.
 
@@ -119,15 +197,13 @@ def robust_pca(
     and ``μ_0 = 1.25/‖M‖_2`` (Lin, Chen & Ma 2010, Algorithm 5), until
     ``‖M − L − S‖_F / ‖M‖_F < tol``.
 
-    Variants, as composable pieces:
+    The low-rank step is a single option, ``low_rank``:
 
-    * ``svt_rank=k`` (with ``key``): the SVT step is the fast randomized SVT of Oh et al.
-      (TPAMI 2018) with target rank ``k`` — for large matrices whose low-rank part has rank
-      well below ``k``.
-    * ``low_rank_prox``: any prox with the common signature replaces the nuclear norm, e.g.
-      ``functools.partial(lrjax.prox.generalized_svt, prox_fn=lrjax.prox.prox_mcp)`` with
-      ``low_rank_hyperparams=(1.0, gamma)`` for a nonconvex (MCP) rank penalty. The low-rank
-      step is called as ``low_rank_prox(X, low_rank_hyperparams, 1/μ)``.
+    * ``None``: exact singular value thresholding (the nuclear norm);
+    * :class:`RandomizedSVT` ``(rank, key, n_iter)``: the fast randomized SVT of Oh et al.
+      (TPAMI 2018), for large matrices whose low-rank part has rank well below ``rank``;
+    * :class:`LowRankProx` ``(prox, hyperparams)``: any prox with the common signature in
+      place of the nuclear norm's, e.g. a nonconvex (MCP) rank penalty.
 
     Args:
         m: data matrix ``(m, n)``.
@@ -135,23 +211,29 @@ def robust_pca(
         rho: growth factor of the penalty ``μ``.
         tol: tolerance on the relative constraint residual.
         maxiter: maximum iterations (static).
-        low_rank_prox: low-rank prox (static, hashable).
-        low_rank_hyperparams: its hyperparameters (traced).
-        svt_rank: target rank of randomized SVT (static); ``None`` for the exact prox.
-        key: PRNG key of the randomized SVT sketch.
-        n_iter: power iterations of the randomized SVT (static).
+        low_rank: the low-rank step (see above).
         diff: ``"unroll"``, reverse mode through the iterations (memory grows with the
             number of iterations run). Implicit differentiation is not offered: the ALM fixed
             point includes the dual variable, which principal component pursuit does not
             determine uniquely, so its adjoint system is singular (measured: GMRES on it does
             not reproduce finite differences).
+        low_rank_prox, low_rank_hyperparams, svt_rank, key, n_iter: deprecated spellings of
+            ``low_rank`` (one release, with a ``DeprecationWarning``).
 
     Returns:
         ``RobustPCAResult(low_rank, sparse, info)``.
 
     Raises:
         ValueError: for a non-matrix, NaN/inf in an eager call, a negative ``lam``, bad
-            integer options, or ``svt_rank`` without ``key``.
+            integer options, or a ``low_rank`` of another type.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> from lrjax.testing import random_low_rank_plus_sparse
+        >>> low, sparse = random_low_rank_plus_sparse(jax.random.key(0), 60, 3, 0.05)
+        >>> r = robust_pca(low + sparse, low_rank=RandomizedSVT(12, jax.random.key(1)))
+        >>> bool(jnp.linalg.norm(r.low_rank - low) < 1e-3 * jnp.linalg.norm(low))
+        True
 
     References:
         E. J. Candès, X. Li, Y. Ma, J. Wright, "Robust principal component analysis?",
@@ -161,28 +243,38 @@ def robust_pca(
     m = _checks.as_array("m", m, ndim=2)
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, ("unroll",))
-    n_iter = _checks.nonneg_int("n_iter", n_iter)
     lam = _checks.positive("lam", lam)
     _growth_factor(rho)
     tol = _checks.tolerance(tol)
-    key = _checks.optional_prng_key("key", key)
-    if svt_rank is not None:
-        svt_rank = _checks.positive_int("svt_rank", svt_rank)
-        if key is None:
-            raise ValueError("`key` must be a PRNG key when `svt_rank` is given, got None.")
+    low_rank = _legacy_low_rank(
+        low_rank, low_rank_prox, low_rank_hyperparams, svt_rank, key, n_iter
+    )
+    prox, hyper, rkey, rank, power = prox_nuclear, 1.0, None, None, 2
+    if isinstance(low_rank, RandomizedSVT):
+        rank = _checks.positive_int("low_rank.rank", low_rank.rank)
+        power = _checks.nonneg_int("low_rank.n_iter", low_rank.n_iter)
+        rkey = _checks.prng_key("low_rank.key", low_rank.key)
+    elif isinstance(low_rank, LowRankProx):
+        if not callable(low_rank.prox):
+            raise ValueError(f"`low_rank.prox` must be callable, got {low_rank.prox!r}.")
+        prox, hyper = low_rank.prox, low_rank.hyperparams
+    elif low_rank is not None:
+        raise ValueError(
+            f"`low_rank` must be None, a RandomizedSVT or a LowRankProx, got {low_rank!r}."
+        )
     return partitioned(
         _robust_pca,
         m,
         lam,
-        low_rank_hyperparams,
-        key,
+        hyper,
+        rkey,
         rho,
         tol,
         maxiter=maxiter,
         diff=diff,
-        low_rank_prox=low_rank_prox,
-        svt_rank=svt_rank,
-        n_iter=n_iter,
+        low_rank_prox=prox,
+        svt_rank=rank,
+        n_iter=power,
     )
 
 

@@ -15,7 +15,7 @@ from .. import _checks
 from .._sharding import partitioned
 from ..decomposition._completion import CompletionResult
 from ..decomposition._completion import complete_matrix as _complete_matrix
-from ..decomposition._robust import RobustPCAResult
+from ..decomposition._robust import LowRankProx, RobustPCAResult
 from ..decomposition._robust import robust_pca as _robust_pca
 from ..linalg._sketch import fd_finalize, fd_init, fd_update, fd_update_unchecked
 from ._layout import layout_of, require_sharded
@@ -93,8 +93,8 @@ def robust_pca(m: Float[Array, "m n"], *, mesh=None, spec=None, **options) -> Ro
     Args:
         m: ``(m, n)`` matrix sharded along its rows, blocks of at least ``n`` rows.
         mesh, spec: the layout, when ``m`` does not carry it.
-        **options: those of :func:`lrjax.robust_pca` (not ``low_rank_prox`` or
-            ``svt_rank``).
+        **options: those of :func:`lrjax.robust_pca` (not ``low_rank``: the step is the
+            TSQR one).
 
     Returns:
         ``RobustPCAResult``, ``low_rank`` and ``sparse`` sharded like ``m``.
@@ -104,10 +104,10 @@ def robust_pca(m: Float[Array, "m n"], *, mesh=None, spec=None, **options) -> Ro
     """
     m = _checks.as_array("m", m, ndim=2)
     layout = rows_layout("m", m, mesh, spec, what="distributed robust_pca")
-    for bad in ("low_rank_prox", "svt_rank"):
+    for bad in ("low_rank", "low_rank_prox", "svt_rank", "key", "n_iter"):
         if bad in options:
             raise ValueError(f"`{bad}` is set by the distributed robust_pca; do not pass it.")
-    return _robust_pca(m, low_rank_prox=svt_prox(layout), **options)
+    return _robust_pca(m, low_rank=LowRankProx(svt_prox(layout)), **options)
 
 
 def complete_matrix(

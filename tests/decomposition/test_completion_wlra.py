@@ -35,8 +35,7 @@ def test_soft_impute_completion_and_fixed_point():
     res = lrjax.complete_matrix(
         jnp.asarray(m),
         jnp.asarray(mask),
-        method="soft_impute",
-        lam=lam,
+        method=lrjax.SoftImpute(lam=lam),
         tol=1e-10,
         maxiter=5000,
     )
@@ -147,3 +146,20 @@ def test_frequent_directions_inside_a_users_scan():
     s = np.linalg.svd(flat, compute_uv=False)
     gap = np.linalg.norm(flat.T @ flat - b.T @ b, 2)
     assert gap <= np.sum(s[1:] ** 2) / 2 * (1 + 1e-9)  # k = 1, l = 3
+
+
+def test_method_objects_and_deprecated_keywords():
+    m, mask = _planted(30, 2, seed=3, frac=0.6)
+    m, mask = jnp.asarray(m), jnp.asarray(mask)
+    new = lrjax.complete_matrix(m, mask, method=lrjax.CompletionSVT(tau=50.0), maxiter=20)
+    with pytest.warns(DeprecationWarning, match=r"method=CompletionSVT\(tau=...\)"):
+        old = lrjax.complete_matrix(m, mask, tau=50.0, maxiter=20)
+    np.testing.assert_array_equal(old.matrix, new.matrix)
+    with pytest.warns(DeprecationWarning):
+        old = lrjax.complete_matrix(m, mask, method="soft_impute", lam=0.1, maxiter=20)
+    new = lrjax.complete_matrix(m, mask, method=lrjax.SoftImpute(0.1), maxiter=20)
+    np.testing.assert_array_equal(old.matrix, new.matrix)
+    with pytest.raises(ValueError, match=r"`lam` is not a parameter of CompletionSVT"):
+        lrjax.complete_matrix(m, mask, lam=0.1)
+    with pytest.raises(ValueError, match=r"`method.tau` must be positive"):
+        lrjax.complete_matrix(m, mask, method=lrjax.CompletionSVT(tau=-1.0))

@@ -37,16 +37,16 @@ def test_robust_pca_exact_recovery(candes_problem):
 
 def test_robust_pca_randomized_svt_recovers_too(candes_problem):
     low, sparse = candes_problem
-    res = lrjax.robust_pca(jnp.asarray(low + sparse), svt_rank=20, key=jax.random.key(0))
+    res = lrjax.robust_pca(
+        jnp.asarray(low + sparse), low_rank=lrjax.RandomizedSVT(20, jax.random.key(0))
+    )
     assert _rel(res.low_rank, low) < 1e-6
 
 
 def test_robust_pca_nonconvex_penalty(candes_problem):
     low, sparse = candes_problem
     mcp = functools.partial(lrjax.prox.generalized_svt, prox_fn=lrjax.prox.prox_mcp)
-    res = lrjax.robust_pca(
-        jnp.asarray(low + sparse), low_rank_prox=mcp, low_rank_hyperparams=(1.0, 10.0)
-    )
+    res = lrjax.robust_pca(jnp.asarray(low + sparse), low_rank=lrjax.LowRankProx(mcp, (1.0, 10.0)))
     assert bool(res.info.converged)
     assert _rel(res.low_rank, low) < 1e-6
 
@@ -99,9 +99,27 @@ def test_bad_arguments():
         lrjax.robust_pca(jnp.full((3, 3), jnp.nan))
     with pytest.raises(ValueError, match="`lam` must be positive, got -1"):
         lrjax.robust_pca(jnp.ones((3, 3)), lam=-1.0)
-    with pytest.raises(ValueError, match="`key` must be a PRNG key when `svt_rank`"):
-        lrjax.robust_pca(jnp.ones((3, 3)), svt_rank=2)
+    with pytest.raises(ValueError, match=r"`low_rank\.key` must be"):
+        lrjax.robust_pca(jnp.ones((3, 3)), low_rank=lrjax.RandomizedSVT(2, None))
     with pytest.raises(ValueError, match="`diff` must be one of"):
         lrjax.robust_pca(jnp.ones((3, 3)), diff="implicit")
     with pytest.raises(ValueError, match="`x` must have 3 dimensions"):
         lrjax.tensor_robust_pca(jnp.ones((3, 3)))
+
+
+def test_deprecated_low_rank_keywords_still_work_for_one_release(candes_problem):
+    low, sparse = candes_problem
+    m = jnp.asarray(low + sparse)
+    new = lrjax.robust_pca(m, low_rank=lrjax.RandomizedSVT(20, jax.random.key(0)), maxiter=30)
+    with pytest.warns(DeprecationWarning, match=r"`key`, `svt_rank` of robust_pca are deprecated"):
+        old = lrjax.robust_pca(m, svt_rank=20, key=jax.random.key(0), maxiter=30)
+    np.testing.assert_array_equal(old.low_rank, new.low_rank)
+    mcp = functools.partial(lrjax.prox.generalized_svt, prox_fn=lrjax.prox.prox_mcp)
+    with pytest.warns(DeprecationWarning, match="LowRankProx"):
+        old = lrjax.robust_pca(m, low_rank_prox=mcp, low_rank_hyperparams=(1.0, 10.0), maxiter=30)
+    new = lrjax.robust_pca(m, low_rank=lrjax.LowRankProx(mcp, (1.0, 10.0)), maxiter=30)
+    np.testing.assert_array_equal(old.low_rank, new.low_rank)
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="`key` must be"):
+        lrjax.robust_pca(jnp.ones((3, 3)), svt_rank=2)
+    with pytest.raises(TypeError, match="pass `low_rank`"):
+        lrjax.robust_pca(m, low_rank=lrjax.LowRankProx(mcp), svt_rank=3)

@@ -165,10 +165,9 @@ def test_robust_pca_and_completion_with_row_sharded_matrices():
     np.testing.assert_allclose(_np(res.low_rank), _np(ref.low_rank), atol=1e-10)
     assert res.low_rank.sharding.spec[0] == "x"
     mask = jax.random.uniform(jax.random.key(5), a.shape) < 0.8
-    for method in ("svt", "soft_impute"):
-        kw = {"tau": 20.0} if method == "svt" else {"lam": 0.2}
-        got = ld.complete_matrix(_put(a), _put(mask), method=method, maxiter=60, tol=0.0, **kw)
-        want = lrjax.complete_matrix(a, mask, method=method, maxiter=60, tol=0.0, **kw)
+    for method in (lrjax.CompletionSVT(tau=20.0), lrjax.SoftImpute(lam=0.2)):
+        got = ld.complete_matrix(_put(a), _put(mask), method=method, maxiter=60, tol=0.0)
+        want = lrjax.complete_matrix(a, mask, method=method, maxiter=60, tol=0.0)
         np.testing.assert_allclose(_np(got.matrix), _np(want.matrix), atol=1e-10)
 
 
@@ -186,7 +185,12 @@ def _programs():
         "randomized_svd": (lambda t: ld.randomized_svd(t, 3, key=KEY), a),
         "frequent_directions": (lambda t: ld.frequent_directions(t, 4), a),
         "robust_pca": (lambda t: ld.robust_pca(t, maxiter=5), a),
-        "complete_matrix": (lambda t: ld.complete_matrix(t, _put(mask), tau=5.0, maxiter=5), a),
+        "complete_matrix": (
+            lambda t: ld.complete_matrix(
+                t, _put(mask), method=lrjax.CompletionSVT(tau=5.0), maxiter=5
+            ),
+            a,
+        ),
     }
 
 
