@@ -500,7 +500,7 @@ EXEMPT = {
         "BiclusterConv", "CPConv", "CPGRUCell", "CPLinear", "GRUCell", "LowRankLinear",
         "MonochromaticConv", "SeparableLowRankConv", "TTGRUCell", "TTLinear", "TuckerConv",
         "TuckerGRUCell", "TuckerLinear", "balanced_modes", "compress", "force_potential",
-        "force_regularization", "kmeans",
+        "force_regularization", "kmeans", "CellOptions", "ConvOptions", "DenseOptions",
     )},
 }  # fmt: skip
 

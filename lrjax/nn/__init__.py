@@ -6,6 +6,8 @@ channels-last convolutions) and offer ``from_dense`` / ``from_conv`` to compress
 with lrjax's own decompositions.
 """
 
+from ._common import ConvOptions as ConvOptions
+from ._common import DenseOptions as DenseOptions
 from ._compress import CompressionReport as CompressionReport
 from ._compress import LayerCompression as LayerCompression
 from ._compress import compress as compress
@@ -21,6 +23,7 @@ from ._denton import kmeans as kmeans
 from ._force import force_potential as force_potential
 from ._force import force_regularization as force_regularization
 from ._init import balanced_modes as balanced_modes
+from ._recurrent import CellOptions as CellOptions
 from ._recurrent import CPGRUCell as CPGRUCell
 from ._recurrent import GRUCell as GRUCell
 from ._recurrent import TTGRUCell as TTGRUCell
@@ -32,7 +35,10 @@ __all__ = [
     "CPConv",
     "CPGRUCell",
     "CPLinear",
+    "CellOptions",
     "CompressionReport",
+    "ConvOptions",
+    "DenseOptions",
     "GRUCell",
     "LayerCompression",
     "LowRankLinear",

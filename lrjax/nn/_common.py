@@ -8,7 +8,9 @@ internal entries (see ``tests/test_imports.py``).
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, TypedDict
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +21,138 @@ from flax.nnx.nn import dtypes
 from ._init import check_positive, count_params, part_std, scaled_normal
 
 DN = ("NHWC", "HWIO", "NHWC")
+
+Initializer = Callable[..., Any]
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class DenseOptions(TypedDict, total=False):
+    """The ``nnx.Linear`` keyword arguments every factorized dense layer takes.
+
+    ``kernel_init``: ``None`` (lrjax's variance-matched init: each factor Gaussian, rescaled so
+    the equivalent kernel has the norm of a LeCun-normal one), one initializer
+    ``init(key, shape, dtype)`` for every factor, or one per factor in the order of the
+    layer's factors (wrap with ``nnx.with_partitioning`` to shard them). ``kernel_metadata``:
+    one mapping of ``nnx.Param`` metadata for every factor, or one per factor.
+    ``bias_init`` (default zeros), ``bias_metadata``; ``precision`` and ``dot_general`` of
+    every product in the forward pass, as in ``nnx.Linear``.
+    """
+
+    kernel_init: Initializer | Sequence[Initializer] | None
+    kernel_metadata: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    bias_init: Initializer | None
+    bias_metadata: Mapping[str, Any]
+    precision: Any
+    dot_general: Callable[..., jax.Array]
+
+
+class ConvOptions(TypedDict, total=False):
+    """The ``nnx.Conv`` keyword arguments every factorized convolution takes: as
+    :class:`DenseOptions`, with ``conv_general_dilated`` in place of ``dot_general``."""
+
+    kernel_init: Initializer | Sequence[Initializer] | None
+    kernel_metadata: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    bias_init: Initializer | None
+    bias_metadata: Mapping[str, Any]
+    precision: Any
+    conv_general_dilated: Callable[..., jax.Array]
+
+
+DENSE_DEFAULTS: dict[str, Any] = {
+    "kernel_init": None,
+    "kernel_metadata": EMPTY,
+    "bias_init": None,
+    "bias_metadata": EMPTY,
+    "precision": None,
+    "dot_general": jax.lax.dot_general,
+}
+CONV_DEFAULTS: dict[str, Any] = {
+    **{k: v for k, v in DENSE_DEFAULTS.items() if k != "dot_general"},
+    "conv_general_dilated": jax.lax.conv_general_dilated,
+}
+
+
+def layer_options(options: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` completed with ``defaults``; an unknown name is a ``TypeError`` as for any
+    unexpected keyword argument."""
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        raise TypeError(
+            f"unexpected keyword argument(s) {unknown}; the layer options are {sorted(defaults)}"
+        )
+    for name in ("dot_general", "conv_general_dilated", "bias_init"):
+        value = options.get(name)
+        if value is not None and not callable(value):
+            raise ValueError(f"{name} must be callable, got {value!r}")
+    if options.get("bias_metadata") is not None and not isinstance(
+        options["bias_metadata"], Mapping
+    ):
+        raise ValueError(f"bias_metadata must be a mapping, got {options['bias_metadata']!r}")
+    return {**defaults, **options}
+
+
+def _per_factor(name: str, value, n: int, single) -> list:
+    if value is None or single(value):
+        return [value] * n
+    values = list(value)
+    if len(values) != n:
+        raise ValueError(
+            f"{name} must be one value for every factor or {n} values, got {len(values)}"
+        )
+    return values
+
+
+def factor_params(
+    rngs: nnx.Rngs,
+    shapes: Sequence[Sequence[int]],
+    param_dtype,
+    default: Callable[[jax.Array, tuple[int, ...]], jax.Array],
+    kernel_init=None,
+    kernel_metadata=EMPTY,
+    finish: Callable[[list[jax.Array]], list[jax.Array]] | None = None,
+) -> list[nnx.Param]:
+    """One ``nnx.Param`` per factor shape, drawn in order (one ``rngs.params()`` key each).
+
+    Without ``kernel_init``: ``default(key, shape)``, then ``finish(values)`` (lrjax's exact
+    rescaling), cast to ``param_dtype``. With it (one initializer or one per factor):
+    ``kernel_init(key, shape, param_dtype)`` as drawn. ``kernel_metadata`` (one mapping or one
+    per factor) becomes the ``nnx.Param`` metadata.
+    """
+    n = len(shapes)
+    inits = _per_factor("kernel_init", kernel_init, n, callable)
+    metas = _per_factor("kernel_metadata", kernel_metadata, n, lambda v: isinstance(v, Mapping))
+    for init in inits:
+        if kernel_init is not None and not callable(init):
+            raise ValueError(f"kernel_init must be callable (or one per factor), got {init!r}")
+    for meta in metas:
+        if not isinstance(meta, Mapping):
+            raise ValueError(f"kernel_metadata must be a mapping (or one per factor), got {meta!r}")
+    values = []
+    for shape, init in zip(shapes, inits, strict=True):
+        key = rngs.params()
+        shape = tuple(shape)
+        values.append(default(key, shape) if init is None else init(key, shape, param_dtype))
+    if kernel_init is None:
+        values = [jnp.asarray(v).astype(param_dtype) for v in (finish or list)(values)]
+    return [nnx.Param(v, **meta) for v, meta in zip(values, metas, strict=True)]
+
+
+def bias_param(rngs: nnx.Rngs | None, n: int, param_dtype, options: Mapping[str, Any]) -> nnx.Param:
+    """The bias ``(n,)``: zeros (no key drawn, so the factors' draws do not move) unless
+    ``options["bias_init"]`` is given."""
+    init = options["bias_init"]
+    if init is None:
+        value = jnp.zeros((n,), param_dtype)
+    else:
+        if rngs is None:
+            raise ValueError("bias_init needs rngs")
+        value = init(rngs.params(), (n,), param_dtype)
+    return nnx.Param(value, **options["bias_metadata"])
+
+
+def matmul(a, b, precision=None, dot_general=jax.lax.dot_general):
+    """``a @ b`` (``b`` a matrix) through ``dot_general`` at ``precision``."""
+    return dot_general(a, b, (((a.ndim - 1,), (0,)), ((), ())), precision=precision)
 
 
 def pair(name: str, value) -> tuple[int, int]:
@@ -48,13 +182,6 @@ def stage_padding(padding, axes: str):
     return tuple(pads[i] if ax in axes else (0, 0) for i, ax in enumerate("hw"))
 
 
-def conv(x, kernel, strides=(1, 1), padding="VALID", groups=1):
-    """One NHWC / HWIO convolution stage (optionally grouped) of a factorized layer."""
-    return jax.lax.conv_general_dilated(
-        x, kernel, strides, padding, dimension_numbers=DN, feature_group_count=groups
-    )
-
-
 def conv_of(conv) -> tuple[jax.Array, jax.Array | None, dict]:
     """Kernel, bias and geometry of a trained ``nnx.Conv`` (2-D, no dilation or groups)."""
     kernel = jnp.asarray(conv.kernel[...])
@@ -76,8 +203,22 @@ class FactorizedConv(nnx.Module):
     """Shared geometry, bias, dtype promotion, counts and conversion to ``nnx.Conv``."""
 
     def _setup(
-        self, in_features, out_features, kernel_size, strides, padding, use_bias, dtype, param_dtype
+        self,
+        in_features,
+        out_features,
+        kernel_size,
+        strides,
+        padding,
+        use_bias,
+        dtype,
+        param_dtype,
+        rngs=None,
+        options=EMPTY,
     ):
+        opts = layer_options(options, CONV_DEFAULTS)
+        self.precision = opts["precision"]
+        self.conv_general_dilated = opts["conv_general_dilated"]
+        self._factor_options = (opts["kernel_init"], opts["kernel_metadata"])
         self.in_features = check_positive("in_features", in_features)
         self.out_features = check_positive("out_features", out_features)
         self.kernel_size = pair("kernel_size", kernel_size)
@@ -86,8 +227,20 @@ class FactorizedConv(nnx.Module):
         self.padding = padding
         self.dtype = dtype
         self.param_dtype = param_dtype
-        self.bias = nnx.Param(jnp.zeros((out_features,), param_dtype)) if use_bias else None
+        self.bias = bias_param(rngs, out_features, param_dtype, opts) if use_bias else None
         self.compression_error: float | None = None
+
+    def _conv(self, x, kernel, strides=(1, 1), padding="VALID", groups=1):
+        """One NHWC / HWIO stage through the layer's ``conv_general_dilated`` and precision."""
+        return self.conv_general_dilated(
+            x,
+            kernel,
+            strides,
+            padding,
+            dimension_numbers=DN,
+            feature_group_count=groups,
+            precision=self.precision,
+        )
 
     @abc.abstractmethod
     def _param_list(self) -> list[nnx.Param]: ...
@@ -148,14 +301,21 @@ class FactorizedConv(nnx.Module):
         return conv
 
     def _init_parts(self, rngs, shapes, paths):
-        """Draw the stages so the equivalent kernel has the variance of a LeCun-normal conv."""
+        """Draw the stages so the equivalent kernel has the variance of a LeCun-normal conv
+        (or with the user's ``kernel_init``), with the user's ``kernel_metadata``."""
+        kernel_init, metadata = self._factor_options
+        del self._factor_options
         fan_in = self.kernel_size[0] * self.kernel_size[1] * self.in_features
         std = part_std(1.0 / fan_in, paths, len(shapes))
-        values = [scaled_normal(rngs.params(), s, std, jnp.float32) for s in shapes]
-        # exact: ||W||^2 = out_features, the expected squared norm of a LeCun-normal kernel
-        norm = jnp.linalg.norm(self._kernel(values))
-        scale = (jnp.sqrt(float(self.out_features)) / norm) ** (1.0 / len(values))
-        return [nnx.Param((v * scale).astype(self.param_dtype)) for v in values]
+        default = lambda key, shape: scaled_normal(key, shape, std, jnp.float32)
+
+        def finish(values):
+            # exact: ||W||^2 = out_features, the expected squared norm of a LeCun-normal kernel
+            norm = jnp.linalg.norm(self._kernel(values))
+            scale = (jnp.sqrt(float(self.out_features)) / norm) ** (1.0 / len(values))
+            return [v * scale for v in values]
+
+        return factor_params(rngs, shapes, self.param_dtype, default, kernel_init, metadata, finish)
 
     def _load(self, values, bias, error):
         for p, v in zip(self._param_list(), values, strict=True):
@@ -187,15 +347,41 @@ class FactorizedLinear(nnx.Module):
     in_features: int
     out_features: int
 
-    def _setup_common(self, in_features, out_features, use_bias, materialize, dtype, param_dtype):
+    def _setup_common(
+        self,
+        in_features,
+        out_features,
+        use_bias,
+        materialize,
+        dtype,
+        param_dtype,
+        rngs=None,
+        options=EMPTY,
+    ):
+        opts = layer_options(options, DENSE_DEFAULTS)
+        self.precision = opts["precision"]
+        self.dot_general = opts["dot_general"]
         self.in_features = check_positive("in_features", in_features)
         self.out_features = check_positive("out_features", out_features)
         self.use_bias = bool(use_bias)
         self.materialize = bool(materialize)
         self.dtype = dtype
         self.param_dtype = param_dtype
-        self.bias = nnx.Param(jnp.zeros((out_features,), param_dtype)) if use_bias else None
+        self.bias = bias_param(rngs, out_features, param_dtype, opts) if use_bias else None
         self.compression_error: float | None = None
+        return opts
+
+    def _factors(self, rngs, shapes, std, opts) -> list[nnx.Param]:
+        """The factor parameters (lrjax's init with its exact rescaling, or the user's)."""
+        default = lambda key, shape: scaled_normal(key, shape, std, self.param_dtype)
+        self._user_init = opts["kernel_init"] is not None
+        return factor_params(
+            rngs, shapes, self.param_dtype, default, opts["kernel_init"], opts["kernel_metadata"]
+        )
+
+    def _mm(self, a, b):
+        """``a @ b`` through the layer's ``dot_general`` and ``precision``."""
+        return matmul(a, b, self.precision, self.dot_general)
 
     @abc.abstractmethod
     def _parts(self) -> list[jax.Array]: ...
@@ -207,8 +393,11 @@ class FactorizedLinear(nnx.Module):
         """Rescale the drawn factors so ``||W||_F^2 = out_features`` exactly.
 
         That is the expected squared norm of a LeCun-normal dense kernel (variance ``1 / in``),
-        so for isotropic inputs the output variance equals the dense twin's.
+        so for isotropic inputs the output variance equals the dense twin's. A user's
+        ``kernel_init`` is kept as drawn.
         """
+        if getattr(self, "_user_init", False):
+            return
         params = self._param_list()
         norm = jnp.linalg.norm(self.kernel_matrix().astype(jnp.float32))
         scale = (jnp.sqrt(float(self.out_features)) / norm) ** (1.0 / len(params))
@@ -236,7 +425,7 @@ class FactorizedLinear(nnx.Module):
     def _matmul(self, parts):
         if self.materialize:
             w = self._matrix(parts)
-            return lambda x: x @ w
+            return lambda x: self._mm(x, w)
         prepared = self._prepare(parts)
 
         def apply(x):

@@ -10,6 +10,7 @@ decompositions and records the relative kernel error in ``compression_error``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
 import jax
 import jax.numpy as jnp
@@ -18,7 +19,7 @@ from flax import nnx
 from .. import _checks
 from ..decomposition import cp_als, tucker_hooi
 from ..linalg import truncated_svd
-from ._common import FactorizedConv, conv, conv_of, pair, stage_padding
+from ._common import ConvOptions, FactorizedConv, conv_of, pair, stage_padding
 from ._init import check_positive
 
 __all__ = ["CPConv", "SeparableLowRankConv", "TuckerConv"]
@@ -44,6 +45,9 @@ class SeparableLowRankConv(FactorizedConv):
             column stride.
         padding: ``"SAME"``, ``"VALID"``, an int or ``((top, bottom), (left, right))``.
         use_bias, dtype, param_dtype, rngs: as for :class:`flax.nnx.Conv`.
+        **options: as ``nnx.Conv``'s (:class:`lrjax.nn.ConvOptions`): ``kernel_init`` (one
+            initializer, or one per stage in order), ``kernel_metadata``, ``bias_init``,
+            ``bias_metadata``, ``precision``, ``conv_general_dilated``.
 
     Examples:
         >>> from flax import nnx
@@ -69,9 +73,19 @@ class SeparableLowRankConv(FactorizedConv):
         dtype=None,
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
+        **options: Unpack[ConvOptions],
     ):
         self._setup(
-            in_features, out_features, kernel_size, strides, padding, use_bias, dtype, param_dtype
+            in_features,
+            out_features,
+            kernel_size,
+            strides,
+            padding,
+            use_bias,
+            dtype,
+            param_dtype,
+            rngs,
+            options,
         )
         self.rank = check_positive("rank", rank)
         kh, kw = self.kernel_size
@@ -84,8 +98,8 @@ class SeparableLowRankConv(FactorizedConv):
 
     def _forward(self, x, parts):
         v, h = parts
-        x = conv(x, v, (self.strides[0], 1), stage_padding(self.padding, "h"))
-        return conv(x, h, (1, self.strides[1]), stage_padding(self.padding, "w"))
+        x = self._conv(x, v, (self.strides[0], 1), stage_padding(self.padding, "h"))
+        return self._conv(x, h, (1, self.strides[1]), stage_padding(self.padding, "w"))
 
     def _kernel(self, parts):
         v, h = parts
@@ -124,7 +138,8 @@ class CPConv(FactorizedConv):
 
     The arguments not listed here are as for :class:`SeparableLowRankConv`: ``in_features``,
     ``out_features``, ``kernel_size``, ``strides``, ``padding``, ``use_bias``, ``dtype``,
-    ``param_dtype``, ``rngs``.
+    ``param_dtype``, ``rngs`` and the layer options (:class:`lrjax.nn.ConvOptions`, factors in
+    the order of their stages).
 
     Args:
         rank: CP rank ``R``.
@@ -152,9 +167,19 @@ class CPConv(FactorizedConv):
         dtype=None,
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
+        **options: Unpack[ConvOptions],
     ):
         self._setup(
-            in_features, out_features, kernel_size, strides, padding, use_bias, dtype, param_dtype
+            in_features,
+            out_features,
+            kernel_size,
+            strides,
+            padding,
+            use_bias,
+            dtype,
+            param_dtype,
+            rngs,
+            options,
         )
         self.rank = check_positive("rank", rank)
         kh, kw = self.kernel_size
@@ -172,10 +197,10 @@ class CPConv(FactorizedConv):
     def _forward(self, x, parts):
         first, vert, horiz, last = parts
         r = self.rank
-        x = conv(x, first)
-        x = conv(x, vert, (self.strides[0], 1), stage_padding(self.padding, "h"), groups=r)
-        x = conv(x, horiz, (1, self.strides[1]), stage_padding(self.padding, "w"), groups=r)
-        return conv(x, last)
+        x = self._conv(x, first)
+        x = self._conv(x, vert, (self.strides[0], 1), stage_padding(self.padding, "h"), groups=r)
+        x = self._conv(x, horiz, (1, self.strides[1]), stage_padding(self.padding, "w"), groups=r)
+        return self._conv(x, last)
 
     def _kernel(self, parts):
         first, vert, horiz, last = parts
@@ -223,7 +248,8 @@ class TuckerConv(FactorizedConv):
 
     The arguments not listed here are as for :class:`SeparableLowRankConv`: ``in_features``,
     ``out_features``, ``kernel_size``, ``strides``, ``padding``, ``use_bias``, ``dtype``,
-    ``param_dtype``, ``rngs``.
+    ``param_dtype``, ``rngs`` and the layer options (:class:`lrjax.nn.ConvOptions`, factors in
+    the order of their stages).
 
     Args:
         ranks: ``(R_in, R_out)`` or one int for both.
@@ -253,10 +279,20 @@ class TuckerConv(FactorizedConv):
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
         rank: int | Sequence[int] | None = None,
+        **options: Unpack[ConvOptions],
     ):
         rank = _checks.renamed("ranks", ranks, "rank", rank)
         self._setup(
-            in_features, out_features, kernel_size, strides, padding, use_bias, dtype, param_dtype
+            in_features,
+            out_features,
+            kernel_size,
+            strides,
+            padding,
+            use_bias,
+            dtype,
+            param_dtype,
+            rngs,
+            options,
         )
         self.rank = pair("ranks", rank)
         (kh, kw), (r1, r2) = self.kernel_size, self.rank
@@ -268,9 +304,9 @@ class TuckerConv(FactorizedConv):
 
     def _forward(self, x, parts):
         first, core, last = parts
-        x = conv(x, first)
-        x = conv(x, core, self.strides, stage_padding(self.padding, "hw"))
-        return conv(x, last)
+        x = self._conv(x, first)
+        x = self._conv(x, core, self.strides, stage_padding(self.padding, "hw"))
+        return self._conv(x, last)
 
     def _kernel(self, parts):
         first, core, last = parts

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Unpack
 
 import jax
 import jax.numpy as jnp
@@ -21,8 +22,8 @@ from flax import nnx
 from .. import _checks
 from ..decomposition import cp_als, tucker_hooi
 from ..linalg import khatri_rao, kronecker, truncated_svd
-from ._common import FactorizedLinear, kernel_of, tensor_of
-from ._init import check_modes, check_positive, part_std, scaled_normal
+from ._common import DenseOptions, FactorizedLinear, kernel_of, tensor_of
+from ._init import check_modes, check_positive, part_std
 
 __all__ = ["CPLinear", "LowRankLinear", "TuckerLinear"]
 
@@ -42,6 +43,9 @@ class LowRankLinear(FactorizedLinear):
         dtype: computation dtype (``None``: promote inputs and parameters).
         param_dtype: parameter dtype.
         rngs: random streams; ``rngs.params`` draws the factors.
+        **options: as ``nnx.Linear``'s (:class:`lrjax.nn.DenseOptions`): ``kernel_init`` (one
+            initializer, or one per factor in the order ``u, v``), ``kernel_metadata``,
+            ``bias_init``, ``bias_metadata``, ``precision``, ``dot_general``.
 
     Examples:
         >>> from flax import nnx
@@ -65,12 +69,14 @@ class LowRankLinear(FactorizedLinear):
         dtype=None,
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
+        **options: Unpack[DenseOptions],
     ):
-        self._setup_common(in_features, out_features, use_bias, materialize, dtype, param_dtype)
+        opts = self._setup_common(
+            in_features, out_features, use_bias, materialize, dtype, param_dtype, rngs, options
+        )
         self.rank = check_positive("rank", rank)
         std = part_std(1.0 / in_features, rank, 2)
-        self.u = nnx.Param(scaled_normal(rngs.params(), (in_features, rank), std, param_dtype))
-        self.v = nnx.Param(scaled_normal(rngs.params(), (rank, out_features), std, param_dtype))
+        self.u, self.v = self._factors(rngs, [(in_features, rank), (rank, out_features)], std, opts)
         self._normalize_init()
 
     def _parts(self):
@@ -80,10 +86,10 @@ class LowRankLinear(FactorizedLinear):
         return [self.u, self.v]
 
     def _apply_prepared(self, x, prepared):
-        return (x @ prepared[0]) @ prepared[1]
+        return self._mm(self._mm(x, prepared[0]), prepared[1])
 
     def _matrix(self, parts):
-        return parts[0] @ parts[1]
+        return self._mm(parts[0], parts[1])
 
     def _flops(self):
         return 2 * self.rank * (self.in_features + self.out_features)
@@ -127,7 +133,8 @@ class CPLinear(FactorizedLinear):
         in_modes: factorization of ``in_features`` (default: 3 balanced factors).
         out_modes: factorization of ``out_features`` (default: as many balanced factors as
             ``in_modes``).
-        use_bias, materialize, dtype, param_dtype, rngs: as for :class:`LowRankLinear`.
+        use_bias, materialize, dtype, param_dtype, rngs, **options: as for
+            :class:`LowRankLinear` (factor order: the input factors, then the output ones).
 
     Examples:
         >>> from flax import nnx
@@ -154,25 +161,20 @@ class CPLinear(FactorizedLinear):
         dtype=None,
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
+        **options: Unpack[DenseOptions],
     ):
-        self._setup_common(in_features, out_features, use_bias, materialize, dtype, param_dtype)
+        opts = self._setup_common(
+            in_features, out_features, use_bias, materialize, dtype, param_dtype, rngs, options
+        )
         self.in_modes = check_modes("in_modes", in_modes, in_features, None)
         self.out_modes = check_modes("out_modes", out_modes, out_features, len(self.in_modes))
         self.rank = check_positive("rank", rank)
         n_parts = len(self.in_modes) + len(self.out_modes)
         std = part_std(1.0 / in_features, rank, n_parts)
-        self.in_factors = nnx.List(
-            [
-                nnx.Param(scaled_normal(rngs.params(), (m, rank), std, param_dtype))
-                for m in self.in_modes
-            ]
-        )
-        self.out_factors = nnx.List(
-            [
-                nnx.Param(scaled_normal(rngs.params(), (m, rank), std, param_dtype))
-                for m in self.out_modes
-            ]
-        )
+        params = self._factors(rngs, [(m, rank) for m in self.in_modes + self.out_modes], std, opts)
+        d = len(self.in_modes)
+        self.in_factors = nnx.List(params[:d])
+        self.out_factors = nnx.List(params[d:])
         self._normalize_init()
 
     def _parts(self):
@@ -190,11 +192,11 @@ class CPLinear(FactorizedLinear):
         return a, b.T
 
     def _apply_prepared(self, x, prepared):
-        return (x @ prepared[0]) @ prepared[1]
+        return self._mm(self._mm(x, prepared[0]), prepared[1])
 
     def _matrix(self, parts):
         a, b = self._split(parts)
-        return a @ b.T
+        return self._mm(a, b.T)
 
     def _flops(self):
         return 2 * self.rank * (self.in_features + self.out_features)
@@ -264,7 +266,8 @@ class TuckerLinear(FactorizedLinear):
 
     The arguments not listed here are as for :class:`CPLinear`: ``in_features``,
     ``out_features``, ``in_modes``, ``out_modes``, ``use_bias``, ``materialize``, ``dtype``,
-    ``param_dtype``, ``rngs``.
+    ``param_dtype``, ``rngs`` and the layer options (factor order: the core, the input
+    factors, the output factors).
 
     Args:
         ranks: an int (all modes), ``d`` ranks or ``2d`` ranks.
@@ -296,9 +299,12 @@ class TuckerLinear(FactorizedLinear):
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
         rank: int | Sequence[int] | None = None,
+        **options: Unpack[DenseOptions],
     ):
         rank = _checks.renamed("ranks", ranks, "rank", rank)
-        self._setup_common(in_features, out_features, use_bias, materialize, dtype, param_dtype)
+        opts = self._setup_common(
+            in_features, out_features, use_bias, materialize, dtype, param_dtype, rngs, options
+        )
         self.in_modes = check_modes("in_modes", in_modes, in_features, None)
         self.out_modes = check_modes("out_modes", out_modes, out_features, len(self.in_modes))
         if len(self.in_modes) != len(self.out_modes):
@@ -308,14 +314,16 @@ class TuckerLinear(FactorizedLinear):
         self.in_ranks, self.out_ranks = _tucker_ranks(rank, len(self.in_modes))
         core_shape = self.in_ranks + self.out_ranks
         std = part_std(1.0 / in_features, math.prod(core_shape), 2 * len(self.in_modes) + 1)
-        draw = lambda shape: nnx.Param(scaled_normal(rngs.params(), shape, std, param_dtype))
-        self.core = draw(core_shape)
-        self.in_factors = nnx.List(
-            [draw((m, r)) for m, r in zip(self.in_modes, self.in_ranks, strict=True)]
-        )
-        self.out_factors = nnx.List(
-            [draw((m, r)) for m, r in zip(self.out_modes, self.out_ranks, strict=True)]
-        )
+        d = len(self.in_modes)
+        shapes = [
+            core_shape,
+            *zip(self.in_modes, self.in_ranks, strict=True),
+            *zip(self.out_modes, self.out_ranks, strict=True),
+        ]
+        params = self._factors(rngs, shapes, std, opts)
+        self.core = params[0]
+        self.in_factors = nnx.List(params[1 : d + 1])
+        self.out_factors = nnx.List(params[d + 1 :])
         self._normalize_init()
 
     def _parts(self):
@@ -339,11 +347,11 @@ class TuckerLinear(FactorizedLinear):
 
     def _apply_prepared(self, x, prepared):
         a, core, bt = prepared
-        return ((x @ a) @ core) @ bt
+        return self._mm(self._mm(self._mm(x, a), core), bt)
 
     def _matrix(self, parts):
         a, core, b = self._split(parts)
-        return (a @ core) @ b.T
+        return self._mm(self._mm(a, core), b.T)
 
     def _flops(self):
         r, s = math.prod(self.in_ranks), math.prod(self.out_ranks)

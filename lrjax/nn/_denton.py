@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Unpack
 
 import jax
 import jax.numpy as jnp
@@ -16,7 +17,7 @@ from flax import nnx
 
 from .. import _checks
 from ..linalg import truncated_svd
-from ._common import FactorizedConv, conv, conv_of, stage_padding
+from ._common import ConvOptions, FactorizedConv, conv_of, stage_padding
 from ._init import check_positive
 
 __all__ = ["BiclusterConv", "MonochromaticConv", "kmeans"]
@@ -144,8 +145,8 @@ class MonochromaticConv(FactorizedConv):
     Args:
         in_features: input channels (3 for RGB).
         out_features: filters ``F``.
-        kernel_size, strides, padding, use_bias, dtype, param_dtype, rngs: as for
-            :class:`SeparableLowRankConv`.
+        kernel_size, strides, padding, use_bias, dtype, param_dtype, rngs, **options: as
+            for :class:`SeparableLowRankConv` (factors: colour vectors, then spatial filters).
         n_colors: number of colour vectors ``K``.
         assignment: colour index ``g(f)`` of each filter (default ``f mod K``).
 
@@ -173,9 +174,19 @@ class MonochromaticConv(FactorizedConv):
         dtype=None,
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
+        **options: Unpack[ConvOptions],
     ):
         self._setup(
-            in_features, out_features, kernel_size, strides, padding, use_bias, dtype, param_dtype
+            in_features,
+            out_features,
+            kernel_size,
+            strides,
+            padding,
+            use_bias,
+            dtype,
+            param_dtype,
+            rngs,
+            options,
         )
         self.n_colors = check_positive("n_colors", n_colors)
         if assignment is None:
@@ -197,8 +208,8 @@ class MonochromaticConv(FactorizedConv):
 
     def _forward(self, x, parts):
         color, spatial = parts
-        z = conv(x, color)[..., np.asarray(self.assignment)]
-        return conv(
+        z = self._conv(x, color)[..., np.asarray(self.assignment)]
+        return self._conv(
             z, spatial, self.strides, stage_padding(self.padding, "hw"), groups=self.out_features
         )
 
@@ -254,7 +265,8 @@ class BiclusterConv(FactorizedConv):
 
     The arguments not listed here are as for :class:`SeparableLowRankConv`: ``in_features``,
     ``out_features``, ``kernel_size``, ``strides``, ``padding``, ``use_bias``, ``dtype``,
-    ``param_dtype``, ``rngs``.
+    ``param_dtype``, ``rngs`` and the layer options (:class:`lrjax.nn.ConvOptions`, factors in
+    the order of their stages).
 
     Args:
         in_groups: ``G`` (divides ``in_features``).
@@ -290,9 +302,19 @@ class BiclusterConv(FactorizedConv):
         dtype=None,
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
+        **options: Unpack[ConvOptions],
     ):
         self._setup(
-            in_features, out_features, kernel_size, strides, padding, use_bias, dtype, param_dtype
+            in_features,
+            out_features,
+            kernel_size,
+            strides,
+            padding,
+            use_bias,
+            dtype,
+            param_dtype,
+            rngs,
+            options,
         )
         self.in_groups = check_positive("in_groups", in_groups)
         self.out_groups = check_positive("out_groups", out_groups)
@@ -314,9 +336,9 @@ class BiclusterConv(FactorizedConv):
     def _forward(self, x, parts):
         proj, spatial = parts
         g, h, k = self.in_groups, self.out_groups, self.rank
-        z = conv(x[..., np.asarray(self.in_perm)], proj, groups=g)  # channels (g, h, k)
+        z = self._conv(x[..., np.asarray(self.in_perm)], proj, groups=g)  # channels (g, h, k)
         z = z.reshape(*z.shape[:-1], g, h, k).swapaxes(-3, -2).reshape(*z.shape[:-1], g * h * k)
-        y = conv(z, spatial, self.strides, stage_padding(self.padding, "hw"), groups=h)
+        y = self._conv(z, spatial, self.strides, stage_padding(self.padding, "hw"), groups=h)
         return y[..., np.argsort(self.out_perm)]
 
     def _kernel(self, parts):

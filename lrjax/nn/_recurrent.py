@@ -19,7 +19,7 @@ import abc
 import functools
 import types
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import jax
 import jax.numpy as jnp
@@ -28,6 +28,7 @@ from flax import nnx
 from flax.nnx.nn import dtypes
 
 from .. import _checks
+from ._common import EMPTY, Initializer, bias_param, matmul
 from ._dense import CPLinear, TuckerLinear
 from ._init import check_modes, check_positive, count_params
 from ._tt_linear import TTLinear
@@ -90,20 +91,84 @@ def _dense_gated_scan_bwd(gates, residuals, cotangents):
 _dense_gated_scan.defvjp(_dense_gated_scan_fwd, _dense_gated_scan_bwd)
 
 
+class CellOptions(TypedDict, total=False):
+    """The ``nnx.GRUCell`` keyword arguments every GRU cell of lrjax takes.
+
+    ``kernel_init`` / ``recurrent_kernel_init``: initializers of the input and recurrent maps
+    (for a tensorized cell, the factor initializers of its two layers, one for every factor or
+    one per factor; ``None``: lrjax's defaults); ``kernel_metadata`` /
+    ``recurrent_kernel_metadata``: ``nnx.Param`` metadata of them (e.g. sharding);
+    ``bias_init`` (default zeros) and ``bias_metadata`` of the ``3H`` bias; ``precision`` and
+    ``dot_general`` of every product; ``carry_init``, the default initializer of
+    :meth:`initialize_carry` (zeros).
+    """
+
+    kernel_init: Any
+    recurrent_kernel_init: Any
+    kernel_metadata: Any
+    recurrent_kernel_metadata: Any
+    bias_init: Initializer | None
+    bias_metadata: Any
+    precision: Any
+    dot_general: Callable[..., jax.Array]
+    carry_init: Initializer | None
+
+
+CELL_DEFAULTS: dict[str, Any] = {
+    "kernel_init": None,
+    "recurrent_kernel_init": None,
+    "kernel_metadata": EMPTY,
+    "recurrent_kernel_metadata": EMPTY,
+    "bias_init": None,
+    "bias_metadata": EMPTY,
+    "precision": None,
+    "dot_general": jax.lax.dot_general,
+    "carry_init": None,
+}
+
+
 class _GRUBase(nnx.RNNCellBase):
     """Gate arithmetic shared by every GRU cell; subclasses provide the two maps."""
 
     in_features: int
     hidden_features: int
 
-    def _setup(self, in_features, hidden_features, gate_fn, activation_fn, dtype, param_dtype):
+    def _setup(
+        self,
+        in_features,
+        hidden_features,
+        gate_fn,
+        activation_fn,
+        dtype,
+        param_dtype,
+        rngs=None,
+        options=EMPTY,
+    ):
+        unknown = sorted(set(options) - set(CELL_DEFAULTS))
+        if unknown:
+            raise TypeError(
+                f"unexpected keyword argument(s) {unknown}; the cell options are "
+                f"{sorted(CELL_DEFAULTS)}"
+            )
+        opts = {**CELL_DEFAULTS, **options}
+        if opts["carry_init"] is not None and not callable(opts["carry_init"]):
+            raise ValueError(f"carry_init must be callable, got {opts['carry_init']!r}")
+        self.precision = opts["precision"]
+        self.dot_general = opts["dot_general"]
+        self.carry_init = opts["carry_init"]
         self.in_features = check_positive("in_features", in_features)
         self.hidden_features = check_positive("hidden_features", hidden_features)
         self.gate_fn = gate_fn
         self.activation_fn = activation_fn
         self.dtype = dtype
         self.param_dtype = param_dtype
-        self.bias = nnx.Param(jnp.zeros((3 * hidden_features,), param_dtype))
+        self.bias = bias_param(rngs, 3 * hidden_features, param_dtype, opts)
+        return opts
+
+    def _default_products(self) -> bool:
+        """True when products use the default ``dot_general`` and precision (the fused scan
+        of a dense recurrent kernel multiplies with ``@``)."""
+        return self.precision is None and self.dot_general is jax.lax.dot_general
 
     @abc.abstractmethod
     def input_map(self, x: jax.Array) -> jax.Array:
@@ -145,6 +210,8 @@ class _GRUBase(nnx.RNNCellBase):
             carry = self.initialize_carry(inputs.shape[:-2] + inputs.shape[-1:])
         gx, bias = dtypes.promote_dtype((self.input_map(inputs), self.bias[...]), dtype=self.dtype)
         gx = jnp.moveaxis(gx + bias, -2, 0)
+        # the loop carries the promoted dtype (float32 parameters with float64 inputs: float64)
+        carry = jnp.asarray(carry, jnp.result_type(carry, gx))
         kernel = self._dense_recurrent_kernel()
         if kernel is not None and gx.shape[0] > 0:
             final, ys = _dense_gated_scan(self._gate_step, carry, gx, kernel)
@@ -172,8 +239,10 @@ class _GRUBase(nnx.RNNCellBase):
         return self._gate_step(h, gx + bias, gh)
 
     def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]
-        """Zero hidden state of shape ``input_shape[:-1] + (hidden_features,)``."""
+        """Hidden state of shape ``input_shape[:-1] + (hidden_features,)``: ``carry_init``
+        (default: the cell's ``carry_init``, else zeros) called with a key from ``rngs``."""
         shape = (*tuple(input_shape[:-1]), self.hidden_features)
+        carry_init = carry_init if carry_init is not None else self.carry_init
         if carry_init is not None:
             # nnx.Rngs / RngStream are callable (they return a key); a key array is used as is
             key = rngs() if callable(rngs) else rngs
@@ -232,6 +301,10 @@ class GRUCell(_GRUBase):
         dtype: computation dtype.
         param_dtype: parameter dtype.
         rngs: random streams.
+        **options: as ``nnx.GRUCell``'s (:class:`CellOptions`): ``kernel_init`` (default
+            LeCun normal), ``recurrent_kernel_init`` (default orthogonal times ``sqrt(3)``),
+            ``bias_init``, the three ``*_metadata``, ``precision``, ``dot_general``,
+            ``carry_init``.
 
     Examples:
         >>> from flax import nnx
@@ -250,28 +323,38 @@ class GRUCell(_GRUBase):
         dtype=None,
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
+        **options: Unpack[CellOptions],
     ):
-        self._setup(in_features, hidden_features, gate_fn, activation_fn, dtype, param_dtype)
-        h3 = 3 * hidden_features
-        self.input_kernel = nnx.Param(
-            nnx.initializers.lecun_normal()(rngs.params(), (in_features, h3), param_dtype)
+        opts = self._setup(
+            in_features, hidden_features, gate_fn, activation_fn, dtype, param_dtype, rngs, options
         )
-        orth = nnx.initializers.orthogonal()(rngs.params(), (hidden_features, h3), param_dtype)
-        self.recurrent_kernel = nnx.Param(orth * np.sqrt(3.0).astype(orth.dtype))
+        h3 = 3 * hidden_features
+        init = opts["kernel_init"] or nnx.initializers.lecun_normal()
+        self.input_kernel = nnx.Param(
+            init(rngs.params(), (in_features, h3), param_dtype), **opts["kernel_metadata"]
+        )
+        if opts["recurrent_kernel_init"] is None:
+            orth = nnx.initializers.orthogonal()(rngs.params(), (hidden_features, h3), param_dtype)
+            rec = orth * np.sqrt(3.0).astype(orth.dtype)
+        else:
+            rec = opts["recurrent_kernel_init"](rngs.params(), (hidden_features, h3), param_dtype)
+        self.recurrent_kernel = nnx.Param(rec, **opts["recurrent_kernel_metadata"])
 
     def input_map(self, x):
         x, k = dtypes.promote_dtype((x, self.input_kernel[...]), dtype=self.dtype)
-        return x @ k
+        return matmul(x, k, self.precision, self.dot_general)
 
     def recurrent_map(self, h):
         h, k = dtypes.promote_dtype((h, self.recurrent_kernel[...]), dtype=self.dtype)
-        return h @ k
+        return matmul(h, k, self.precision, self.dot_general)
 
     def recurrent_fn(self):
         k = dtypes.promote_dtype((self.recurrent_kernel[...],), dtype=self.dtype)[0]
-        return lambda h: h @ k
+        return lambda h: matmul(h, k, self.precision, self.dot_general)
 
     def _dense_recurrent_kernel(self):
+        if not self._default_products():
+            return None
         return dtypes.promote_dtype((self.recurrent_kernel[...],), dtype=self.dtype)[0]
 
     def kernels(self):
@@ -285,19 +368,28 @@ def _tripled(modes: tuple[int, ...]) -> tuple[int, ...]:
 class _TensorizedGRU(_GRUBase):
     """A GRU whose two maps are factorized linear layers of one class."""
 
-    def _build(self, layer_cls, rank_kw, in_modes, hidden_modes, rngs):
+    def _build(self, layer_cls, rank_kw, in_modes, hidden_modes, rngs, opts):
         self.in_modes = check_modes("in_modes", in_modes, self.in_features, None)
         self.hidden_modes = check_modes(
             "hidden_modes", hidden_modes, self.hidden_features, len(self.in_modes)
         )
         out_modes = _tripled(self.hidden_modes)
-        common = dict(use_bias=False, dtype=self.dtype, param_dtype=self.param_dtype, rngs=rngs)
+        common = dict(
+            use_bias=False,
+            dtype=self.dtype,
+            param_dtype=self.param_dtype,
+            rngs=rngs,
+            precision=self.precision,
+            dot_general=self.dot_general,
+        )
         self.input_layer = layer_cls(
             self.in_features,
             3 * self.hidden_features,
             **rank_kw,
             in_modes=self.in_modes,
             out_modes=out_modes,
+            kernel_init=opts["kernel_init"],
+            kernel_metadata=opts["kernel_metadata"],
             **common,
         )
         self.recurrent_layer = layer_cls(
@@ -306,6 +398,8 @@ class _TensorizedGRU(_GRUBase):
             **rank_kw,
             in_modes=self.hidden_modes,
             out_modes=out_modes,
+            kernel_init=opts["recurrent_kernel_init"],
+            kernel_metadata=opts["recurrent_kernel_metadata"],
             **common,
         )
 
@@ -320,7 +414,7 @@ class _TensorizedGRU(_GRUBase):
 
     def _dense_recurrent_kernel(self):
         layer = self.recurrent_layer
-        if not layer.materialize:
+        if not layer.materialize or not self._default_products():
             return None
         parts = dtypes.promote_dtype(tuple(layer._parts()), dtype=layer.dtype or self.dtype)
         return layer._matrix(list(parts))  # what matmul_fn multiplies by
@@ -391,6 +485,8 @@ _CELL_DOC_ARGS = """
         hidden_modes: factorization of ``H``; the maps output ``hidden_modes`` with the last
             mode tripled (default: as many balanced factors as ``in_modes``).
         gate_fn, activation_fn, dtype, param_dtype, rngs: as for :class:`GRUCell`.
+        **options: :class:`CellOptions` (``kernel_init`` and ``recurrent_kernel_init`` are
+            the factor initializers of the two layers).
 """
 
 
@@ -427,9 +523,14 @@ class CPGRUCell(_TensorizedGRU):
         dtype=None,
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
+        **options: Unpack[CellOptions],
     ):
-        self._setup(in_features, hidden_features, gate_fn, activation_fn, dtype, param_dtype)
-        self._build(CPLinear, {"rank": rank}, in_modes or _default(in_features), hidden_modes, rngs)
+        opts = self._setup(
+            in_features, hidden_features, gate_fn, activation_fn, dtype, param_dtype, rngs, options
+        )
+        self._build(
+            CPLinear, {"rank": rank}, in_modes or _default(in_features), hidden_modes, rngs, opts
+        )
 
 
 class TuckerGRUCell(_TensorizedGRU):
@@ -468,11 +569,19 @@ class TuckerGRUCell(_TensorizedGRU):
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
         rank: int | Sequence[int] | None = None,
+        **options: Unpack[CellOptions],
     ):
         ranks = _checks.renamed("ranks", ranks, "rank", rank)
-        self._setup(in_features, hidden_features, gate_fn, activation_fn, dtype, param_dtype)
+        opts = self._setup(
+            in_features, hidden_features, gate_fn, activation_fn, dtype, param_dtype, rngs, options
+        )
         self._build(
-            TuckerLinear, {"ranks": ranks}, in_modes or _default(in_features), hidden_modes, rngs
+            TuckerLinear,
+            {"ranks": ranks},
+            in_modes or _default(in_features),
+            hidden_modes,
+            rngs,
+            opts,
         )
 
 
@@ -509,10 +618,13 @@ class TTGRUCell(_TensorizedGRU):
         dtype=None,
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
+        **options: Unpack[CellOptions],
     ):
-        self._setup(in_features, hidden_features, gate_fn, activation_fn, dtype, param_dtype)
+        opts = self._setup(
+            in_features, hidden_features, gate_fn, activation_fn, dtype, param_dtype, rngs, options
+        )
         self._build(
-            TTLinear, {"ranks": ranks}, in_modes or _default(in_features), hidden_modes, rngs
+            TTLinear, {"ranks": ranks}, in_modes or _default(in_features), hidden_modes, rngs, opts
         )
 
 

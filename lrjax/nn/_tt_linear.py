@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Unpack
 
 import jax
 import jax.numpy as jnp
@@ -11,8 +12,8 @@ from flax import nnx
 
 from .. import _checks
 from ..decomposition import tt_svd
-from ._common import FactorizedLinear, kernel_of, tensor_of
-from ._init import check_modes, part_std, scaled_normal
+from ._common import DenseOptions, FactorizedLinear, kernel_of, tensor_of
+from ._init import check_modes, part_std
 
 __all__ = ["TTLinear"]
 
@@ -22,7 +23,7 @@ def _tt_ranks(ranks, d: int) -> tuple[int, ...]:
     return (1, *_checks.ranks("ranks", ranks, d, form="tt"), 1)
 
 
-def _tt_merge(cores) -> jax.Array:
+def _tt_merge(cores, einsum=jnp.einsum) -> jax.Array:
     """Contract TT-matrix cores ``(r, i, j, s)`` into ``(r_0 I, J, r_end)`` (C-order merges).
 
     For a first core with ``r_0 = 1`` the leading axis is just ``I``; the trailing rank axis is
@@ -31,7 +32,7 @@ def _tt_merge(cores) -> jax.Array:
     first = cores[0]
     t = first.reshape(first.shape[0] * first.shape[1], first.shape[2], first.shape[3])
     for core in cores[1:]:
-        t = jnp.einsum("IJr,rijs->IiJjs", t, core)
+        t = einsum("IJr,rijs->IiJjs", t, core)
         t = t.reshape(t.shape[0] * t.shape[1], t.shape[2] * t.shape[3], t.shape[4])
     return t
 
@@ -52,7 +53,7 @@ class TTLinear(FactorizedLinear):
 
     The arguments not listed here are as for :class:`CPLinear`: ``in_features``,
     ``out_features``, ``in_modes``, ``out_modes``, ``use_bias``, ``materialize``, ``dtype``,
-    ``param_dtype``, ``rngs``.
+    ``param_dtype``, ``rngs`` and the layer options (one factor per core).
 
     Args:
         ranks: an int (every inner rank), the ``d - 1`` inner ranks, or all ``d + 1`` ranks
@@ -82,8 +83,11 @@ class TTLinear(FactorizedLinear):
         dtype=None,
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
+        **options: Unpack[DenseOptions],
     ):
-        self._setup_common(in_features, out_features, use_bias, materialize, dtype, param_dtype)
+        opts = self._setup_common(
+            in_features, out_features, use_bias, materialize, dtype, param_dtype, rngs, options
+        )
         self.in_modes = check_modes("in_modes", in_modes, in_features, None)
         self.out_modes = check_modes("out_modes", out_modes, out_features, len(self.in_modes))
         d = len(self.in_modes)
@@ -93,23 +97,18 @@ class TTLinear(FactorizedLinear):
             )
         self.ranks = _tt_ranks(ranks, d)
         std = part_std(1.0 / in_features, math.prod(self.ranks), d)
-        self.cores = nnx.List(
-            [
-                nnx.Param(
-                    scaled_normal(
-                        rngs.params(),
-                        (self.ranks[k], self.in_modes[k], self.out_modes[k], self.ranks[k + 1]),
-                        std,
-                        param_dtype,
-                    )
-                )
-                for k in range(d)
-            ]
-        )
+        shapes = [
+            (self.ranks[k], self.in_modes[k], self.out_modes[k], self.ranks[k + 1])
+            for k in range(d)
+        ]
+        self.cores = nnx.List(self._factors(rngs, shapes, std, opts))
         self._normalize_init()
 
     def _parts(self):
         return [c[...] for c in self.cores]
+
+    def _einsum(self, spec, *operands):
+        return jnp.einsum(spec, *operands, precision=self.precision, _dot_general=self.dot_general)
 
     def _param_list(self):
         return list(self.cores)
@@ -118,29 +117,29 @@ class TTLinear(FactorizedLinear):
         # Contract the left and right halves of the train once: the product then costs two
         # batched matmuls instead of one small contraction per core.
         s = len(parts) // 2 if len(parts) > 1 else 1
-        left = _tt_merge(parts[:s])  # (I_L, J_L, r_s)
-        right = _tt_merge(parts[s:]) if s < len(parts) else None
+        left = _tt_merge(parts[:s], self._einsum)  # (I_L, J_L, r_s)
+        right = _tt_merge(parts[s:], self._einsum) if s < len(parts) else None
         return left, right
 
     def _apply_prepared(self, x, prepared):
         left, right = prepared
         if right is None:
-            return x @ left[..., 0]
+            return self._mm(x, left[..., 0])
         batch = x.shape[0]
         i_l, j_l, r_s = left.shape
         i_r = self.in_features // i_l
         right = right[..., 0].reshape(r_s, i_r, -1)  # (r_s, I_R, J_R)
         if batch * i_r * j_l * r_s > 4 * self.in_features * self.out_features:
             # the (B, I_R, J_L, r_s) intermediate would dwarf W: one matmul by W is faster
-            w = jnp.einsum("ikr,rjl->ijkl", left, right)
-            return x @ w.reshape(self.in_features, self.out_features)
+            w = self._einsum("ikr,rjl->ijkl", left, right)
+            return self._mm(x, w.reshape(self.in_features, self.out_features))
         t = x.reshape(batch, i_l, i_r)
-        t = jnp.einsum("bij,ikr->bjkr", t, left)
-        y = jnp.einsum("bjkr,rjl->bkl", t, right)
+        t = self._einsum("bij,ikr->bjkr", t, left)
+        y = self._einsum("bjkr,rjl->bkl", t, right)
         return y.reshape(batch, self.out_features)
 
     def _matrix(self, parts):
-        return _tt_merge(parts)[..., 0].reshape(self.in_features, self.out_features)
+        return _tt_merge(parts, self._einsum)[..., 0].reshape(self.in_features, self.out_features)
 
     def _flops(self):
         d = len(self.in_modes)
