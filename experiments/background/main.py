@@ -32,7 +32,7 @@ from tqdm import tqdm
 import lrjax
 from experiments._imaging import RowLog, computed_dtype, image_grid, markdown_table
 from experiments._workdir import WorkdirLock
-from lrjax.data import load_cdnet_highway, load_i2r_hall
+from lrjax.data import load_cdnet_highway, load_i2r_hall, load_video
 from lrjax.metrics import detection_stats
 
 METHODS = ("rpca", "trpca", "lrsi")
@@ -44,14 +44,28 @@ JOB_FIELDS = ("methods",)
 
 
 def load(config):
-    """The video of ``config.dataset`` (``"highway"`` or ``"hall"``) as ``VideoData``."""
+    """The video of ``config.dataset`` as ``VideoData``: ``"highway"``, ``"hall"``, or the path
+    of your own video (a folder of frames or a ``.npy`` stack, :func:`lrjax.data.load_video`),
+    with ground-truth masks from ``config.truth`` when given. Your video keeps every
+    ``config.step``-th of its first ``config.n_frames * config.step`` frames, downsampled by
+    ``config.downsample``."""
     if config.dataset == "highway":
         return load_cdnet_highway(
             n_frames=config.n_frames, step=config.step, downsample=config.downsample
         )
     if config.dataset == "hall":
         return load_i2r_hall()
-    raise ValueError(f"`dataset` must be 'highway' or 'hall', got {config.dataset!r}.")
+    path = Path(config.dataset)
+    if not path.exists():
+        raise ValueError(
+            f"`dataset` must be 'highway', 'hall' or the path of a video (a folder of frames or "
+            f"a .npy stack), got {config.dataset!r}."
+        )
+    truth = config.get("truth") or None
+    video = load_video(
+        path, truth=truth, max_frames=config.n_frames * config.step, downsample=config.downsample
+    )
+    return type(video)(*(a[:: config.step] for a in video))
 
 
 def dct_basis(h: int, w: int, order: int) -> np.ndarray:
@@ -136,12 +150,15 @@ def _run(config, workdir: str) -> list[dict]:
         figures[method] = (bg, sparse)
         if key in log:
             continue
-        best = max(THRESHOLDS, key=lambda th: scores(sparse, data, th)["f_measure"])
         row = {"key": key, "dataset": config.dataset, "method": method, "seconds": seconds}
-        row.update(scores(sparse, data, config.threshold))
         row["threshold"] = config.threshold
-        row["best_threshold"] = float(best)
-        row["best_f_measure"] = scores(sparse, data, best)["f_measure"]
+        if data.labelled.any():
+            best = max(THRESHOLDS, key=lambda th: scores(sparse, data, th)["f_measure"])
+            row.update(scores(sparse, data, config.threshold))
+            row["best_threshold"] = float(best)
+            row["best_f_measure"] = scores(sparse, data, best)["f_measure"]
+        else:  # your video without ground truth: the decomposition and figures only
+            row["foreground_fraction"] = float(np.mean(np.abs(sparse) > config.threshold))
         log.add(row)
     rows = log.select(keys)
     _summary(work, config, data, rows)
@@ -151,6 +168,25 @@ def _run(config, workdir: str) -> list[dict]:
 
 def _summary(work: Path, config, data, rows) -> None:
     t, h, w = data.frames.shape
+    if not data.labelled.any():
+        lines = [
+            f"# Background subtraction, {config.dataset}: {t} frames of {h}x{w} "
+            f"({computed_dtype(config)})",
+            "",
+            f"No ground truth given (`config.truth`): no F-measure. Foreground = |S| > "
+            f"{config.threshold}.",
+            "",
+            *markdown_table(
+                ["method", "foreground fraction", "time (s)"],
+                [
+                    [r["method"], f"{r['foreground_fraction']:.4f}", f"{r['seconds']:.1f}"]
+                    for r in rows
+                ],
+            ),
+        ]
+        (work / "summary.md").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))
+        return
     table = [
         [
             r["method"],
@@ -179,15 +215,20 @@ def _summary(work: Path, config, data, rows) -> None:
 
 
 def _figures(work: Path, config, data, figures) -> None:
-    idx = np.flatnonzero(data.labelled)
+    idx = np.flatnonzero(data.labelled) if data.labelled.any() else np.arange(len(data.frames))
     frame = int(idx[len(idx) // 2])
-    panels = [("input", data.frames[frame]), ("ground truth", data.truth[frame])]
+    panels = [("input", data.frames[frame])]
+    panels.append(
+        ("ground truth", data.truth[frame]) if data.labelled.any() else ("|input - median|",
+         np.abs(data.frames[frame] - np.median(data.frames, axis=0)))
+    )  # fmt: skip
     for method, (bg, sparse) in figures.items():
         panels.append((f"{method}: background", bg[frame]))
         panels.append(
             (f"{method}: |S| > {config.threshold}", np.abs(sparse[frame]) > config.threshold)
         )
-    image_grid(work / f"{config.dataset}_frame{frame}.png", panels, cols=2, size=2.6)
+    name = Path(config.dataset).stem if Path(config.dataset).exists() else config.dataset
+    image_grid(work / f"{name}_frame{frame}.png", panels, cols=2, size=2.6)
 
 
 def run(config, workdir: str) -> list[dict]:

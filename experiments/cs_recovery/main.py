@@ -137,6 +137,24 @@ def recover(method, y, phi, shape, config):
     raise ValueError(f"unknown method {method!r}; choose from {METHODS}.")
 
 
+def test_image(name: str, config) -> np.ndarray:
+    """A Set11 image by name, or your image file (any format pillow reads, or ``.npy``), in
+    [0, 1]; cropped to ``config.crop`` (when set) and then to whole ``config.block`` blocks."""
+    img = load_image(name)
+    if config.crop:
+        img = img[: config.crop, : config.crop]
+    h, w = (
+        (img.shape[0] // config.block) * config.block,
+        (img.shape[1] // config.block) * config.block,
+    )
+    if h == 0 or w == 0:
+        raise ValueError(
+            f"image {name!r} ({img.shape[0]} x {img.shape[1]}) is smaller than one "
+            f"{config.block} x {config.block} block."
+        )
+    return img[:h, :w]
+
+
 def _run(config, workdir: str) -> list[dict]:
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -144,10 +162,7 @@ def _run(config, workdir: str) -> list[dict]:
     keys, figures = [], {}
     jobs = [(i, r, m) for r in config.rates for i in config.images for m in config.methods]
     for name, rate, method in tqdm(jobs, desc="cs_recovery", unit="run"):
-        img = load_image(name)
-        if config.crop:
-            img = img[: config.crop, : config.crop]
-        x = jnp.asarray(img, config.dtype)
+        x = jnp.asarray(test_image(name, config), config.dtype)
         key = f"{name}/rate{rate}/{method}"
         keys.append(key)
         want_fig = name == config.figure_image and rate == config.figure_rate
@@ -176,15 +191,13 @@ def _run(config, workdir: str) -> list[dict]:
     rows = log.select(keys)
     _summary(work, config, rows)
     if figures:
-        img = load_image(config.figure_image)
-        if config.crop:
-            img = img[: config.crop, : config.crop]
+        img = test_image(config.figure_image, config)
         panels = [("original", img)] + [
             (f"{m}, {float(psnr(img, np.clip(f, 0, 1))):.2f} dB", np.clip(f, 0, 1))
             for m, f in figures.items()
         ]
         image_grid(
-            work / f"{config.figure_image}_rate{config.figure_rate}.png",
+            work / f"{Path(config.figure_image).stem}_rate{config.figure_rate}.png",
             panels,
             cols=3,
             size=2.8,

@@ -20,7 +20,7 @@ RUN_CONTROL = frozenset(
 
 # Fields added to the config after runs were recorded without them, with the value that gives
 # the behaviour of those runs: a workdir without the field resumes under that value.
-ADDED_FIELDS = {"train_chunk": -1, "weight_decay": 0.0}
+ADDED_FIELDS = {"train_chunk": -1, "weight_decay": 0.0, "steps_per_beat": 1}
 
 CELLS = ("gru", "cp", "tucker", "tt")
 

@@ -9,13 +9,15 @@ import math
 import jax
 import numpy as np
 
+from experiments.polyphonic.configuration import ADDED_FIELDS
 from experiments.polyphonic.model import N_KEYS
 from lrjax.data import load_polyphonic
 
 
 def load_splits(config) -> dict[str, list[np.ndarray]]:
     """The dataset's splits, optionally cut down (``limit_sequences``, ``max_length``)."""
-    data = load_polyphonic(config.dataset)._asdict()
+    steps = int(config.get("steps_per_beat", ADDED_FIELDS["steps_per_beat"]))
+    data = load_polyphonic(config.dataset, steps_per_beat=steps)._asdict()
     if config.limit_sequences > 0:
         data = {k: v[: config.limit_sequences] for k, v in data.items()}
     if config.max_length > 0:

@@ -1,6 +1,8 @@
 """Loaders for the datasets shipped with lrjax (NumPy out, nothing downloaded): in a checkout
 from ``data/``, in an installed wheel from the copy it carries (:func:`data_root`). The
-named files: ``MSI_FILES``, ``SET11``, ``POLYPHONIC``."""
+named files: ``MSI_FILES``, ``SET11``, ``POLYPHONIC``. The same loaders read your own files:
+an image (:func:`load_image`), a multispectral cube (:func:`load_msi`), a video
+(:func:`load_video`), MIDI files (:func:`load_polyphonic`, :func:`midi_to_roll`)."""
 
 from ._imaging import SET11 as SET11
 from ._imaging import VideoData as VideoData
@@ -16,6 +18,8 @@ from ._polyphonic import POLYPHONIC as POLYPHONIC
 from ._polyphonic import PolyphonicData as PolyphonicData
 from ._polyphonic import load_polyphonic as load_polyphonic
 from ._polyphonic import pitches_to_roll as pitches_to_roll
+from ._user import load_video as load_video
+from ._user import midi_to_roll as midi_to_roll
 
 __all__ = [
     "MSI_FILES",
@@ -31,5 +35,7 @@ __all__ = [
     "load_image",
     "load_msi",
     "load_polyphonic",
+    "load_video",
+    "midi_to_roll",
     "pitches_to_roll",
 ]

@@ -110,3 +110,12 @@ def check_array(
             f"{path}: {what} must lie in [{low}, {high}], got values in [{arr.min()}, {arr.max()}]."
         )
     return arr
+
+
+def downsample(a: np.ndarray, factor: int) -> np.ndarray:
+    """Block-average the last two axes by an integer factor (crops to a multiple)."""
+    if factor == 1:
+        return a
+    h, w = (a.shape[-2] // factor) * factor, (a.shape[-1] // factor) * factor
+    a = a[..., :h, :w].reshape(*a.shape[:-2], h // factor, factor, w // factor, factor)
+    return a.mean(axis=(-3, -1))

@@ -10,7 +10,9 @@ from typing import NamedTuple
 import numpy as np
 
 from ._files import check_array, open_image, read_mat
+from ._files import downsample as block_average
 from ._msi import data_root
+from ._user import read_gray_image
 
 SET11 = {
     "barbara": "barbara.tif",
@@ -35,18 +37,27 @@ def _file(root, *parts: str) -> Path:
     return path
 
 
-def load_image(name: str, *, root: str | os.PathLike | None = None) -> np.ndarray:
-    """Load a Set11 test image as float64 ``(H, W)`` in [0, 1] (8-bit gray levels / 255).
+def load_image(name: str | os.PathLike, *, root: str | os.PathLike | None = None) -> np.ndarray:
+    """Load a Set11 test image, or your own, as float64 ``(H, W)`` in [0, 1].
 
     Args:
         name: one of ``SET11`` (``"barbara"``, ``"boats"``, ``"cameraman"``, ``"foreman"``,
             ``"house"``, ``"lena"``, ``"monarch"``, ``"parrots"``, ``"peppers"`` at 256 x 256;
-            ``"fingerprint"``, ``"flinstones"`` at 512 x 512), case-insensitive.
+            ``"fingerprint"``, ``"flinstones"`` at 512 x 512), case-insensitive; or the path of
+            your image: any format pillow reads (converted to 8-bit gray, divided by 255) or a
+            ``.npy`` array ``(H, W)`` / ``(H, W, 3)`` (integers divided by their type's
+            maximum, floats in [0, 1]).
         root: data folder (see :func:`lrjax.data.data_root`).
 
     Raises:
-        ValueError: for an unknown name or a missing file.
+        ValueError: for an unknown name, a missing file, or a file that is not a readable
+            image (the message names it).
     """
+    if isinstance(name, os.PathLike) or Path(name).suffix or os.sep in name:
+        path = Path(os.fspath(name))
+        if not path.is_file():
+            raise ValueError(f"image file {path} not found.")
+        return read_gray_image(path)
     key = name.lower()
     if key not in SET11:
         raise ValueError(f"`name` must be one of {tuple(SET11)}, got {name!r}.")
@@ -83,15 +94,6 @@ class VideoData(NamedTuple):
     truth: np.ndarray
     valid: np.ndarray
     labelled: np.ndarray
-
-
-def _downsample(a: np.ndarray, factor: int) -> np.ndarray:
-    """Block-average the last two axes by an integer factor (crops to a multiple)."""
-    if factor == 1:
-        return a
-    h, w = (a.shape[-2] // factor) * factor, (a.shape[-1] // factor) * factor
-    a = a[..., :h, :w].reshape(*a.shape[:-2], h // factor, factor, w // factor, factor)
-    return a.mean(axis=(-3, -1))
 
 
 def load_cdnet_highway(
@@ -139,9 +141,9 @@ def load_cdnet_highway(
         )
         truth.append(fg)
         valid.append(ev)
-    f = _downsample(np.stack(frames), downsample)
-    t = _downsample(np.stack(truth).astype(np.float64), downsample) > 0.5
-    v = _downsample(np.stack(valid).astype(np.float64), downsample) == 1.0
+    f = block_average(np.stack(frames), downsample)
+    t = block_average(np.stack(truth).astype(np.float64), downsample) > 0.5
+    v = block_average(np.stack(valid).astype(np.float64), downsample) == 1.0
     return VideoData(f, t, v, np.ones(len(ids), bool))
 
 

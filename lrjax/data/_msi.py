@@ -33,21 +33,36 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     return here / "files"
 
 
-def load_msi(name: str = "chart_and_stuffed_toy", *, root=None) -> np.ndarray:
-    """Load a CAVE multispectral image as a float64 array ``(height, width, 31)`` in [0, 1].
+def load_msi(
+    name: str | os.PathLike = "chart_and_stuffed_toy", *, root=None, key: str | None = None
+) -> np.ndarray:
+    """Load a CAVE multispectral image, or your own cube, as float64 ``(height, width, bands)``
+    in [0, 1].
 
     Args:
         name: one of ``MSI_FILES``: ``"chart_and_stuffed_toy"`` (150 x 150 x 31, a crop,
             stored in [0, 1]) or ``"cloth"`` (256 x 256 x 31, raw 16-bit values, divided by
-            their maximum as in the denoising literature).
+            their maximum as in the denoising literature); or the path of your cube, a
+            ``.npy`` array or a ``.mat`` file, bands last, non-negative (divided by its
+            maximum when that is above 1).
         root: data folder (see :func:`data_root`).
+        key: the ``.mat`` variable holding your cube (default ``Omsi``, else the file's only
+            3-D numeric variable).
 
     Returns:
-        The image, bands last (400-700 nm in 10 nm steps).
+        The image, bands last (for CAVE, 400-700 nm in 10 nm steps).
 
     Raises:
-        ValueError: for an unknown name or a file that is missing or malformed.
+        ValueError: for an unknown name or a file that is missing or malformed (the message
+            names it).
     """
+    if isinstance(name, os.PathLike) or Path(name).suffix.lower() in (".mat", ".npy"):
+        from ._user import read_cube
+
+        path = Path(os.fspath(name))
+        if not path.is_file():
+            raise ValueError(f"multispectral cube file {path} not found.")
+        return read_cube(path, key)
     if name not in MSI_FILES:
         raise ValueError(f"`name` must be one of {tuple(MSI_FILES)}, got {name!r}.")
     path = data_root(root) / "cave_msi" / MSI_FILES[name]

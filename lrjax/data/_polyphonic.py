@@ -114,7 +114,9 @@ def _from_pitch_lists(data, source: str) -> dict:
     return out
 
 
-def load_polyphonic(name: str = "jsb_chorales", *, root=None) -> PolyphonicData:
+def load_polyphonic(
+    name: str | os.PathLike = "jsb_chorales", *, root=None, steps_per_beat: int = 1
+) -> PolyphonicData:
     """Load a polyphonic-music dataset as binary piano rolls.
 
     Args:
@@ -125,8 +127,11 @@ def load_polyphonic(name: str = "jsb_chorales", *, root=None) -> PolyphonicData:
             ``{"train", "valid", "test"}`` of lists of sequences, each a list of time steps,
             each a list of MIDI pitches in 21..108. A pickle is read as plain data by an
             unpickler that builds only lists, dicts, sets, numbers and strings: a file that
-            refers to any class or function is rejected, so no code in it ever runs.
+            refers to any class or function is rejected, so no code in it ever runs. Or a
+            folder of MIDI files in ``train/``, ``valid/`` and ``test/`` subfolders, read by
+            :func:`midi_to_roll`.
         root: data folder (see :func:`data_root`) for the named datasets.
+        steps_per_beat: for MIDI folders, time steps per quarter note.
 
     Returns:
         :class:`PolyphonicData` of lists of ``(T_i, 88)`` uint8 arrays, column ``j`` = MIDI
@@ -151,6 +156,11 @@ def load_polyphonic(name: str = "jsb_chorales", *, root=None) -> PolyphonicData:
     """
     path = Path(os.fspath(name))
     expected = None
+    if path.is_dir():
+        from ._user import read_midi_splits
+
+        splits = read_midi_splits(path, steps_per_beat)
+        return PolyphonicData(splits["train"], splits["valid"], splits["test"])
     if path.suffix.lower() not in (".mat", ".json", ".pkl", ".pickle"):
         key = _canonical(str(name))
         file, expected = POLYPHONIC[key]

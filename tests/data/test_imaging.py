@@ -15,7 +15,8 @@ from lrjax.data import (  # noqa: E402
     load_image,
     load_msi,
 )
-from lrjax.data._imaging import SET11, _downsample  # noqa: E402
+from lrjax.data._files import downsample as _downsample  # noqa: E402
+from lrjax.data._imaging import SET11  # noqa: E402
 
 
 def test_set11_images():

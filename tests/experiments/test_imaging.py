@@ -99,3 +99,56 @@ def test_every_config_names_known_methods(module):
     for name in names:
         config = importlib.import_module(f"{package}.{name}").get_config()
         assert set(config.methods) <= set(module.METHODS), (name, config.methods)
+
+
+def test_runners_take_your_own_files(tmp_path):
+    """Each imaging runner on a user's file: a video as a .npy stack without ground truth and as
+    a folder with masks, a multispectral cube as .npy, an image for CS as .png."""
+    from PIL import Image
+
+    from experiments.background.configs import tiny as bg_tiny
+    from experiments.cs_recovery.configs import tiny as cs_tiny
+    from experiments.msi_denoise.configs import tiny as msi_tiny
+    from lrjax.data import load_cdnet_highway, load_image, load_msi
+
+    video = load_cdnet_highway(n_frames=8, step=30, downsample=8)
+    np.save(tmp_path / "clip.npy", video.frames)
+    config = bg_tiny.get_config()
+    config.dataset, config.step, config.methods = str(tmp_path / "clip.npy"), 1, ("rpca",)
+    config.downsample = 1  # the clip is already small
+    rows = background.run(config, str(tmp_path / "bg"))
+    assert "f_measure" not in rows[0] and 0 < rows[0]["foreground_fraction"] < 0.5
+    assert "No ground truth given" in (tmp_path / "bg" / "summary.md").read_text()
+    (tmp_path / "frames").mkdir()
+    (tmp_path / "masks").mkdir()
+    for i, (f, t) in enumerate(zip(video.frames, video.truth, strict=True)):
+        Image.fromarray(np.round(f * 255).astype(np.uint8)).save(
+            tmp_path / "frames" / f"{i:02d}.png"
+        )
+        Image.fromarray(t.astype(np.uint8) * 255).save(tmp_path / "masks" / f"{i:02d}.png")
+    config.dataset, config.truth = str(tmp_path / "frames"), str(tmp_path / "masks")
+    rows = background.run(config, str(tmp_path / "bg2"))
+    assert rows[0]["f_measure"] > 0.5  # the cars, as on the shipped clip
+
+    np.save(tmp_path / "cube.npy", load_msi()[:24, :24, :8])
+    config = msi_tiny.get_config()
+    config.image, config.methods = str(tmp_path / "cube.npy"), ("bandwise_svt",)
+    rows = msi.run(config, str(tmp_path / "msi"))
+    assert rows[1]["mpsnr"] > rows[0]["mpsnr"]  # denoised beats noisy
+
+    Image.fromarray(np.round(load_image("house") * 255).astype(np.uint8)[:70, :75]).save(
+        tmp_path / "mine.png"
+    )
+    config = cs_tiny.get_config()
+    config.figure_image = str(tmp_path / "mine.png")
+    config.images, config.crop, config.methods = (
+        (str(tmp_path / "mine.png"),),
+        0,
+        ("min_norm", "dct_ista"),
+    )
+    rows = cs.run(config, str(tmp_path / "cs"))
+    assert (tmp_path / "cs" / "mine_rate0.1.png").is_file()  # cropped to 64 x 64 (whole blocks)
+    assert rows[1]["psnr"] > rows[0]["psnr"]
+    config.images = (str(tmp_path / "missing.png"),)
+    with pytest.raises(ValueError, match=r"missing\.png not found"):
+        cs.run(config, str(tmp_path / "cs_missing"))

@@ -6,7 +6,10 @@ import ml_collections
 
 def get_config() -> ml_collections.ConfigDict:
     config = ml_collections.ConfigDict()
-    config.dataset = "highway"  # or "hall" (I2R, 50 frames, one labelled frame)
+    # "highway", "hall" (I2R, 50 frames, one labelled frame), or the path of your video: a
+    # folder of frames or a .npy stack (T, H, W); `truth`: its ground-truth masks (optional)
+    config.dataset = "highway"
+    config.truth = ""
     config.n_frames = 100
     config.step = 3
     config.downsample = 2

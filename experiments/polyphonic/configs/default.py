@@ -9,7 +9,10 @@ import ml_collections
 
 def get_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
-    c.dataset = "jsb_chorales"  # jsb_chorales | nottingham | piano_midi | musedata
+    # jsb_chorales | nottingham | piano_midi | musedata, or your data: a .mat / .json / .pkl
+    # file, or a folder of MIDI files in train/, valid/ and test/ subfolders
+    c.dataset = "jsb_chorales"
+    c.steps_per_beat = 1  # MIDI folders: time steps per quarter note
     c.seed = 0
 
     c.cell = ml_collections.ConfigDict(type_safe=False)  # rank: int (CP) or tuple
