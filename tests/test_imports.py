@@ -135,3 +135,15 @@ def test_the_walker_catches_a_planted_violation(tmp_path, monkeypatch, source, e
     found = _violations()
     assert any("_tucker.py" in f and expected in f for f in found), found
     assert target.read_text() == text
+
+
+def test_no_module_over_600_lines():
+    """A module that grows past 600 lines is doing several jobs: split it (docs/index.md,
+    "Layout")."""
+    long = [
+        f"{path.relative_to(ROOT)}: {n} lines"
+        for pkg in PACKAGES
+        for path in sorted((ROOT / pkg).rglob("*.py"))
+        if (n := len(path.read_text().splitlines())) > 600
+    ]
+    assert not long, long
