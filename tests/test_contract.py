@@ -352,7 +352,7 @@ CASES = [
     (
         "complete_matrix_soft_impute_unroll",
         lambda a: lrjax.complete_matrix(
-            a, MASK, method="soft_impute", lam=0.5, tol=1e-13, diff="unroll"
+            a, MASK, method=lrjax.SoftImpute(lam=0.5), tol=1e-13, diff="unroll"
         ),
         _low_rank,
     ),
