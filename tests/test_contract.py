@@ -346,7 +346,7 @@ CASES = [
     ),
     (
         "complete_matrix_soft_impute",
-        lambda a: lrjax.complete_matrix(a, MASK, method="soft_impute", lam=0.5, tol=1e-13),
+        lambda a: lrjax.complete_matrix(a, MASK, method=lrjax.SoftImpute(lam=0.5), tol=1e-13),
         _low_rank,
     ),
     (

@@ -99,7 +99,7 @@ CASES = [
     ("robust_pca", lambda m: lrjax.robust_pca(m, maxiter=30, tol=0.0), _spiky, 0),
     ("tensor_robust_pca", lambda x: lrjax.tensor_robust_pca(x, maxiter=20, tol=0.0), _t3, 0),
     ("complete_matrix", lambda m: lrjax.complete_matrix(m, MASK, method=lrjax.CompletionSVT(tau=20.0), maxiter=30, tol=0.0), _low_rank, 0),
-    ("soft_impute", lambda m: lrjax.complete_matrix(m, MASK, method="soft_impute", lam=0.5, maxiter=30, tol=0.0), _low_rank, 0),
+    ("soft_impute", lambda m: lrjax.complete_matrix(m, MASK, method=lrjax.SoftImpute(lam=0.5), maxiter=30, tol=0.0), _low_rank, 0),
     ("wlra", lambda m: lrjax.wlra(m, WEIGHTS, 3, maxiter=20, tol=0.0), _low_rank, 0),
     ("truncated_svd", lambda a: lrjax.truncated_svd(a, 3), _low_rank, 0),
     ("randomized_svd", lambda a: lrjax.randomized_svd(a, 3, key=KEY), _low_rank, 0),

@@ -36,13 +36,14 @@ def _free_port() -> int:
 def _env(port: int, processes: int, pid: int) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
     env.update(
-        XLA_FLAGS="--xla_force_host_platform_device_count=1",
+        XLA_FLAGS="--xla_force_host_platform_device_count=1 --xla_cpu_use_fusion_emitters=false",
         PYTHONPATH=str(ROOT),
         JAX_COORDINATOR_ADDRESS=f"127.0.0.1:{port}",
         JAX_NUM_PROCESSES=str(processes),
         JAX_PROCESS_ID=str(pid),
         JAX_PLATFORMS="cpu",
-        # compiled like the test process (tests/conftest.py): faster, and the same programs
+        # compiled like the test process (conftest.py, tests/conftest.py): faster, and the same
+        # programs
         JAX_DISABLE_MOST_OPTIMIZATIONS="true",
     )
     return env
