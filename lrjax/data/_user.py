@@ -229,9 +229,10 @@ def midi_to_roll(path: str | os.PathLike, *, steps_per_beat: int = 1) -> np.ndar
     if midi.type == 2:
         raise ValueError(f"{path}: MIDI type 2 (independent sequences) is not supported.")
     tpb = midi.ticks_per_beat
-    notes = []  # (pitch, start beat, end beat)
+    notes: list[tuple[int, float, float]] = []  # (pitch, start beat, end beat)
     for track in midi.tracks:
-        tick, sounding = 0, {}
+        tick = 0
+        sounding: dict[tuple[int, int], list[int]] = {}
         for msg in track:
             tick += msg.time
             if msg.type not in ("note_on", "note_off") or msg.channel == 9:
