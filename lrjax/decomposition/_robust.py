@@ -149,21 +149,23 @@ def _legacy_low_rank(low_rank, low_rank_prox, low_rank_hyperparams, svt_rank, ke
         raise TypeError(
             f"got `low_rank` and its deprecated keywords {sorted(given)}; pass `low_rank`."
         )
-    randomized = svt_rank is not None or key is not None or n_iter is not None
+    # as before: `key` and `n_iter` matter only with `svt_rank`
+    randomized = svt_rank is not None
     if randomized and (low_rank_prox is not None or low_rank_hyperparams is not None):
         raise ValueError("`svt_rank` (randomized SVT) and `low_rank_prox` exclude each other.")
-    replacement = (
-        "RandomizedSVT(rank, key, n_iter)" if randomized else "LowRankProx(prox, hyperparams)"
-    )
+    if randomized:
+        advice = "pass `low_rank=lrjax.RandomizedSVT(rank, key, n_iter)`"
+    elif low_rank_prox is not None or low_rank_hyperparams is not None:
+        advice = "pass `low_rank=lrjax.LowRankProx(prox, hyperparams)`"
+    else:  # `key` / `n_iter` alone never did anything
+        advice = "without `svt_rank` they have no effect; leave them out"
     warnings.warn(
         f"{', '.join(f'`{k}`' for k in sorted(given))} of robust_pca are deprecated and will be "
-        f"removed in the next release; pass `low_rank=lrjax.decomposition.{replacement}`.",
+        f"removed in the next release; {advice}.",
         DeprecationWarning,
         stacklevel=3,
     )
     if randomized:
-        if svt_rank is None:
-            raise ValueError("`svt_rank` must be given with `key` or `n_iter`, got None.")
         if key is None:
             raise ValueError("`key` must be a PRNG key when `svt_rank` is given, got None.")
         return RandomizedSVT(svt_rank, key, 2 if n_iter is None else n_iter)

@@ -121,5 +121,8 @@ def test_deprecated_low_rank_keywords_still_work_for_one_release(candes_problem)
     np.testing.assert_array_equal(old.low_rank, new.low_rank)
     with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="`key` must be"):
         lrjax.robust_pca(jnp.ones((3, 3)), svt_rank=2)
+    with pytest.warns(DeprecationWarning, match="without `svt_rank` they have no effect"):
+        alone = lrjax.robust_pca(m, key=jax.random.key(0), maxiter=30)  # as before: ignored
+    np.testing.assert_array_equal(alone.low_rank, lrjax.robust_pca(m, maxiter=30).low_rank)
     with pytest.raises(TypeError, match="pass `low_rank`"):
         lrjax.robust_pca(m, low_rank=lrjax.LowRankProx(mcp), svt_rank=3)
