@@ -25,3 +25,31 @@ def test_a_file_without_the_marker_is_replaced_whole(tmp_path):
     path.write_text("# old\n\nold notes\n")
     write_report(str(path), ["# new", ""])
     assert path.read_text() == "# new\n"
+
+
+def test_roofline_tiny_run_measures_its_bounds_and_every_routine(tmp_path):
+    """The GPU table's script, at the smoke-test sizes on the CPU: the bounds are measured and
+    each routine gets a time and a fraction; the numbers in the table are the computed ones."""
+    import re
+
+    import jax
+
+    from experiments.benchmarks import roofline
+
+    out = tmp_path / "roof.md"
+    with jax.enable_x64(False):
+        lines = roofline.main(["--size", "tiny", "--repeats", "1", "--out", str(out)])
+    text = out.read_text()
+    assert text.startswith("# Roofline") and "--size tiny" in text
+    gemm = float(re.search(r"GEMM ([0-9.]+) GFLOP/s", text).group(1))
+    assert gemm > 0 and float(re.search(r"bandwidth ([0-9.]+) GB/s", text).group(1)) > 0
+    rows = [line for line in lines if line.startswith("| `") or line.startswith("| poly")]
+    assert len(rows) == 5
+    for row in rows:
+        assert re.search(r"\| [0-9.]+ ms \| [0-9]+(%| us)", row), row
+    # the randomized SVD's fraction is its flop count over its time at the measured GEMM rate
+    m, n, k = roofline.SIZES["tiny"]["rsvd"]
+    t_ms = float(re.search(r"randomized_svd.*?\| ([0-9.]+) ms", text).group(1))
+    pct = int(re.search(r"randomized_svd.*?\| ([0-9]+)% of GEMM", text).group(1))
+    want = 2.0 * m * n * (k + 10) * (2 + 2 * 4) / (t_ms / 1e3) / (gemm * 1e9)
+    assert abs(pct - 100 * want) <= 1 + 0.02 * 100 * want  # rounding of the printed figures
