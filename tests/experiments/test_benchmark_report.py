@@ -53,3 +53,12 @@ def test_roofline_tiny_run_measures_its_bounds_and_every_routine(tmp_path):
     pct = int(re.search(r"randomized_svd.*?\| ([0-9]+)% of GEMM", text).group(1))
     want = 2.0 * m * n * (k + 10) * (2 + 2 * 4) / (t_ms / 1e3) / (gemm * 1e9)
     assert abs(pct - 100 * want) <= 1 + 0.02 * 100 * want  # rounding of the printed figures
+
+
+def test_first_call_measures_a_cold_and_a_cached_process():
+    """Two fresh processes on one cache directory: the second reuses the first one's compiled
+    programs, so its first call is faster; steady state is a later call of the first."""
+    from experiments.benchmarks import first_call
+
+    cold, cached, steady = first_call.measure("proximal_gradient", "")
+    assert 0 < steady < cold and 0 < cached < cold

@@ -1,0 +1,102 @@
+"""First calls (trace + compile + run) of lrjax's main routines on new shapes, cold and with
+JAX's persistent compilation cache, with XLA:CPU's default emitters and with
+``--xla_cpu_use_fusion_emitters=false``; and the steady-state time of each setting.
+
+Usage:
+    python -m experiments.benchmarks.first_call [--out docs/benchmarks_first_call.md]
+
+Every measurement runs in a fresh Python process (a first call is only first once per
+process): ``cold`` with an empty cache directory, ``cached`` in a second process that reuses
+the directory the first one filled. Steady state is the best of 5 later calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from experiments.benchmarks._report import write_report
+
+ROUTINES = ("cp_als", "tucker_hooi", "robust_pca", "proximal_gradient")
+
+CHILD = r"""
+import json, sys, time
+import jax, jax.numpy as jnp, numpy as np
+jax.config.update("jax_enable_x64", True)
+cache = sys.argv[2]
+if cache:
+    jax.config.update("jax_compilation_cache_dir", cache)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+import lrjax
+x = jnp.asarray(np.random.default_rng(0).standard_normal((60, 50, 40)))
+m = jnp.asarray(np.random.default_rng(1).standard_normal((300, 200)))
+fns = {
+    "cp_als": lambda: lrjax.cp_als(x, 5, maxiter=50),
+    "tucker_hooi": lambda: lrjax.tucker_hooi(x, (5, 5, 5), maxiter=20),
+    "robust_pca": lambda: lrjax.robust_pca(m, maxiter=100),
+    "proximal_gradient": lambda: lrjax.solvers.proximal_gradient(
+        lambda z, b: 0.5 * jnp.sum((z - b) ** 2), jnp.zeros_like(m), (m,),
+        prox=lrjax.prox.prox_nuclear, hyperparams_prox=1.0, maxiter=50),
+}
+f = fns[sys.argv[1]]
+t0 = time.perf_counter(); jax.block_until_ready(f()); first = time.perf_counter() - t0
+steady = []
+for _ in range(5):
+    t0 = time.perf_counter(); jax.block_until_ready(f()); steady.append(time.perf_counter() - t0)
+print(json.dumps({"first": first, "steady": min(steady)}))
+"""
+
+
+def _run(routine: str, cache: str, flags: str) -> dict:
+    env = dict(os.environ, XLA_FLAGS=flags)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, routine, cache],
+        env=env, capture_output=True, text=True, check=True, timeout=600,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure(routine: str, flags: str) -> tuple[float, float, float]:
+    """(cold first call, cached first call, steady state) in seconds."""
+    with tempfile.TemporaryDirectory() as cache:
+        cold = _run(routine, cache, flags)
+        warm = _run(routine, cache, flags)
+    return cold["first"], warm["first"], cold["steady"]
+
+
+def main(argv=None) -> list[str]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="docs/benchmarks_first_call.md")
+    args = parser.parse_args(argv)
+    settings = [("default", ""), ("fusion emitters off", "--xla_cpu_use_fusion_emitters=false")]
+    rows = []
+    for routine in ROUTINES:
+        for label, flags in settings:
+            cold, cached, steady = measure(routine, flags)
+            rows.append(
+                f"| `{routine}` | {label} | {cold:.2f} s | {cached:.2f} s | {1e3 * steady:.1f} ms |"
+            )
+    lines = [
+        "# First calls: compile time on new shapes",
+        "",
+        f"Command: `python -m experiments.benchmarks.first_call --out {args.out}` (float64; "
+        "`cp_als` 60x50x40 rank 5, 50 sweeps; `tucker_hooi` ranks (5, 5, 5), 20 sweeps; "
+        "`robust_pca` and `proximal_gradient` (nuclear-norm prox, 50 steps) on 300x200). Each "
+        "cell is one fresh process: `cold` with an empty persistent cache, `cached` a second "
+        "process reusing it; steady state is the best of 5 later calls in the cold process.",
+        "",
+        "| routine | XLA:CPU | first call, cold | first call, cached | steady state |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+    write_report(args.out, lines)
+    return lines
+
+
+if __name__ == "__main__":
+    main()
