@@ -11,7 +11,8 @@ collectives, not a speedup.
 Usage:
     python -m experiments.benchmarks.distributed [--out docs/benchmarks_distributed.md]
     python -m experiments.benchmarks.distributed --size small   # seconds, for tests
-    python -m experiments.benchmarks.distributed --platform gpu --out docs/benchmarks_gpu_distributed.md
+    python -m experiments.benchmarks.distributed --platform gpu \\
+        --out docs/benchmarks_gpu_distributed.md
 """
 
 from __future__ import annotations
