@@ -11,6 +11,8 @@ from .. import _checks
 
 
 def image(name: str, img, *, check_finite: bool = True) -> jax.Array:
+    """``img`` as a floating ``(H, W, C)`` array (a 2-D image gets ``C = 1``); errors name
+    ``name``."""
     img = _checks.as_array(name, img, check_finite=check_finite)
     if img.ndim not in (2, 3):
         raise ValueError(f"`{name}` must be an image (H, W) or (H, W, C), got shape {img.shape}.")
@@ -18,6 +20,7 @@ def image(name: str, img, *, check_finite: bool = True) -> jax.Array:
 
 
 def patches(img: jax.Array, patch: int) -> jax.Array:
+    """``(H - p + 1, W - p + 1, p p, C)``: every ``p x p`` patch of an ``(H, W, C)`` image."""
     h, w = img.shape[0] - patch + 1, img.shape[1] - patch + 1
     return jnp.stack(
         [img[i : i + h, j : j + w] for i in range(patch) for j in range(patch)], axis=2
@@ -25,6 +28,7 @@ def patches(img: jax.Array, patch: int) -> jax.Array:
 
 
 def fits(img: jax.Array, patch: int) -> int:
+    """``patch`` as an int, checked to fit the image's smaller side."""
     patch = _checks.positive_int("patch", patch)
     if patch > min(img.shape[:2]):
         raise ValueError(
@@ -34,6 +38,8 @@ def fits(img: jax.Array, patch: int) -> int:
 
 
 def match(guide, patch, stride, window, k, batch):
+    """Block matching on a checked ``(H, W, C)`` guide: ``(n_ref, k)`` flat patch indices,
+    the reference first (see :func:`lrjax.imaging.block_match`)."""
     ph, pw = guide.shape[0] - patch + 1, guide.shape[1] - patch + 1
     feats = patches(guide, patch).reshape(ph, pw, -1)
     ys, xs = np.meshgrid(
@@ -60,6 +66,8 @@ def match(guide, patch, stride, window, k, batch):
 
 
 def match_args(guide, patch, stride, window, k, batch):
+    """The checked block-matching options; ``k`` must not exceed the candidates a window
+    holds."""
     patch = fits(guide, patch)
     stride = _checks.positive_int("stride", stride)
     window = _checks.nonneg_int("window", window)
@@ -76,6 +84,8 @@ def match_args(guide, patch, stride, window, k, batch):
 
 
 def aggregate(values, idx, shape, patch, fill):
+    """Scatter ``(n, p p, C)`` patches to the flat positions ``idx`` of an image of ``shape``
+    and average the overlaps; pixels no patch covers keep ``fill``."""
     h, w, ch = shape
     pw = w - patch + 1
     dy, dx = np.divmod(np.arange(patch * patch), patch)

@@ -21,7 +21,7 @@ from ..decomposition import cp_als, hosvd
 from ..linalg import singular_value_map
 from ..linalg._spectral import eigh_guarded
 from ..tensors import TuckerTensor
-from ._common import aggregate, fits, image, match, match_args, patches
+from ._common import aggregate, image, match, match_args, patches
 
 
 class WNNMPrior(NamedTuple):
@@ -224,7 +224,6 @@ def group_denoise(
     if kind != "svt" and x.shape[2] != 1:
         raise ValueError(f"prior {kind!r} needs a one-channel image, got {x.shape[2]} channels.")
     patch, stride, window, k, batch = match_args(g, patch, stride, window, k, batch)
-    fits(x, patch)
     dtype = x.dtype
     out = _group_denoise(
         x,

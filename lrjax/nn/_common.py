@@ -218,7 +218,6 @@ class FactorizedConv(nnx.Module):
         opts = layer_options(options, CONV_DEFAULTS)
         self.precision = opts["precision"]
         self.conv_general_dilated = opts["conv_general_dilated"]
-        self._factor_options = (opts["kernel_init"], opts["kernel_metadata"])
         self.in_features = check_positive("in_features", in_features)
         self.out_features = check_positive("out_features", out_features)
         self.kernel_size = pair("kernel_size", kernel_size)
@@ -229,6 +228,7 @@ class FactorizedConv(nnx.Module):
         self.param_dtype = param_dtype
         self.bias = bias_param(rngs, out_features, param_dtype, opts) if use_bias else None
         self.compression_error: float | None = None
+        return opts
 
     def _conv(self, x, kernel, strides=(1, 1), padding="VALID", groups=1):
         """One NHWC / HWIO stage through the layer's ``conv_general_dilated`` and precision."""
@@ -300,11 +300,11 @@ class FactorizedConv(nnx.Module):
             conv.bias[...] = self.bias[...]
         return conv
 
-    def _init_parts(self, rngs, shapes, paths):
+    def _init_parts(self, rngs, shapes, paths, opts):
         """Draw the stages so the equivalent kernel has the variance of a LeCun-normal conv
-        (or with the user's ``kernel_init``), with the user's ``kernel_metadata``."""
-        kernel_init, metadata = self._factor_options
-        del self._factor_options
+        (or with the user's ``kernel_init``), with the user's ``kernel_metadata`` (``opts``:
+        what ``_setup`` returned)."""
+        kernel_init, metadata = opts["kernel_init"], opts["kernel_metadata"]
         fan_in = self.kernel_size[0] * self.kernel_size[1] * self.in_features
         std = part_std(1.0 / fan_in, paths, len(shapes))
         default = lambda key, shape: scaled_normal(key, shape, std, jnp.float32)
@@ -374,7 +374,6 @@ class FactorizedLinear(nnx.Module):
     def _factors(self, rngs, shapes, std, opts) -> list[nnx.Param]:
         """The factor parameters (lrjax's init with its exact rescaling, or the user's)."""
         default = lambda key, shape: scaled_normal(key, shape, std, self.param_dtype)
-        self._user_init = opts["kernel_init"] is not None
         return factor_params(
             rngs, shapes, self.param_dtype, default, opts["kernel_init"], opts["kernel_metadata"]
         )
@@ -389,14 +388,14 @@ class FactorizedLinear(nnx.Module):
     @abc.abstractmethod
     def _param_list(self) -> list[nnx.Param]: ...
 
-    def _normalize_init(self) -> None:
+    def _normalize_init(self, opts) -> None:
         """Rescale the drawn factors so ``||W||_F^2 = out_features`` exactly.
 
         That is the expected squared norm of a LeCun-normal dense kernel (variance ``1 / in``),
         so for isotropic inputs the output variance equals the dense twin's. A user's
         ``kernel_init`` is kept as drawn.
         """
-        if getattr(self, "_user_init", False):
+        if opts["kernel_init"] is not None:
             return
         params = self._param_list()
         norm = jnp.linalg.norm(self.kernel_matrix().astype(jnp.float32))

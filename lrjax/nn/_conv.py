@@ -75,7 +75,7 @@ class SeparableLowRankConv(FactorizedConv):
         rngs: nnx.Rngs,
         **options: Unpack[ConvOptions],
     ):
-        self._setup(
+        opts = self._setup(
             in_features,
             out_features,
             kernel_size,
@@ -90,7 +90,7 @@ class SeparableLowRankConv(FactorizedConv):
         self.rank = check_positive("rank", rank)
         kh, kw = self.kernel_size
         self.vertical, self.horizontal = self._init_parts(
-            rngs, [(kh, 1, in_features, rank), (1, kw, rank, out_features)], rank
+            rngs, [(kh, 1, in_features, rank), (1, kw, rank, out_features)], rank, opts
         )
 
     def _param_list(self):
@@ -169,7 +169,7 @@ class CPConv(FactorizedConv):
         rngs: nnx.Rngs,
         **options: Unpack[ConvOptions],
     ):
-        self._setup(
+        opts = self._setup(
             in_features,
             out_features,
             kernel_size,
@@ -189,7 +189,9 @@ class CPConv(FactorizedConv):
             (1, kw, 1, rank),
             (1, 1, rank, out_features),
         ]
-        self.first, self.vertical, self.horizontal, self.last = self._init_parts(rngs, shapes, rank)
+        self.first, self.vertical, self.horizontal, self.last = self._init_parts(
+            rngs, shapes, rank, opts
+        )
 
     def _param_list(self):
         return [self.first, self.vertical, self.horizontal, self.last]
@@ -282,7 +284,7 @@ class TuckerConv(FactorizedConv):
         **options: Unpack[ConvOptions],
     ):
         rank = _checks.renamed("ranks", ranks, "rank", rank)
-        self._setup(
+        opts = self._setup(
             in_features,
             out_features,
             kernel_size,
@@ -297,7 +299,7 @@ class TuckerConv(FactorizedConv):
         self.rank = pair("ranks", rank)
         (kh, kw), (r1, r2) = self.kernel_size, self.rank
         shapes = [(1, 1, in_features, r1), (kh, kw, r1, r2), (1, 1, r2, out_features)]
-        self.first, self.core, self.last = self._init_parts(rngs, shapes, r1 * r2)
+        self.first, self.core, self.last = self._init_parts(rngs, shapes, r1 * r2, opts)
 
     def _param_list(self):
         return [self.first, self.core, self.last]

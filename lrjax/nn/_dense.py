@@ -77,7 +77,7 @@ class LowRankLinear(FactorizedLinear):
         self.rank = check_positive("rank", rank)
         std = part_std(1.0 / in_features, rank, 2)
         self.u, self.v = self._factors(rngs, [(in_features, rank), (rank, out_features)], std, opts)
-        self._normalize_init()
+        self._normalize_init(opts)
 
     def _parts(self):
         return [self.u[...], self.v[...]]
@@ -175,7 +175,7 @@ class CPLinear(FactorizedLinear):
         d = len(self.in_modes)
         self.in_factors = nnx.List(params[:d])
         self.out_factors = nnx.List(params[d:])
-        self._normalize_init()
+        self._normalize_init(opts)
 
     def _parts(self):
         return [f[...] for f in self.in_factors] + [f[...] for f in self.out_factors]
@@ -324,7 +324,7 @@ class TuckerLinear(FactorizedLinear):
         self.core = params[0]
         self.in_factors = nnx.List(params[1 : d + 1])
         self.out_factors = nnx.List(params[d + 1 :])
-        self._normalize_init()
+        self._normalize_init(opts)
 
     def _parts(self):
         return [

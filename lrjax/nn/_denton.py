@@ -176,7 +176,7 @@ class MonochromaticConv(FactorizedConv):
         rngs: nnx.Rngs,
         **options: Unpack[ConvOptions],
     ):
-        self._setup(
+        opts = self._setup(
             in_features,
             out_features,
             kernel_size,
@@ -201,7 +201,7 @@ class MonochromaticConv(FactorizedConv):
             )
         kh, kw = self.kernel_size
         shapes = [(1, 1, in_features, n_colors), (kh, kw, 1, out_features)]
-        self.color, self.spatial = self._init_parts(rngs, shapes, 1)
+        self.color, self.spatial = self._init_parts(rngs, shapes, 1, opts)
 
     def _param_list(self):
         return [self.color, self.spatial]
@@ -304,7 +304,7 @@ class BiclusterConv(FactorizedConv):
         rngs: nnx.Rngs,
         **options: Unpack[ConvOptions],
     ):
-        self._setup(
+        opts = self._setup(
             in_features,
             out_features,
             kernel_size,
@@ -328,7 +328,7 @@ class BiclusterConv(FactorizedConv):
         self.out_perm = _perm("out_perm", out_perm, out_features)
         (kh, kw), g, h, k = self.kernel_size, in_groups, out_groups, rank
         shapes = [(1, 1, in_features // g, g * h * k), (kh, kw, g * k, out_features)]
-        self.project, self.spatial = self._init_parts(rngs, shapes, g * k)
+        self.project, self.spatial = self._init_parts(rngs, shapes, g * k, opts)
 
     def _param_list(self):
         return [self.project, self.spatial]

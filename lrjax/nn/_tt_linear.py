@@ -102,7 +102,7 @@ class TTLinear(FactorizedLinear):
             for k in range(d)
         ]
         self.cores = nnx.List(self._factors(rngs, shapes, std, opts))
-        self._normalize_init()
+        self._normalize_init(opts)
 
     def _parts(self):
         return [c[...] for c in self.cores]

@@ -74,14 +74,20 @@ def test_dense_layer_options(name, make, n_factors):
         make(kernel_size=3, rngs=nnx.Rngs(0))
 
 
-def test_default_init_draws_the_same_factors_as_before():
-    """Options left at their defaults draw no extra key: the factors of a default layer are
-    those of one built with the defaults spelled out (and a zeros bias draws nothing)."""
-    a = lrnn.CPLinear(6, 4, 2, in_modes=(2, 3), out_modes=(2, 2), rngs=nnx.Rngs(0))
-    b = lrnn.CPLinear(6, 4, 2, in_modes=(2, 3), out_modes=(2, 2), kernel_init=None, bias_init=None,
-                      precision=None, rngs=nnx.Rngs(0))  # fmt: skip
-    for p, q in zip(a._param_list(), b._param_list(), strict=True):
-        np.testing.assert_array_equal(p[...], q[...])
+def test_default_options_draw_one_key_per_factor_and_none_for_the_bias():
+    """Seeded initialisations do not move: with the options at their defaults a layer draws
+    exactly one ``rngs.params`` key per factor (none for its zeros bias), as before the options
+    existed; a ``bias_init`` draws one more (before the factors' keys)."""
+    make = lambda **kw: lrnn.CPLinear(6, 4, 2, in_modes=(2, 3), out_modes=(2, 2), **kw)
+    rngs = nnx.Rngs(0)
+    a = make(rngs=rngs)
+    assert int(rngs.params.count[...]) == len(a._param_list()) == 4
+    rngs = nnx.Rngs(0)
+    conv = lrnn.CPConv(3, 4, 3, 2, rngs=rngs)
+    assert int(rngs.params.count[...]) == len(conv._param_list()) == 4
+    rngs = nnx.Rngs(0)
+    make(bias_init=nnx.initializers.zeros, rngs=rngs)
+    assert int(rngs.params.count[...]) == 5
     # the exact rescaling of lrjax's init: ||W||_F^2 = out_features
     np.testing.assert_allclose(float(jnp.sum(a.kernel_matrix() ** 2)), 4.0, rtol=1e-5)
 
