@@ -15,6 +15,7 @@ from .._numeric import relative, relative_error
 from .._sharding import partitioned
 from ..linalg._spectral import svd_guarded
 from ..linalg._svd import leading_left_singular_vectors
+from ..linalg._threads import serial_lapack_call
 from ..solvers._extrapolate import extrapolated
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
@@ -221,6 +222,16 @@ def parafac2(
     if key is None and (init == "random" or rank > x.shape[2]):
         reason = "init='random'" if init == "random" else f"rank {rank} > I = {x.shape[2]}"
         raise ValueError(f"`key` must be a PRNG key when {reason}, got None.")
-    return partitioned(
-        _parafac2, x, lengths, key, tol, rank=rank, init=init, maxiter=maxiter, diff=diff
+    return serial_lapack_call(
+        max(x.shape[1:]),  # the slices' SVDs and the init's Gram matrices
+        partitioned,
+        _parafac2,
+        x,
+        lengths,
+        key,
+        tol,
+        rank=rank,
+        init=init,
+        maxiter=maxiter,
+        diff=diff,
     )

@@ -14,6 +14,7 @@ from .._numeric import relative, relative_error
 from .._sharding import partitioned
 from ..linalg._small import orthonormalize
 from ..linalg._svd import leading_left_singular_vectors
+from ..linalg._threads import serial_lapack_call
 from ..linalg._unfold import mode_dot, unfold
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
@@ -94,7 +95,7 @@ def hosvd(x: Float[Array, "*dims"], ranks: int | tuple[int, ...]) -> TuckerTenso
         higher-order singular value decomposition", SIAM J. Sci. Comput. 34(2), 2012.
     """
     x, ranks = _tucker_args(x, ranks)
-    return partitioned(_hosvd, x, ranks=ranks)
+    return serial_lapack_call(max(x.shape), partitioned, _hosvd, x, ranks=ranks)
 
 
 def _hooi_sweep(factors, data):
@@ -182,6 +183,15 @@ def tucker_hooi(
     key = _checks.optional_prng_key("key", key)
     if init == "random" and key is None:
         raise ValueError("`key` must be a PRNG key when init='random', got None.")
-    return partitioned(
-        _tucker_hooi, x, key, tol, ranks=ranks, init=init, maxiter=maxiter, diff=diff
+    return serial_lapack_call(
+        max(x.shape),  # the Gram matrices it factorizes are at most this large
+        partitioned,
+        _tucker_hooi,
+        x,
+        key,
+        tol,
+        ranks=ranks,
+        init=init,
+        maxiter=maxiter,
+        diff=diff,
     )
