@@ -15,11 +15,13 @@ results come back with Explicit shardings stated here:
 * everything else (weights, cores, Gram-sized matrices, ``SolverInfo``) is replicated.
 
 On meshes with Auto axes nothing changes (the partitioner decides everything), and with no
-mesh at all the call is the plain one.
+mesh at all the call is the plain one, except that an eager call on CPU compiles its program
+with :data:`CPU_COMPILER_OPTIONS` (see :func:`partitioned`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -91,6 +93,35 @@ def result_specs(shapes: Any, like_shape: tuple, like_spec: tuple) -> Any:
     return jax.tree.map(spec, shapes)
 
 
+#: XLA options of the programs lrjax compiles for an eager call on CPU (per program, never a
+#: process-wide flag). XLA:CPU's fusion emitters (the default since jaxlib 0.5) take about
+#: half of a solver's compile time and gain it nothing at run time: first calls of
+#: ``cp_als`` 2.15 -> 1.32 s, ``tucker_hooi`` 3.94 -> 3.09 s, steady state within noise
+#: (docs/benchmarks_first_call.md).
+CPU_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
+
+
+def is_traced(tree: Any) -> bool:
+    """Whether a leaf of ``tree`` is a tracer (the call is being traced by a transformation)."""
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(tree))
+
+
+def on_cpu(tree: Any) -> bool:
+    """Whether the call runs on CPU: the devices of the first ``jax.Array`` leaf of ``tree``,
+    else the default backend."""
+    for leaf in jax.tree_util.tree_leaves(tree):
+        if isinstance(leaf, jax.Array):
+            return all(d.platform == "cpu" for d in leaf.devices())
+    return jax.default_backend() == "cpu"
+
+
+@functools.cache
+def _cpu_program(impl: Callable[..., Any], static_names: tuple[str, ...]) -> Callable[..., Any]:
+    """``impl`` (usually jitted; it is inlined) compiled as one program with
+    :data:`CPU_COMPILER_OPTIONS`, its keyword arguments ``static_names`` static."""
+    return jax.jit(impl, static_argnames=static_names, compiler_options=CPU_COMPILER_OPTIONS)
+
+
 def _plain(tree: Any) -> Any:
     def strip(leaf):
         if hasattr(leaf, "shape") and hasattr(leaf, "dtype"):
@@ -104,7 +135,9 @@ def partitioned(
     impl: Callable[..., Any], /, *args: Any, like: Any = None, specs: Any = None, **static: Any
 ) -> Any:
     """``impl(*args, **static)``, run with Auto axes when an argument is sharded over Explicit
-    ones (see the module docstring).
+    ones (see the module docstring). An eager call on CPU without such a mesh runs ``impl``
+    compiled with :data:`CPU_COMPILER_OPTIONS`; a traced call is the plain one (the caller's
+    program is compiled as the caller asks).
 
     Args:
         impl: the implementation (usually a jitted function).
@@ -117,6 +150,8 @@ def partitioned(
     """
     mesh = explicit_mesh(args)
     if mesh is None:
+        if not is_traced(args) and on_cpu(args):
+            return _cpu_program(impl, tuple(sorted(static)))(*args, **static)
         return impl(*args, **static)
     like = args[0] if like is None else like
     like_shape = tuple(getattr(like, "shape", ()))

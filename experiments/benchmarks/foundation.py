@@ -33,6 +33,13 @@ def _best(fn, repeats):
     return min(times)
 
 
+def read_bandwidth(shape, dtype, repeats):
+    """Bytes/s of a jitted ``jnp.sum`` over an array of ``shape``."""
+    x = jax.random.normal(jax.random.key(1), shape, dtype=dtype)
+    total = jax.jit(jnp.sum)
+    return x.nbytes / _best(lambda: total(x), repeats)
+
+
 def _timed(run, repeats):
     """Best-of-``repeats`` time of ``run`` after a warm-up, with jaxlib's LAPACK threads at
     their default and limited to one (``lrjax.linalg.lapack_threads``)."""
@@ -120,6 +127,81 @@ def bench_first_call(dtype):
     t0 = time.perf_counter()
     jax.block_until_ready(lrjax.tucker_hooi(x, (5, 6, 7), maxiter=20))
     return t_cp, time.perf_counter() - t0
+
+
+def _cp_sweep_vs_bound(shape, rank, dtype, repeats, sweeps=30):
+    """Time per ``cp_als`` sweep (random init, ``tol=0``) and its bound: two reads of the
+    tensor at the read bandwidth of a jitted ``jnp.sum`` over it, measured just before."""
+    x = jax.random.normal(jax.random.key(7), shape, dtype=dtype)
+    bandwidth = read_bandwidth(shape, dtype, repeats)
+    run = lambda: lrjax.cp_als(
+        x, rank, key=jax.random.key(8), init="random", maxiter=sweeps, tol=0.0
+    )
+    return _best(lambda: jax.block_until_ready(run()), repeats) / sweeps, 2 * x.nbytes / bandwidth
+
+
+def _rpca_batch(repeats):
+    """64 robust PCA problems 40x40 rank 2 (5 % gross errors): ``jit(vmap(robust_pca))`` and an
+    eager Python loop of ``robust_pca``, each its best of ``repeats`` after a warm-up."""
+    from experiments.benchmarks.solvers import planted
+
+    batch = jnp.stack([jnp.asarray(sum(planted(40, 2, 0.05, seed=s))) for s in range(64)])
+    batched = jax.jit(jax.vmap(lambda m: lrjax.robust_pca(m)))
+    loop = lambda: [jax.block_until_ready(lrjax.robust_pca(m)) for m in batch]
+    return _best(lambda: batched(batch), repeats), _best(loop, repeats)
+
+
+def issue29_targets(repeats: int, tucker_row) -> list[str]:
+    """The performance issue's targets (issue 29), each as a ratio or as a fraction of a bound
+    measured in this run; ``tucker_row`` is the float64 Tucker row of the main table."""
+    from experiments.benchmarks.first_call import ROUTINES, run_child
+
+    lines = [
+        "## Targets at the machine's limit (issue 29), measured in this run",
+        "",
+        "Bounds: the read bandwidth of a jitted `jnp.sum` over an array of the tensor's size,",
+        "measured just before each row; CP-ALS must read the tensor twice a sweep",
+        "(dimension-tree MTTKRP), HOOI three times (`experiments/benchmarks/roofline.py` has",
+        "the same bounds at other sizes).",
+        "",
+        "| target | measured | bound | fraction of bound / ratio | goal |",
+        "|---|---|---|---|---|",
+    ]
+    for shape, rank, dtype in [
+        ((200, 200, 200), 10, np.float64),
+        ((200, 200, 200), 10, np.float32),
+        ((400, 100, 200), 16, np.float64),
+        ((50, 60, 70, 40), 10, np.float64),
+    ]:
+        t, bound = _cp_sweep_vs_bound(shape, rank, dtype, repeats)
+        dims = "×".join(map(str, shape))
+        lines.append(
+            f"| `cp_als` {dims} rank {rank} {np.dtype(dtype).name}, per sweep | {1e3 * t:.2f} ms "
+            f"| {1e3 * bound:.2f} ms | {bound / t:.0%} | >= 60 % |"
+        )
+        print(lines[-1], flush=True)
+    _task, _dt, t_lr, _t_one, _anchor, t_an = tucker_row
+    x_bytes = 200**3 * 8
+    bound = 20 * 3 * x_bytes / read_bandwidth((200, 200, 200), np.float64, repeats)
+    lines += [
+        f"| `tucker_hooi` 200³ ranks 10, 20 sweeps, float64, default threads, vs TensorLy | "
+        f"{1e3 * t_lr:.0f} ms | TensorLy {1e3 * t_an:.0f} ms | {t_an / t_lr:.1f}x | >= 12x |",
+        f"| same, against the bound (20 sweeps × 3 reads) | {1e3 * t_lr:.0f} ms | "
+        f"{1e3 * bound:.0f} ms | {bound / t_lr:.0%} | >= 50 % (within 2x) |",
+    ]
+    t_batch, t_loop = _rpca_batch(repeats)
+    lines.append(
+        f"| `jit(vmap(robust_pca))` 64 × 40×40 vs a Python loop | {1e3 * t_batch:.0f} ms | "
+        f"loop {1e3 * t_loop:.0f} ms | {t_loop / t_batch:.2f}x | >= 2x |"
+    )
+    for routine in ROUTINES:
+        first = run_child(routine, "", "")["first"]
+        lines.append(
+            f"| first call of `{routine}`, fresh process, no cache (setting of "
+            f"`first_call.py`) | {first:.2f} s | | | < 1 s |"
+        )
+        print(lines[-1], flush=True)
+    return [*lines, ""]
 
 
 def machine() -> str:
@@ -266,6 +348,9 @@ def main() -> None:
         )
     lines += ["", *notes, ""] if notes else [""]
     lines += _targets(rows, first)
+    tucker64 = [r for r in rows if r[0].startswith("`tucker_hooi`") and r[1] == "float64"]
+    if tucker64 and not args.only:
+        lines += issue29_targets(args.repeats, tucker64[0])
     lines += [
         "First call (trace + compile + run) on shapes not seen before in the process:",
         "",

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import jax
 
 from .. import _checks
+from .._sharding import is_traced, on_cpu
 
 T = TypeVar("T")
 
@@ -94,17 +95,6 @@ def lapack_threads(n: int = 1) -> Iterator[list[str]]:
             lib.set_num_threads(count)
 
 
-def _is_traced(tree: Any) -> bool:
-    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(tree))
-
-
-def _on_cpu(tree: Any) -> bool:
-    for leaf in jax.tree_util.tree_leaves(tree):
-        if isinstance(leaf, jax.Array):
-            return all(d.platform == "cpu" for d in leaf.devices())
-    return jax.default_backend() == "cpu"
-
-
 def serial_lapack_call(largest: int, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)``, with jaxlib's CPU LAPACK on one thread when that is faster.
 
@@ -130,8 +120,8 @@ def serial_lapack_call(largest: int, fn: Callable[..., T], *args: Any, **kwargs:
     if (
         largest > SERIAL_LAPACK_MAX
         or threading.current_thread() is not threading.main_thread()
-        or _is_traced(args)
-        or not _on_cpu(args)
+        or is_traced(args)
+        or not on_cpu(args)
     ):
         return fn(*args, **kwargs)
     libs = _scipy_blas()
