@@ -164,6 +164,26 @@ SPECS: dict[str, Spec] = {
         lambda x, **kw: lrjax.frequent_directions(x, kw.pop("sketch_size", 2), **kw), m2, "a",
         bad_shapes=((6,),), key=True, bad={"sketch_size": [0, 1.5]},
     ),
+    "sketched_lra": Spec(
+        lambda x, **kw: linalg.sketched_lra(
+            x, linalg.gaussian_sketch(KEY, 3, x.shape[0] if x.ndim else 1), kw.pop("rank", 2)
+        ),
+        m2, "a", bad_shapes=((6,),), bad={"rank": [0, -1, 4]},
+    ),
+    "sketch_loss": Spec(
+        lambda x, **kw: linalg.sketch_loss(
+            linalg.gaussian_sketch(KEY, 3, x.shape[1] if x.ndim > 1 else 1), x, kw.pop("rank", 2)
+        ),
+        lambda: M[None], "matrices", bad_shapes=((6,), (6, 5)), bad={"rank": [0, 4]},
+    ),
+    "learn_sketch": Spec(
+        lambda x, **kw: linalg.learn_sketch(
+            x, linalg.gaussian_sketch(KEY, 3, x.shape[1] if x.ndim > 1 else 1),
+            kw.pop("rank", 2), steps=kw.pop("steps", 1), **kw,
+        ),
+        lambda: M[None], "matrices", bad_shapes=((6,), (6, 5)),
+        bad={"rank": [0, 4], "steps": [0, -1]}, jit=False,
+    ),
     "leading_left_singular_vectors": Spec(
         lambda x, **kw: linalg.leading_left_singular_vectors(x, kw.pop("rank", 2)), m2, "mat",
         nonfinite="propagate", bad_shapes=((6,),), bad={"rank": [0, -1, 7]},
@@ -486,6 +506,9 @@ EXEMPT = {
         "CPPrior", "TuckerPrior", "WNNMPrior",
     )},
     "patch_grid": "NumPy positions from three ints: tests/imaging",
+    **{name: "sketch constructors from ints and a key: bad sizes in tests/linalg/test_sketches.py"
+       for name in ("count_sketch", "gaussian_sketch", "sparse_sign_sketch", "srht_sketch",
+                    "CountSketch", "GaussianSketch", "SparseSignSketch", "SRHTSketch")},
     "implicit_fixed_point": "a differentiation wrapper around a caller's map (tests/solvers)",
     "implicit_stationary_point": "a differentiation wrapper around a caller's objective",
     "lapack_threads": "a context manager; its argument is checked in tests/linalg",

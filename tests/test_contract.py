@@ -360,6 +360,16 @@ CASES = [
     ("wlra_als", lambda a: lrjax.wlra(a, WEIGHTS, 2, tol=1e-14, maxiter=500), _low_rank),
     ("frequent_directions", lambda a: lrjax.frequent_directions(a, 3), _matrix),
     (
+        "sketched_lra",
+        lambda a: linalg.sketched_lra(a, linalg.gaussian_sketch(KEY, 4, 7), 2),
+        _matrix,
+    ),
+    (
+        "sketch_loss",
+        lambda a: linalg.sketch_loss(linalg.count_sketch(KEY, 4, 7), a[None], 2),
+        _matrix,
+    ),
+    (
         "proximal_gradient",
         lambda a: lrjax.solvers.proximal_gradient(
             _lsq,

@@ -1,5 +1,5 @@
 """Multilinear algebra: unfoldings, mode products, Khatri-Rao/MTTKRP, truncated and
-randomized SVD."""
+randomized SVD, sketches (Gaussian, CountSketch, sparse sign, SRHT) and learned sketches."""
 
 from ._mttkrp import mttkrp as mttkrp
 from ._mttkrp import partial_mttkrp as partial_mttkrp
@@ -9,6 +9,17 @@ from ._sketch import fd_finalize as fd_finalize
 from ._sketch import fd_init as fd_init
 from ._sketch import fd_update as fd_update
 from ._sketch import frequent_directions as frequent_directions
+from ._sketches import CountSketch as CountSketch
+from ._sketches import GaussianSketch as GaussianSketch
+from ._sketches import SparseSignSketch as SparseSignSketch
+from ._sketches import SRHTSketch as SRHTSketch
+from ._sketches import count_sketch as count_sketch
+from ._sketches import gaussian_sketch as gaussian_sketch
+from ._sketches import learn_sketch as learn_sketch
+from ._sketches import sketch_loss as sketch_loss
+from ._sketches import sketched_lra as sketched_lra
+from ._sketches import sparse_sign_sketch as sparse_sign_sketch
+from ._sketches import srht_sketch as srht_sketch
 from ._small import orthonormalize as orthonormalize
 from ._small import spd_inverse as spd_inverse
 from ._spectral import singular_value_map as singular_value_map
@@ -24,15 +35,22 @@ from ._unfold import multi_mode_dot as multi_mode_dot
 from ._unfold import unfold as unfold
 
 __all__ = [
+    "CountSketch",
+    "GaussianSketch",
+    "SRHTSketch",
+    "SparseSignSketch",
+    "count_sketch",
     "fd_finalize",
     "fd_init",
     "fd_update",
     "fold",
     "frequent_directions",
+    "gaussian_sketch",
     "khatri_rao",
     "kronecker",
     "lapack_threads",
     "leading_left_singular_vectors",
+    "learn_sketch",
     "mode_dot",
     "mttkrp",
     "multi_mode_dot",
@@ -40,7 +58,11 @@ __all__ = [
     "partial_mttkrp",
     "randomized_svd",
     "singular_value_map",
+    "sketch_loss",
+    "sketched_lra",
+    "sparse_sign_sketch",
     "spd_inverse",
+    "srht_sketch",
     "svd_flip",
     "truncated_svd",
     "tt_round",
