@@ -1,0 +1,1 @@
+"""Learned CountSketch for low-rank approximation (Indyk, Vakilian & Yuan, NeurIPS 2019)."""
