@@ -20,9 +20,11 @@ from .decomposition import BlockTermResult as BlockTermResult
 from .decomposition import CandelincResult as CandelincResult
 from .decomposition import CompletionResult as CompletionResult
 from .decomposition import CompletionSVT as CompletionSVT
+from .decomposition import CompressedFactorizationResult as CompressedFactorizationResult
 from .decomposition import CPResult as CPResult
 from .decomposition import DedicomResult as DedicomResult
 from .decomposition import LowRankProx as LowRankProx
+from .decomposition import NMFResult as NMFResult
 from .decomposition import Parafac2Result as Parafac2Result
 from .decomposition import Paratuck2Result as Paratuck2Result
 from .decomposition import RandomizedSVT as RandomizedSVT
@@ -33,12 +35,14 @@ from .decomposition import WLRAResult as WLRAResult
 from .decomposition import block_term as block_term
 from .decomposition import candelinc as candelinc
 from .decomposition import complete_matrix as complete_matrix
+from .decomposition import compressed_factorization as compressed_factorization
 from .decomposition import cp_als as cp_als
 from .decomposition import cp_nonneg as cp_nonneg
 from .decomposition import cp_opt as cp_opt
 from .decomposition import dedicom as dedicom
 from .decomposition import hosvd as hosvd
 from .decomposition import indscal as indscal
+from .decomposition import nmf as nmf
 from .decomposition import parafac2 as parafac2
 from .decomposition import paratuck2 as paratuck2
 from .decomposition import robust_pca as robust_pca
@@ -76,10 +80,12 @@ __all__ = [
     "CandelincResult",
     "CompletionResult",
     "CompletionSVT",
+    "CompressedFactorizationResult",
     "DedicomResult",
     "DedicomTensor",
     "LowRankMatrix",
     "LowRankProx",
+    "NMFResult",
     "Parafac2Result",
     "Parafac2Tensor",
     "Paratuck2Result",
@@ -97,6 +103,7 @@ __all__ = [
     "block_term",
     "candelinc",
     "complete_matrix",
+    "compressed_factorization",
     "cp_als",
     "cp_nonneg",
     "cp_opt",
@@ -106,6 +113,7 @@ __all__ = [
     "indscal",
     "linalg",
     "metrics",
+    "nmf",
     "parafac2",
     "paratuck2",
     "prox",

@@ -70,6 +70,20 @@ SPECS: dict[str, Spec] = {
         lambda x, **kw: lrjax.cp_als(x, kw.pop("rank", 2), **kw), t3, "x", bad_shapes=((5,),),
         key=True, bad={"rank": [0, -1, 2.5], **iters, **neg_tol, "init": ["qr"]},
     ),
+    "nmf": Spec(
+        lambda x, **kw: lrjax.nmf(x, kw.pop("rank", 2), **{"key": KEY, **kw}),
+        lambda: np.abs(M), "m", bad_shapes=((5,), (2, 3, 4)), key=True,
+        bad={"rank": [0, -1, 2.5], **iters, **neg_tol},
+    ),
+    "compressed_factorization": Spec(
+        lambda x, **kw: lrjax.compressed_factorization(
+            x, np.ones((x.shape[0] if x.ndim else 1, 9)), kw.pop("rank", 2),
+            **{"key": KEY, **kw},
+        ),
+        lambda: np.abs(M), "y", bad_shapes=((5,), (2, 3, 4)), key=True,
+        bad={"rank": [0, -1], **iters, **neg_tol, "reg": [-0.1, 1.0], "method": ["pca"],
+             "recovery_iters": [0]},
+    ),
     "cp_nonneg": Spec(
         lambda x, **kw: lrjax.cp_nonneg(x, kw.pop("rank", 2), **{"key": KEY, **kw}),
         lambda: np.abs(T3), "x", bad_shapes=((5,),), key=True,
@@ -488,7 +502,7 @@ EXEMPT = {
     # result records and containers: constructed by the library; containers check their
     # factors' shapes in tests/tensors
     **{name: "result record" for name in (
-        "BlockTermResult", "CPResult", "CompletionSVT", "SoftImpute", "RandomizedSVT",
+        "BlockTermResult", "CPResult", "NMFResult", "CompressedFactorizationResult", "CompletionSVT", "SoftImpute", "RandomizedSVT",
         "LowRankProx", "CandelincResult", "CompletionResult", "DedicomResult",
         "Parafac2Result", "Paratuck2Result", "RobustPCAResult", "TuckerResult", "WLRAResult",
         "SolverInfo", "ADMMResult", "LeastSquaresResult", "ProximalGradientResult",

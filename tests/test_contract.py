@@ -360,6 +360,24 @@ CASES = [
     ("wlra_als", lambda a: lrjax.wlra(a, WEIGHTS, 2, tol=1e-14, maxiter=500), _low_rank),
     ("frequent_directions", lambda a: lrjax.frequent_directions(a, 3), _matrix),
     (
+        "nmf",
+        lambda a: lrjax.nmf(jnp.abs(a), 2, key=KEY, maxiter=300, tol=0.0),
+        _low_rank,
+    ),
+    (
+        "compressed_factorization",
+        lambda a: lrjax.compressed_factorization(
+            jnp.abs(a),
+            jnp.abs(jax.random.normal(KEY, (7, 9))),
+            2,
+            key=KEY,
+            maxiter=300,
+            tol=0.0,
+            recovery_iters=50,
+        ),
+        _low_rank,
+    ),
+    (
         "sketched_lra",
         lambda a: linalg.sketched_lra(a, linalg.gaussian_sketch(KEY, 4, 7), 2),
         _matrix,

@@ -8,6 +8,10 @@ from ._completion import CompletionResult as CompletionResult
 from ._completion import CompletionSVT as CompletionSVT
 from ._completion import SoftImpute as SoftImpute
 from ._completion import complete_matrix as complete_matrix
+from ._compressed import CompressedFactorizationResult as CompressedFactorizationResult
+from ._compressed import NMFResult as NMFResult
+from ._compressed import compressed_factorization as compressed_factorization
+from ._compressed import nmf as nmf
 from ._cp import CPResult as CPResult
 from ._cp import cp_als as cp_als
 from ._cp_nonneg import cp_nonneg as cp_nonneg
@@ -38,8 +42,10 @@ __all__ = [
     "CandelincResult",
     "CompletionResult",
     "CompletionSVT",
+    "CompressedFactorizationResult",
     "DedicomResult",
     "LowRankProx",
+    "NMFResult",
     "Parafac2Result",
     "Paratuck2Result",
     "RandomizedSVT",
@@ -50,12 +56,14 @@ __all__ = [
     "block_term",
     "candelinc",
     "complete_matrix",
+    "compressed_factorization",
     "cp_als",
     "cp_nonneg",
     "cp_opt",
     "dedicom",
     "hosvd",
     "indscal",
+    "nmf",
     "parafac2",
     "paratuck2",
     "robust_pca",

@@ -17,6 +17,18 @@ from ..linalg._unfold import unfold
 from ..tensors import CPTensor
 
 
+def hals_columns(a: Array, m: Array, v: Array) -> Array:
+    """One pass of HALS column updates ``a_r <- max(0, a_r + (m_r - A v_r) / v_rr)`` for
+    ``min_{A >= 0} ||X - A B^T||`` with ``m = X B`` and ``v = B^T B``."""
+    tiny = jnp.finfo(a.dtype).tiny
+
+    def column(r, a):
+        col = a[:, r] + (m[:, r] - a @ v[:, r]) / jnp.maximum(v[r, r], tiny)
+        return a.at[:, r].set(jnp.maximum(col, 0.0))
+
+    return jax.lax.fori_loop(0, a.shape[1], column, a)
+
+
 def safe_norms(a: Array) -> Array:
     """Column norms of ``a``, with 1 in place of 0 (safe to divide by)."""
     norms = jnp.linalg.norm(a, axis=0)

@@ -12,25 +12,14 @@ from .. import _checks
 from .._numeric import relative_error
 from .._sharding import partitioned
 from ..solvers._loop import iterate
-from ._common import canonical_cp, safe_norms
+from ._common import canonical_cp, hals_columns, safe_norms
 from ._cp import CPResult, dimension_tree_sweep
-
-
-def _hals_columns(a: Array, m: Array, v: Array) -> Array:
-    """One pass of column updates ``a_r <- max(0, a_r + (m_r - A v_r) / v_rr)``."""
-    tiny = jnp.finfo(a.dtype).tiny
-
-    def column(r, a):
-        col = a[:, r] + (m[:, r] - a @ v[:, r]) / jnp.maximum(v[r, r], tiny)
-        return a.at[:, r].set(jnp.maximum(col, 0.0))
-
-    return jax.lax.fori_loop(0, a.shape[1], column, a)
 
 
 def _hals_sweep(factors, data):
     """One HALS sweep: :func:`~lrjax.decomposition._cp.dimension_tree_sweep` with projected
     column updates instead of the least-squares solve."""
-    return dimension_tree_sweep(factors, data, update=_hals_columns)
+    return dimension_tree_sweep(factors, data, update=hals_columns)
 
 
 @functools.partial(jax.jit, static_argnames=("rank", "maxiter", "diff"))

@@ -1,0 +1,278 @@
+"""Matrix NMF, and factorization of compressively sensed data (Sharan, Tai, Bailis & Valiant,
+"Compressed factorization: fast and accurate low-rank factorization of compressively-sensed
+data", ICML 2019)."""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .. import _checks
+from .._numeric import relative, relative_error
+from .._sharding import partitioned
+from ..solvers._info import SolverInfo
+from ..solvers._loop import iterate
+from ._common import hals_columns, safe_norms
+
+
+class NMFResult(NamedTuple):
+    """Result of :func:`nmf`: ``m ≈ w @ h`` with ``w, h >= 0``, and :class:`SolverInfo`."""
+
+    w: Array
+    h: Array
+    info: SolverInfo
+
+
+class CompressedFactorizationResult(NamedTuple):
+    """Result of :func:`compressed_factorization`.
+
+    Attributes:
+        w: the recovered ``(d, rank)`` factor of the uncompressed data (``M ≈ w @ h``).
+        h: the ``(rank, n)`` factor, shared by the compressed and uncompressed models.
+        w_compressed: the ``(d', rank)`` factor of the compressed data (``Y ≈ w_compressed @
+            h``).
+        info: the compressed factorization's :class:`SolverInfo` (its ``error`` is the
+            relative error of ``Y``).
+        recovery_residual: ``||P w - w_compressed||_F / ||w_compressed||_F``.
+    """
+
+    w: Array
+    h: Array
+    w_compressed: Array
+    info: SolverInfo
+    recovery_residual: Array
+
+
+def _nonneg_init(key, shape, scale, dtype):
+    return jax.random.uniform(key, shape, dtype=dtype, minval=0.1, maxval=1.0) * scale
+
+
+def _error(norm_sq, fit, model):
+    """Relative error from ``||M||^2 - 2 tr(W^T M H^T) + tr(W^T W H H^T)``: a diagnostic,
+    so no derivative (its square root at a cancellation-clipped zero would give NaN)."""
+    residual = jax.lax.stop_gradient(jnp.maximum(norm_sq - 2 * fit + model, 0.0))
+    return relative(residual, jax.lax.stop_gradient(norm_sq))
+
+
+def _balance(w, ht):
+    """Unit-norm columns of ``W``, their norms moved to ``H``: the product is unchanged and
+    the fixed point of the sweep is isolated (no scaling direction), which the implicit
+    derivative needs."""
+    norms = safe_norms(w)
+    return w / norms, ht * norms
+
+
+def _nmf_sweep(factors, data):
+    """One HALS sweep: the columns of ``W``, then the rows of ``H`` (as columns of ``H^T``)."""
+    w, ht = factors
+    m, norm_sq = data
+    w, ht = _balance(hals_columns(w, m @ ht, ht.T @ ht), ht)
+    ht = hals_columns(ht, m.T @ w, w.T @ w)
+    fit = jnp.sum((w.T @ m) * ht.T)  # tr(W^T M H^T)
+    model = jnp.sum((w.T @ w) * (ht.T @ ht))
+    return (w, ht), _error(norm_sq, fit, model)
+
+
+@functools.partial(jax.jit, static_argnames=("rank", "maxiter", "diff"))
+def _nmf(m, key, tol, *, rank, maxiter, diff):
+    k1, k2 = jax.random.split(key)
+    scale = jnp.sqrt(jnp.maximum(jnp.mean(m), jnp.finfo(m.dtype).tiny) / rank)
+    w0 = _nonneg_init(k1, (m.shape[0], rank), scale, m.dtype)
+    ht0 = _nonneg_init(k2, (m.shape[1], rank), scale, m.dtype)
+    (w, ht), info = iterate(
+        _nmf_sweep, (w0, ht0), (m, jnp.sum(m * m)), maxiter=maxiter, tol=tol, diff=diff
+    )
+    error = relative_error(m, w @ ht.T)
+    return NMFResult(
+        w, ht.T, info._replace(error=error, converged=info.converged & jnp.isfinite(error))
+    )
+
+
+def _nonneg_matrix(name, m):
+    m = _checks.as_array(name, m, ndim=2)
+    if _checks.is_concrete(m) and bool(jnp.any(m < 0)):
+        raise ValueError(
+            f"`{name}` must be non-negative for NMF, got a minimum of {float(jnp.min(m))}."
+        )
+    return m
+
+
+def nmf(
+    m: Float[Array, "d n"],
+    rank: int,
+    *,
+    key: jax.Array,
+    maxiter: int = 500,
+    tol: float | Array = 1e-8,
+    diff: str = "unroll",
+) -> NMFResult:
+    r"""Non-negative matrix factorization by HALS (hierarchical alternating least squares).
+
+    .. math:: \min_{W \ge 0, H \ge 0} \|M - W H\|_F^2
+
+    Each sweep updates the columns of ``W`` and then the rows of ``H`` one at a time, each by
+    its exact projected least-squares step (Cichocki & Phan 2009; the ``"cd"`` solver of
+    scikit-learn's ``NMF``); the columns of ``W`` come out with unit norm, their scale in
+    ``H``. Random non-negative start scaled to ``M``'s mean, as
+    scikit-learn's ``init="random"``.
+
+    Args:
+        m: non-negative matrix ``(d, n)``.
+        rank: number of components (static).
+        key: PRNG key of the random start.
+        maxiter: maximum number of sweeps (static).
+        tol: stop when the relative error changes by less than this (traced).
+        diff: ``"unroll"`` (default: differentiates the sweeps that ran) or ``"implicit"``
+            (the implicit function theorem at the fixed point, as in :func:`cp_als`; only
+            defined when the NMF is essentially unique, i.e. sparse enough factors: a dense
+            positive NMF has a continuum of equally good factor pairs, and its implicit
+            derivative comes out NaN).
+
+    Returns:
+        ``NMFResult(w, h, info)`` with ``info.error`` the relative error
+        ``||M - W H||_F / ||M||_F``.
+
+    Raises:
+        ValueError: for a non-matrix, NaN/inf or (eagerly) a negative entry in ``m``, a bad
+            ``rank`` / ``maxiter`` / ``tol`` / ``diff``, or an invalid ``key``.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> m = jnp.outer(jnp.arange(1.0, 4.0), jnp.arange(1.0, 5.0))
+        >>> res = nmf(m, 1, key=jax.random.key(0))
+        >>> bool(res.info.error < 1e-5)
+        True
+    """
+    m = _nonneg_matrix("m", m)
+    rank = _checks.positive_int("rank", rank)
+    maxiter = _checks.positive_int("maxiter", maxiter)
+    diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
+    tol = _checks.tolerance(tol)
+    key = _checks.prng_key("key", key)
+    return partitioned(_nmf, m, key, tol, rank=rank, maxiter=maxiter, diff=diff)
+
+
+def _semi_nmf_sweep(factors, data):
+    """``W~`` by least squares, then the rows of ``H >= 0`` by HALS (``Y ≈ W~ H``)."""
+    wt, ht = factors
+    y, norm_sq = data
+    wt, ht = _balance(hals_columns(wt, y @ ht, ht.T @ ht), ht)
+    ht = hals_columns(ht, y.T @ wt, wt.T @ wt)
+    fit = jnp.sum((wt.T @ y) * ht.T)
+    model = jnp.sum((wt.T @ wt) * (ht.T @ ht))
+    return (wt, ht), _error(norm_sq, fit, model)
+
+
+def _recover(p, wt, reg, iters):
+    """``argmin_{W >= 0} 1/2 ||P W - W~||_F^2 + reg ||W||_1`` by FISTA with the step
+    ``1 / ||P||_2^2`` (the columns are independent problems that share the step)."""
+    lip = jnp.linalg.norm(p, ord=2) ** 2
+    step = 1.0 / jnp.maximum(lip, jnp.finfo(p.dtype).tiny)
+    scaled = reg * jnp.max(jnp.abs(p.T @ wt), axis=0, keepdims=True)  # per column: reg * lam_max
+    w0 = jnp.zeros((p.shape[1], wt.shape[1]), wt.dtype)
+
+    def body(_, state):
+        w, z, t = state
+        grad = p.T @ (p @ z - wt)
+        w_next = jnp.maximum(z - step * grad - step * scaled, 0.0)
+        t_next = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
+        z = w_next + ((t - 1.0) / t_next) * (w_next - w)
+        return w_next, z, t_next
+
+    w, _, _ = jax.lax.fori_loop(0, iters, body, (w0, w0, jnp.asarray(1.0, wt.dtype)))
+    return w
+
+
+@functools.partial(jax.jit, static_argnames=("rank", "maxiter", "diff", "recovery_iters"))
+def _compressed(y, p, key, tol, reg, *, rank, maxiter, diff, recovery_iters):
+    k1, k2 = jax.random.split(key)
+    scale = jnp.sqrt(jnp.maximum(jnp.mean(jnp.abs(y)), jnp.finfo(y.dtype).tiny) / rank)
+    wt0 = _nonneg_init(k1, (y.shape[0], rank), scale, y.dtype)
+    ht0 = _nonneg_init(k2, (y.shape[1], rank), scale, y.dtype)
+    (wt, ht), info = iterate(
+        _semi_nmf_sweep, (wt0, ht0), (y, jnp.sum(y * y)), maxiter=maxiter, tol=tol, diff=diff
+    )
+    error = relative_error(y, wt @ ht.T)
+    info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
+    w = _recover(p, wt, reg, recovery_iters)
+    residual = jnp.linalg.norm(p @ w - wt) / jnp.maximum(
+        jnp.linalg.norm(wt), jnp.finfo(y.dtype).tiny
+    )
+    return CompressedFactorizationResult(w, ht.T, wt, info, residual)
+
+
+def compressed_factorization(
+    y: Float[Array, "dc n"],
+    p: Float[Array, "dc d"],
+    rank: int,
+    *,
+    key: jax.Array,
+    method: str = "nmf",
+    reg: float | Array = 1e-3,
+    maxiter: int = 500,
+    tol: float | Array = 1e-8,
+    recovery_iters: int = 500,
+    diff: str = "unroll",
+) -> CompressedFactorizationResult:
+    r"""Factorize data seen only through a random compression, then recover the sparse factor.
+
+    The data ``M = W H`` (``d x n``, ``W`` sparse and non-negative, ``H >= 0``) is observed as
+    ``Y = P M`` for a known ``P`` (``d' x d``, ``d' < d``). Following Sharan et al. (ICML
+    2019), ``Y`` is factorized directly, ``Y ≈ W~ H`` with ``H >= 0`` (``W~ = P W`` need not
+    be non-negative: alternating least squares for ``W~`` and HALS for ``H``), and each column
+    of ``W`` is recovered by sparse recovery,
+
+    .. math:: W = \arg\min_{W \ge 0} \tfrac12 \|P W - \tilde W\|_F^2 + \lambda \|W\|_1,
+
+    solved by FISTA (``recovery_iters`` steps of ``1 / ||P||_2^2``), with ``λ = reg ·
+    ||Pᵀ w̃_i||_∞`` per column (the smallest ``λ`` that zeroes a column, times ``reg``).
+    ``M ≈ W H`` then holds with the same ``H``; factorizing the small ``Y`` is the saving.
+
+    Args:
+        y: compressed data ``(d', n)``.
+        p: the compression matrix ``(d', d)``.
+        rank: number of components (static).
+        key: PRNG key of the random start.
+        method: ``"nmf"`` (the only one so far: non-negative ``W`` and ``H``).
+        reg: relative ``λ`` of the recovery (``0 <= reg < 1``; traced).
+        maxiter: maximum sweeps of the compressed factorization (static).
+        tol: its stopping tolerance (traced).
+        recovery_iters: FISTA steps of the recovery (static).
+        diff: ``"unroll"`` (default) or ``"implicit"`` for the factorization, as in
+            :func:`nmf`; the recovery is differentiated through its FISTA steps.
+
+    Returns:
+        :class:`CompressedFactorizationResult` ``(w, h, w_compressed, info,
+        recovery_residual)``.
+
+    Raises:
+        ValueError: for non-matrix or non-finite ``y`` / ``p``, ``p`` whose rows differ from
+            ``y``'s, a bad ``rank`` / ``reg`` / iteration count / ``method`` / ``diff``, or
+            an invalid ``key``.
+
+    References:
+        V. Sharan, K. S. Tai, P. Bailis, G. Valiant, "Compressed factorization: fast and
+        accurate low-rank factorization of compressively-sensed data", ICML 2019.
+    """
+    y = _checks.as_array("y", y, ndim=2)
+    p = _checks.as_array("p", p, ndim=2)
+    if p.shape[0] != y.shape[0]:
+        raise ValueError(f"`p` must have as many rows as `y` ({y.shape[0]}), got shape {p.shape}.")
+    _checks.choice("method", method, ("nmf",))
+    rank = _checks.positive_int("rank", rank)
+    maxiter = _checks.positive_int("maxiter", maxiter)
+    recovery_iters = _checks.positive_int("recovery_iters", recovery_iters)
+    diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
+    tol = _checks.tolerance(tol)
+    key = _checks.prng_key("key", key)
+    if _checks.is_concrete(reg) and not 0.0 <= float(reg) < 1.0:
+        raise ValueError(f"`reg` must lie in [0, 1), got {reg!r}.")
+    reg = jnp.asarray(reg, y.dtype)
+    return partitioned(
+        _compressed, y, p, key, tol, reg, rank=rank, maxiter=maxiter, diff=diff,
+        recovery_iters=recovery_iters,
+    )  # fmt: skip

@@ -1,0 +1,84 @@
+"""Matrix NMF (against scikit-learn's coordinate-descent NMF and planted factors) and the
+compressed factorization of Sharan et al. (planted sparse factors seen through a sparse
+non-negative compression)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lrjax
+
+sklearn_nmf = pytest.importorskip("sklearn.decomposition").NMF
+
+
+def _planted(d=200, n=120, r=5, density=0.03, seed=0):
+    rng = np.random.default_rng(seed)
+    w = rng.uniform(0.5, 1.5, (d, r)) * (rng.uniform(size=(d, r)) < density)
+    w[rng.integers(0, d, r), np.arange(r)] = 1.0  # no empty column
+    h = rng.uniform(size=(r, n))
+    return w, h
+
+
+def _sparse_nonneg_p(dc, d, nnz=4, seed=1):
+    rng = np.random.default_rng(seed)
+    p = np.zeros((dc, d))
+    for j in range(d):
+        p[rng.choice(dc, nnz, replace=False), j] = 1 / np.sqrt(nnz)
+    return p
+
+
+def test_nmf_recovers_a_planted_factorization():
+    w, h = _planted()
+    res = lrjax.nmf(jnp.asarray(w @ h), 5, key=jax.random.key(0), maxiter=1000, tol=1e-12)
+    assert float(res.info.error) < 1e-3
+    assert res.w.shape == (200, 5) and res.h.shape == (5, 120)
+    assert float(jnp.min(res.w)) >= 0 and float(jnp.min(res.h)) >= 0
+    np.testing.assert_allclose(res.w @ res.h, w @ h, atol=1e-2 * np.abs(w @ h).max())
+
+
+@pytest.mark.filterwarnings("ignore:Maximum number of iterations")
+def test_nmf_matches_scikit_learn_objective():
+    rng = np.random.default_rng(3)
+    m = rng.uniform(size=(60, 8)) @ rng.uniform(size=(8, 50)) + 0.05 * rng.uniform(size=(60, 50))
+    res = lrjax.nmf(jnp.asarray(m), 4, key=jax.random.key(1), maxiter=2000, tol=1e-12)
+    sk = sklearn_nmf(4, init="random", solver="cd", max_iter=2000, tol=1e-10, random_state=0)
+    w = sk.fit_transform(m)
+    ref = np.linalg.norm(m - w @ sk.components_) / np.linalg.norm(m)
+    assert float(res.info.error) <= ref * 1.02
+
+
+def test_nmf_rejects_negative_data_naming_it():
+    with pytest.raises(ValueError, match="`m` must be non-negative"):
+        lrjax.nmf(-jnp.ones((4, 3)), 2, key=jax.random.key(0))
+
+
+def test_compressed_factorization_recovers_the_uncompressed_model():
+    w, h = _planted()
+    m = w @ h
+    p = _sparse_nonneg_p(100, 200)  # 2x compression
+    out = lrjax.compressed_factorization(
+        jnp.asarray(p @ m), jnp.asarray(p), 5, key=jax.random.key(2), reg=1e-4,
+        recovery_iters=2000, maxiter=1000, tol=1e-12,
+    )  # fmt: skip
+    assert out.w.shape == (200, 5) and out.h.shape == (5, 120)
+    assert out.w_compressed.shape == (100, 5)
+    assert float(out.info.error) < 1e-3 and float(out.recovery_residual) < 1e-2
+    rel = np.linalg.norm(m - np.asarray(out.w) @ np.asarray(out.h)) / np.linalg.norm(m)
+    assert rel < 2e-2
+    assert float(jnp.min(out.w)) >= 0
+
+
+def test_compressed_factorization_bad_input():
+    y, p = jnp.ones((4, 6)), jnp.ones((4, 9))
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match="`p`"):
+        lrjax.compressed_factorization(y, jnp.ones((5, 9)), 2, key=key)
+    with pytest.raises(ValueError, match="`reg`"):
+        lrjax.compressed_factorization(y, p, 2, key=key, reg=1.5)
+    with pytest.raises(ValueError, match="`method`"):
+        lrjax.compressed_factorization(y, p, 2, key=key, method="pca")
+    with pytest.raises(ValueError, match="`recovery_iters`"):
+        lrjax.compressed_factorization(y, p, 2, key=key, recovery_iters=0)
