@@ -1,0 +1,1 @@
+"""Compressed factorization (Sharan, Tai, Bailis & Valiant, ICML 2019)."""
