@@ -355,6 +355,21 @@ def _sketched_lra(a, sketch, rank):
     return b @ _top_projector(b.T @ b, rank) @ q.T
 
 
+def _check_sketch_rank(shape, sketch, rank, name: str) -> int:
+    """The checks of :func:`sketched_lra` for a matrix of ``shape`` (named ``name``)."""
+    _sketch_check(sketch)
+    m, n = sketch.shape
+    if n != shape[0]:
+        raise ValueError(f"`sketch` has shape {(m, n)} but `{name}` has {shape[0]} rows, not {n}.")
+    rank = _checks.positive_int("rank", rank)
+    if rank > min(m, shape[1]):
+        raise ValueError(
+            f"`rank` must be at most min(m, d) = {min(m, shape[1])} for a sketch of {m} rows "
+            f"and `{name}` of shape {tuple(shape)}, got {rank}."
+        )
+    return rank
+
+
 def sketched_lra(a: Float[Array, "n d"], sketch: Sketch, rank: int) -> Float[Array, "n d"]:
     r"""The sketch-and-solve rank-``k`` approximation ``SCW_k(A, S) = [A V]_k V^T``.
 
@@ -387,16 +402,7 @@ def sketched_lra(a: Float[Array, "n d"], sketch: Sketch, rank: int) -> Float[Arr
         input sparsity time", STOC 2013.
     """
     a = _checks.as_array("a", a, ndim=2)
-    _sketch_check(sketch)
-    m, n = sketch.shape
-    if n != a.shape[0]:
-        raise ValueError(f"`sketch` has shape {(m, n)} but `a` has {a.shape[0]} rows, not {n}.")
-    rank = _checks.positive_int("rank", rank)
-    if rank > min(m, a.shape[1]):
-        raise ValueError(
-            f"`rank` must be at most min(m, d) = {min(m, a.shape[1])} for a sketch of {m} rows "
-            f"and `a` of shape {a.shape}, got {rank}."
-        )
+    rank = _check_sketch_rank(a.shape, sketch, rank, "a")
     return _sketched_lra(a, sketch, rank)
 
 
@@ -416,8 +422,7 @@ def sketch_loss(sketch: Sketch, matrices: Float[Array, "b n d"], rank: int) -> F
         TypeError, ValueError: as :func:`sketched_lra`, and for a batch that is not 3-D.
     """
     matrices = _checks.as_array("matrices", matrices, ndim=3)
-    _sketch_check(sketch)
-    sketched_lra(matrices[0], sketch, rank)  # the argument checks, on one matrix
+    rank = _check_sketch_rank(matrices.shape[1:], sketch, rank, "matrices")
     return _loss(sketch, matrices, rank)
 
 
@@ -475,7 +480,7 @@ def learn_sketch(
     _sketch_check(sketch)
     if isinstance(sketch, SRHTSketch):
         raise TypeError("`sketch` must have trainable entries; an SRHTSketch has none.")
-    sketch_loss(sketch, matrices[:1], rank)  # argument checks
+    rank = _check_sketch_rank(matrices.shape[1:], sketch, rank, "matrices")
     steps = _checks.positive_int("steps", steps)
     if batch_size is not None:
         batch_size = _checks.positive_int("batch_size", batch_size)
