@@ -30,6 +30,7 @@ from .decomposition import Paratuck2Result as Paratuck2Result
 from .decomposition import RandomizedSVT as RandomizedSVT
 from .decomposition import RobustPCAResult as RobustPCAResult
 from .decomposition import SoftImpute as SoftImpute
+from .decomposition import SparsePCAResult as SparsePCAResult
 from .decomposition import TuckerResult as TuckerResult
 from .decomposition import WLRAResult as WLRAResult
 from .decomposition import block_term as block_term
@@ -46,6 +47,7 @@ from .decomposition import nmf as nmf
 from .decomposition import parafac2 as parafac2
 from .decomposition import paratuck2 as paratuck2
 from .decomposition import robust_pca as robust_pca
+from .decomposition import sparse_pca as sparse_pca
 from .decomposition import tensor_robust_pca as tensor_robust_pca
 from .decomposition import tt_svd as tt_svd
 from .decomposition import tt_svd_adaptive as tt_svd_adaptive
@@ -94,6 +96,7 @@ __all__ = [
     "RobustPCAResult",
     "SoftImpute",
     "SolverInfo",
+    "SparsePCAResult",
     "TTMatrix",
     "TTTensor",
     "TuckerResult",
@@ -120,6 +123,7 @@ __all__ = [
     "randomized_svd",
     "robust_pca",
     "solvers",
+    "sparse_pca",
     "tensor_robust_pca",
     "tensors",
     "testing",

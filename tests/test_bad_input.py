@@ -75,13 +75,17 @@ SPECS: dict[str, Spec] = {
         lambda: np.abs(M), "m", bad_shapes=((5,), (2, 3, 4)), key=True,
         bad={"rank": [0, -1, 2.5], **iters, **neg_tol},
     ),
+    "sparse_pca": Spec(
+        lambda x, **kw: lrjax.sparse_pca(x, kw.pop("rank", 2), **kw), m2, "m",
+        bad_shapes=((5,), (2, 3, 4)), bad={"rank": [0, -1, 7], **iters, **neg_tol, "reg": [-1.0]},
+    ),
     "compressed_factorization": Spec(
         lambda x, **kw: lrjax.compressed_factorization(
             x, np.ones((x.shape[0] if x.ndim else 1, 9)), kw.pop("rank", 2),
             **{"key": KEY, **kw},
         ),
         lambda: np.abs(M), "y", bad_shapes=((5,), (2, 3, 4)), key=True,
-        bad={"rank": [0, -1], **iters, **neg_tol, "reg": [-0.1, 1.0], "method": ["pca"],
+        bad={"rank": [0, -1], **iters, **neg_tol, "reg": [-0.1, 1.0], "method": ["svd"],
              "recovery_iters": [0]},
     ),
     "cp_nonneg": Spec(
@@ -502,7 +506,7 @@ EXEMPT = {
     # result records and containers: constructed by the library; containers check their
     # factors' shapes in tests/tensors
     **{name: "result record" for name in (
-        "BlockTermResult", "CPResult", "NMFResult", "CompressedFactorizationResult", "CompletionSVT", "SoftImpute", "RandomizedSVT",
+        "BlockTermResult", "CPResult", "NMFResult", "CompressedFactorizationResult", "SparsePCAResult", "CompletionSVT", "SoftImpute", "RandomizedSVT",
         "LowRankProx", "CandelincResult", "CompletionResult", "DedicomResult",
         "Parafac2Result", "Paratuck2Result", "RobustPCAResult", "TuckerResult", "WLRAResult",
         "SolverInfo", "ADMMResult", "LeastSquaresResult", "ProximalGradientResult",

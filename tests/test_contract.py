@@ -364,6 +364,7 @@ CASES = [
         lambda a: lrjax.nmf(jnp.abs(a), 2, key=KEY, maxiter=300, tol=0.0),
         _low_rank,
     ),
+    ("sparse_pca", lambda a: lrjax.sparse_pca(a, 2, reg=0.05, maxiter=50, tol=0.0), _low_rank),
     (
         "compressed_factorization",
         lambda a: lrjax.compressed_factorization(

@@ -10,8 +10,10 @@ from ._completion import SoftImpute as SoftImpute
 from ._completion import complete_matrix as complete_matrix
 from ._compressed import CompressedFactorizationResult as CompressedFactorizationResult
 from ._compressed import NMFResult as NMFResult
+from ._compressed import SparsePCAResult as SparsePCAResult
 from ._compressed import compressed_factorization as compressed_factorization
 from ._compressed import nmf as nmf
+from ._compressed import sparse_pca as sparse_pca
 from ._cp import CPResult as CPResult
 from ._cp import cp_als as cp_als
 from ._cp_nonneg import cp_nonneg as cp_nonneg
@@ -51,6 +53,7 @@ __all__ = [
     "RandomizedSVT",
     "RobustPCAResult",
     "SoftImpute",
+    "SparsePCAResult",
     "TuckerResult",
     "WLRAResult",
     "block_term",
@@ -67,6 +70,7 @@ __all__ = [
     "parafac2",
     "paratuck2",
     "robust_pca",
+    "sparse_pca",
     "tensor_robust_pca",
     "tt_svd",
     "tt_svd_adaptive",

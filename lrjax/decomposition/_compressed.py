@@ -14,6 +14,7 @@ from jaxtyping import Array, Float
 from .. import _checks
 from .._numeric import relative, relative_error
 from .._sharding import partitioned
+from ..linalg._spectral import svd_guarded
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
 from ._common import hals_columns, safe_norms, spectral_norm
@@ -21,6 +22,15 @@ from ._common import hals_columns, safe_norms, spectral_norm
 
 class NMFResult(NamedTuple):
     """Result of :func:`nmf`: ``m ≈ w @ h`` with ``w, h >= 0``, and :class:`SolverInfo`."""
+
+    w: Array
+    h: Array
+    info: SolverInfo
+
+
+class SparsePCAResult(NamedTuple):
+    """Result of :func:`sparse_pca`: ``m ≈ w @ h`` with sparse loadings ``w`` and orthonormal
+    rows of ``h``, and :class:`SolverInfo`."""
 
     w: Array
     h: Array
@@ -156,6 +166,93 @@ def nmf(
     return partitioned(_nmf, m, key, tol, rank=rank, maxiter=maxiter, diff=diff)
 
 
+def _soft(x, t):
+    return jnp.sign(x) * jnp.maximum(jnp.abs(x) - t, 0.0)
+
+
+def _polar_rows(a):
+    """The ``(r, n)`` matrix with orthonormal rows closest to ``a`` (``U V^T`` of its SVD)."""
+    u, _, vt = svd_guarded(a)
+    return u @ vt
+
+
+def _spca_sweep(h, data):
+    """``W = soft(M H^T, lam / 2)`` (exact for orthonormal rows of ``H``), then
+    ``H = polar(W^T M)``; the error is the penalised objective relative to ``||M||^2``."""
+    m, lam, norm_sq = data
+    w = _soft(m @ h.T, 0.5 * lam)
+    h = _polar_rows(w.T @ m)
+    fit = jnp.sum((w.T @ m) * h)
+    objective = norm_sq - 2 * fit + jnp.sum(w * w) + lam * jnp.sum(jnp.abs(w))
+    return h, jax.lax.stop_gradient(relative(jnp.maximum(objective, 0.0), norm_sq))
+
+
+@functools.partial(jax.jit, static_argnames=("rank", "maxiter", "diff"))
+def _sparse_pca(m, reg, tol, *, rank, maxiter, diff):
+    _, s, vt = svd_guarded(m)
+    h0 = vt[:rank]
+    lam = reg * s[0] * jnp.max(jnp.abs(vt[0]))  # reg * (a scale of the largest loading)
+    h, info = iterate(
+        _spca_sweep, h0, (m, lam, jnp.sum(m * m)), maxiter=maxiter, tol=tol, diff=diff
+    )
+    w = _soft(m @ h.T, 0.5 * lam)
+    error = relative_error(m, w @ h)
+    return SparsePCAResult(
+        w, h, info._replace(error=error, converged=info.converged & jnp.isfinite(error))
+    )
+
+
+def sparse_pca(
+    m: Float[Array, "d n"],
+    rank: int,
+    *,
+    reg: float | Array = 0.1,
+    maxiter: int = 200,
+    tol: float | Array = 1e-10,
+    diff: str = "unroll",
+) -> SparsePCAResult:
+    r"""Sparse PCA: sparse loadings ``W`` and orthonormal components ``H``.
+
+    .. math:: \min_{W,\; H H^\top = I} \|M - W H\|_F^2 + \lambda \|W\|_1
+
+    (the matrix form of Zou, Hastie & Tibshirani's SPCA criterion). Alternating exact steps:
+    for orthonormal rows of ``H``, ``W = soft(M H^T, λ/2)``; for fixed ``W``, ``H`` is the
+    orthonormal-row matrix closest to ``W^T M`` (the polar factor of an ``r x n`` SVD). Starts
+    from the leading right singular vectors, so ``reg = 0`` gives the truncated SVD. ``λ =
+    reg · σ_1 · max|v_1|`` (``reg`` in [0, 1) scales the largest loading's size).
+
+    Args:
+        m: matrix ``(d, n)``; rows are the variables whose loadings ``W`` are sparse.
+        rank: number of components (static).
+        reg: relative ``λ`` (traced; ``reg >= 1`` zeroes every loading).
+        maxiter: maximum sweeps (static).
+        tol: stop when the relative penalised objective changes by less (traced).
+        diff: ``"unroll"`` (default) or ``"implicit"``.
+
+    Returns:
+        ``SparsePCAResult(w, h, info)``; ``info.error`` is ``||M - W H||_F / ||M||_F``.
+
+    Raises:
+        ValueError: for a non-matrix or non-finite ``m``, ``rank`` above ``min(m.shape)``, a
+            negative ``reg``, or a bad ``maxiter`` / ``tol`` / ``diff``.
+
+    References:
+        H. Zou, T. Hastie, R. Tibshirani, "Sparse principal component analysis", J. Comput.
+        Graph. Stat. 15(2), 2006.
+    """
+    m = _checks.as_array("m", m, ndim=2)
+    rank = _checks.positive_int("rank", rank)
+    if rank > min(m.shape):
+        raise ValueError(f"`rank` must be at most min(m.shape) = {min(m.shape)}, got {rank}.")
+    if _checks.is_concrete(reg) and not float(reg) >= 0:
+        raise ValueError(f"`reg` must be non-negative, got {reg!r}.")
+    maxiter = _checks.positive_int("maxiter", maxiter)
+    diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
+    tol = _checks.tolerance(tol)
+    reg = jnp.asarray(reg, m.dtype)
+    return partitioned(_sparse_pca, m, reg, tol, rank=rank, maxiter=maxiter, diff=diff)
+
+
 def _semi_nmf_sweep(factors, data):
     """``W~`` by least squares, then the rows of ``H >= 0`` by HALS (``Y ≈ W~ H``)."""
     wt, ht = factors
@@ -167,7 +264,7 @@ def _semi_nmf_sweep(factors, data):
     return (wt, ht), _error(norm_sq, fit, model)
 
 
-def _recover(p, wt, reg, iters):
+def _recover(p, wt, reg, iters, nonneg=True):
     """``argmin_{W >= 0} 1/2 ||P W - W~||_F^2 + reg ||W||_1`` by FISTA with the step
     ``1 / L``, ``L = 1.05 ||P||_2^2`` (the columns are independent problems that share the
     step; ``||P||_2`` by 30 power iterations, which approach it from below: the 5 % margin
@@ -180,7 +277,8 @@ def _recover(p, wt, reg, iters):
     def body(_, state):
         w, z, t = state
         grad = p.T @ (p @ z - wt)
-        w_next = jnp.maximum(z - step * grad - step * scaled, 0.0)
+        x = z - step * grad
+        w_next = jnp.maximum(x - step * scaled, 0.0) if nonneg else _soft(x, step * scaled)
         t_next = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
         z = w_next + ((t - 1.0) / t_next) * (w_next - w)
         return w_next, z, t_next
@@ -189,8 +287,21 @@ def _recover(p, wt, reg, iters):
     return w
 
 
-@functools.partial(jax.jit, static_argnames=("rank", "maxiter", "diff", "recovery_iters"))
-def _compressed(y, p, key, tol, reg, *, rank, maxiter, diff, recovery_iters):
+@functools.partial(jax.jit, static_argnames=("rank", "maxiter", "diff", "recovery_iters", "method"))
+def _compressed(y, p, key, tol, reg, *, rank, maxiter, diff, recovery_iters, method):
+    if method == "sparse_pca":
+        # PCA of Y: W~ = Y V_r, H = V_r^T (orthonormal rows); W~ = P W is dense, W is sparse.
+        u, s, vt = svd_guarded(y)
+        ht, wt = vt[:rank].T, u[:, :rank] * s[:rank]
+        error = relative_error(y, wt @ ht.T)
+        info = SolverInfo(
+            jnp.array(1, jnp.int32), error, jnp.isfinite(error), jnp.full((maxiter,), error)
+        )
+        w = _recover(p, wt, reg, recovery_iters, nonneg=False)
+        residual = jnp.linalg.norm(p @ w - wt) / jnp.maximum(
+            jnp.linalg.norm(wt), jnp.finfo(y.dtype).tiny
+        )
+        return CompressedFactorizationResult(w, ht.T, wt, info, residual)
     k1, k2 = jax.random.split(key)
     scale = jnp.sqrt(jnp.maximum(jnp.mean(jnp.abs(y)), jnp.finfo(y.dtype).tiny) / rank)
     wt0 = _nonneg_init(k1, (y.shape[0], rank), scale, y.dtype)
@@ -239,7 +350,10 @@ def compressed_factorization(
         p: the compression matrix ``(d', d)``.
         rank: number of components (static).
         key: PRNG key of the random start.
-        method: ``"nmf"`` (the only one so far: non-negative ``W`` and ``H``).
+        method: ``"nmf"`` (non-negative ``W`` and ``H``: NMF of ``Y``, non-negative
+            recovery) or ``"sparse_pca"`` (sparse signed ``W``, orthonormal rows of ``H``:
+            PCA of ``Y``, signed LASSO recovery; ``maxiter``, ``tol``, ``diff`` and ``key``
+            are then unused, ``info`` reports the one SVD).
         reg: relative ``λ`` of the recovery (``0 <= reg < 1``; traced).
         maxiter: maximum sweeps of the compressed factorization (static).
         tol: its stopping tolerance (traced).
@@ -264,7 +378,7 @@ def compressed_factorization(
     p = _checks.as_array("p", p, ndim=2)
     if p.shape[0] != y.shape[0]:
         raise ValueError(f"`p` must have as many rows as `y` ({y.shape[0]}), got shape {p.shape}.")
-    _checks.choice("method", method, ("nmf",))
+    method = _checks.choice("method", method, ("nmf", "sparse_pca"))
     rank = _checks.positive_int("rank", rank)
     maxiter = _checks.positive_int("maxiter", maxiter)
     recovery_iters = _checks.positive_int("recovery_iters", recovery_iters)
@@ -276,5 +390,5 @@ def compressed_factorization(
     reg = jnp.asarray(reg, y.dtype)
     return partitioned(
         _compressed, y, p, key, tol, reg, rank=rank, maxiter=maxiter, diff=diff,
-        recovery_iters=recovery_iters,
+        recovery_iters=recovery_iters, method=method,
     )  # fmt: skip

@@ -79,6 +79,49 @@ def test_compressed_factorization_bad_input():
     with pytest.raises(ValueError, match="`reg`"):
         lrjax.compressed_factorization(y, p, 2, key=key, reg=1.5)
     with pytest.raises(ValueError, match="`method`"):
-        lrjax.compressed_factorization(y, p, 2, key=key, method="pca")
+        lrjax.compressed_factorization(y, p, 2, key=key, method="svd")
     with pytest.raises(ValueError, match="`recovery_iters`"):
         lrjax.compressed_factorization(y, p, 2, key=key, recovery_iters=0)
+
+
+def test_sparse_pca_without_penalty_is_the_truncated_svd():
+    m = np.random.default_rng(5).standard_normal((30, 20))
+    res = lrjax.sparse_pca(jnp.asarray(m), 3, reg=0.0)
+    u, s, vt = np.linalg.svd(m, full_matrices=False)
+    np.testing.assert_allclose(res.w @ res.h, (u[:, :3] * s[:3]) @ vt[:3], atol=1e-10)
+    np.testing.assert_allclose(res.h @ res.h.T, np.eye(3), atol=1e-12)
+
+
+def test_sparse_pca_finds_planted_sparse_loadings():
+    rng = np.random.default_rng(6)
+    w = np.zeros((120, 3))
+    for r in range(3):
+        w[rng.choice(120, 6, replace=False), r] = rng.choice([-3.0, 3.0], 6)
+    h = np.linalg.qr(rng.standard_normal((80, 3)))[0].T
+    m = w @ h + 0.01 * rng.standard_normal((120, 80))
+    res = lrjax.sparse_pca(jnp.asarray(m), 3, reg=0.05)
+    support = np.abs(np.asarray(res.w)) > 0
+    np.testing.assert_array_equal(support.any(axis=1), (w != 0).any(axis=1))
+    assert float(res.info.error) < 0.15  # the l1 penalty shrinks the kept loadings
+
+
+def test_compressed_sparse_pca_recovers_the_model_at_2x():
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal((200, 3)) * (rng.uniform(size=(200, 3)) < 0.03)
+    w[rng.integers(0, 200, 3), np.arange(3)] = 3.0
+    h = np.linalg.qr(rng.standard_normal((100, 3)))[0].T
+    m = w @ h
+    p = rng.standard_normal((100, 200)) / 10.0
+    out = lrjax.compressed_factorization(
+        jnp.asarray(p @ m), jnp.asarray(p), 3, key=jax.random.key(0), method="sparse_pca",
+        reg=1e-4, recovery_iters=3000,
+    )  # fmt: skip
+    rel = np.linalg.norm(m - np.asarray(out.w) @ np.asarray(out.h)) / np.linalg.norm(m)
+    assert rel < 0.02
+
+
+def test_sparse_pca_bad_input():
+    with pytest.raises(ValueError, match="`rank`"):
+        lrjax.sparse_pca(jnp.ones((4, 3)), 4)
+    with pytest.raises(ValueError, match="`reg`"):
+        lrjax.sparse_pca(jnp.ones((4, 3)), 2, reg=-1.0)
