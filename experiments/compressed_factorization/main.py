@@ -27,6 +27,7 @@ import numpy as np
 import lrjax
 from experiments._imaging import markdown_table
 from experiments._workdir import WorkdirLock
+from lrjax import linalg
 from lrjax.data import load_faces, load_msi
 
 REAL = ("faces", "msi")
@@ -44,15 +45,13 @@ def validate(config) -> list[str]:
     return problems
 
 
-def compression(rng, d: int, ratio: float, nnz: int) -> np.ndarray:
+def compression(rng, d: int, ratio: float, nnz: int) -> linalg.SparseSignSketch:
     """``(d', d)`` non-negative sparse ``P``, ``d' = d // ratio``: ``nnz`` entries
-    ``1 / sqrt(nnz)`` per column in distinct random rows."""
+    ``1 / sqrt(nnz)`` per column in distinct random rows, as a sketch (applied without
+    forming the matrix)."""
     dc = max(1, int(d // ratio))
-    nnz = min(nnz, dc)
-    p = np.zeros((dc, d))
-    for j in range(d):
-        p[rng.choice(dc, nnz, replace=False), j] = 1 / np.sqrt(nnz)
-    return p
+    s = linalg.sparse_sign_sketch(jax.random.key(int(rng.integers(2**31))), dc, d, nnz=min(nnz, dc))
+    return linalg.SparseSignSketch(s.rows, jnp.abs(s.values), s.m)
 
 
 def _timed(fn):
@@ -63,10 +62,10 @@ def _timed(fn):
 
 
 def _compare(m, p, rank, config, key):
-    mj, pj = jnp.asarray(m), jnp.asarray(p)
+    mj, pj = jnp.asarray(m), p
     opts = dict(key=key, maxiter=config.maxiter, tol=config.tol)
     full, t_full = _timed(lambda: lrjax.nmf(mj, rank, **opts))
-    yj = pj @ mj
+    yj = pj.apply(mj)
     comp, t_comp = _timed(
         lambda: lrjax.compressed_factorization(
             yj, pj, rank, reg=config.reg, recovery_iters=config.recovery_iters, **opts

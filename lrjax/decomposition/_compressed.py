@@ -5,7 +5,7 @@ data", ICML 2019)."""
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -14,10 +14,11 @@ from jaxtyping import Array, Float
 from .. import _checks
 from .._numeric import relative, relative_error
 from .._sharding import partitioned
+from ..linalg._sketches import CountSketch, GaussianSketch, SparseSignSketch, SRHTSketch
 from ..linalg._spectral import svd_guarded
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
-from ._common import hals_columns, safe_norms, spectral_norm
+from ._common import hals_columns, safe_norms
 
 
 class NMFResult(NamedTuple):
@@ -264,19 +265,46 @@ def _semi_nmf_sweep(factors, data):
     return (wt, ht), _error(norm_sq, fit, model)
 
 
+_SKETCHES = (CountSketch, GaussianSketch, SparseSignSketch, SRHTSketch)
+
+
+def _apply(p, x):
+    """``P @ x`` for a dense ``P`` or a sketch."""
+    return p.apply(x) if isinstance(p, _SKETCHES) else p @ x
+
+
+def _apply_t(p, y):
+    """``P^T @ y`` for a dense ``P`` or a sketch."""
+    return p.apply_transpose(y) if isinstance(p, _SKETCHES) else p.T @ y
+
+
+def _operator_norm(p, n: int, dtype, n_iter: int = 30):
+    """``||P||_2`` by power iteration on ``P^T P`` (deterministic start, from below)."""
+    v = jnp.cos(jnp.arange(n, dtype=dtype) + 1.0)[:, None]
+    tiny = jnp.finfo(dtype).tiny
+
+    def body(_, v):
+        w = _apply_t(p, _apply(p, v))
+        return w / jnp.maximum(jnp.linalg.norm(w), tiny)
+
+    v = jax.lax.fori_loop(0, n_iter, body, v / jnp.linalg.norm(v))
+    return jnp.linalg.norm(_apply(p, v))
+
+
 def _recover(p, wt, reg, iters, nonneg=True):
     """``argmin_{W >= 0} 1/2 ||P W - W~||_F^2 + reg ||W||_1`` by FISTA with the step
     ``1 / L``, ``L = 1.05 ||P||_2^2`` (the columns are independent problems that share the
     step; ``||P||_2`` by 30 power iterations, which approach it from below: the 5 % margin
     keeps the step safe without a full SVD of ``P``)."""
-    lip = 1.05 * spectral_norm(p) ** 2
-    step = 1.0 / jnp.maximum(lip, jnp.finfo(p.dtype).tiny)
-    scaled = reg * jnp.max(jnp.abs(p.T @ wt), axis=0, keepdims=True)  # per column: reg * lam_max
-    w0 = jnp.zeros((p.shape[1], wt.shape[1]), wt.dtype)
+    n = p.shape[1]
+    lip = 1.05 * _operator_norm(p, n, wt.dtype) ** 2
+    step = 1.0 / jnp.maximum(lip, jnp.finfo(wt.dtype).tiny)
+    scaled = reg * jnp.max(jnp.abs(_apply_t(p, wt)), axis=0, keepdims=True)  # reg * lam_max
+    w0 = jnp.zeros((n, wt.shape[1]), wt.dtype)
 
     def body(_, state):
         w, z, t = state
-        grad = p.T @ (p @ z - wt)
+        grad = _apply_t(p, _apply(p, z) - wt)
         x = z - step * grad
         w_next = jnp.maximum(x - step * scaled, 0.0) if nonneg else _soft(x, step * scaled)
         t_next = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
@@ -298,7 +326,7 @@ def _compressed(y, p, key, tol, reg, *, rank, maxiter, diff, recovery_iters, met
             jnp.array(1, jnp.int32), error, jnp.isfinite(error), jnp.full((maxiter,), error)
         )
         w = _recover(p, wt, reg, recovery_iters, nonneg=False)
-        residual = jnp.linalg.norm(p @ w - wt) / jnp.maximum(
+        residual = jnp.linalg.norm(_apply(p, w) - wt) / jnp.maximum(
             jnp.linalg.norm(wt), jnp.finfo(y.dtype).tiny
         )
         return CompressedFactorizationResult(w, ht.T, wt, info, residual)
@@ -312,7 +340,7 @@ def _compressed(y, p, key, tol, reg, *, rank, maxiter, diff, recovery_iters, met
     error = relative_error(y, wt @ ht.T)
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     w = _recover(p, wt, reg, recovery_iters)
-    residual = jnp.linalg.norm(p @ w - wt) / jnp.maximum(
+    residual = jnp.linalg.norm(_apply(p, w) - wt) / jnp.maximum(
         jnp.linalg.norm(wt), jnp.finfo(y.dtype).tiny
     )
     return CompressedFactorizationResult(w, ht.T, wt, info, residual)
@@ -320,7 +348,7 @@ def _compressed(y, p, key, tol, reg, *, rank, maxiter, diff, recovery_iters, met
 
 def compressed_factorization(
     y: Float[Array, "dc n"],
-    p: Float[Array, "dc d"],
+    p: Any,
     rank: int,
     *,
     key: jax.Array,
@@ -347,7 +375,9 @@ def compressed_factorization(
 
     Args:
         y: compressed data ``(d', n)``.
-        p: the compression matrix ``(d', d)``.
+        p: the compression ``(d', d)``: a matrix, or a sketch of :mod:`lrjax.linalg`
+            (``CountSketch``, ``SparseSignSketch``, ...), applied without forming it (a
+            sparse ``P`` then costs ``O(nnz)`` per product).
         rank: number of components (static).
         key: PRNG key of the random start.
         method: ``"nmf"`` (non-negative ``W`` and ``H``: NMF of ``Y``, non-negative
@@ -375,7 +405,8 @@ def compressed_factorization(
         accurate low-rank factorization of compressively-sensed data", ICML 2019.
     """
     y = _checks.as_array("y", y, ndim=2)
-    p = _checks.as_array("p", p, ndim=2)
+    if not isinstance(p, _SKETCHES):
+        p = _checks.as_array("p", p, ndim=2)
     if p.shape[0] != y.shape[0]:
         raise ValueError(f"`p` must have as many rows as `y` ({y.shape[0]}), got shape {p.shape}.")
     method = _checks.choice("method", method, ("nmf", "sparse_pca"))

@@ -2,7 +2,8 @@
 learning a sketch's values by gradient descent (Indyk, Vakilian & Yuan, NeurIPS 2019).
 
 A sketch ``S`` (``m x n``, ``m`` small) is never formed: each family stores what defines it
-and applies itself to an ``(n, d)`` matrix as ``S @ a``. All are pytrees (their integer
+and applies itself to an ``(n, d)`` matrix as ``S @ a`` (``apply``) and to an ``(m, d)`` one
+as ``S^T @ b`` (``apply_transpose``). All are pytrees (their integer
 positions and static sizes included), so they pass through ``jit``, ``vmap`` and ``grad``;
 their floating-point entries (``values`` / ``matrix``) are the trainable parameters.
 """
@@ -49,6 +50,10 @@ class GaussianSketch:
         """``S @ a``."""
         return self.matrix @ a
 
+    def apply_transpose(self, b: Float[Array, "m d"]) -> Float[Array, "n d"]:
+        """``S^T @ b``."""
+        return self.matrix.T @ b
+
     def to_dense(self) -> Float[Array, "m n"]:
         """The ``m x n`` matrix ``S``."""
         return self.matrix
@@ -83,6 +88,10 @@ class CountSketch:
     def apply(self, a: Float[Array, "n d"]) -> Float[Array, "m d"]:
         """``S @ a``."""
         return jax.ops.segment_sum(self.values[:, None] * a, self.rows, num_segments=self.m)
+
+    def apply_transpose(self, b: Float[Array, "m d"]) -> Float[Array, "n d"]:
+        """``S^T @ b`` (a gather of ``b``'s rows)."""
+        return self.values[:, None] * b[self.rows]
 
     def to_dense(self) -> Float[Array, "m n"]:
         """The ``m x n`` matrix ``S``."""
@@ -123,6 +132,10 @@ class SparseSignSketch:
         return jax.ops.segment_sum(
             terms.reshape(-1, a.shape[-1]), self.rows.reshape(-1), num_segments=self.m
         )
+
+    def apply_transpose(self, b: Float[Array, "m d"]) -> Float[Array, "n d"]:
+        """``S^T @ b`` (``nnz`` gathers of ``b``'s rows)."""
+        return jnp.sum(self.values[:, :, None] * b[self.rows], axis=0)
 
     def to_dense(self) -> Float[Array, "m n"]:
         """The ``m x n`` matrix ``S``."""
@@ -177,6 +190,13 @@ class SRHTSketch:
         x = jnp.pad(self.signs[:, None] * a, ((0, big - n), (0, 0)))
         m = self.rows.shape[-1]
         return _hadamard_rows(x)[self.rows] / math.sqrt(m)
+
+    def apply_transpose(self, b: Float[Array, "m d"]) -> Float[Array, "n d"]:
+        """``S^T @ b`` (the Walsh-Hadamard matrix is symmetric)."""
+        n, m = self.signs.shape[-1], self.rows.shape[-1]
+        big = 1 << max(n - 1, 0).bit_length()
+        x = jnp.zeros((big, b.shape[-1]), b.dtype).at[self.rows].set(b)
+        return self.signs[:, None] * _hadamard_rows(x)[:n] / math.sqrt(m)
 
     def to_dense(self) -> Float[Array, "m n"]:
         """The ``m x n`` matrix ``S``."""

@@ -125,3 +125,20 @@ def test_sparse_pca_bad_input():
         lrjax.sparse_pca(jnp.ones((4, 3)), 4)
     with pytest.raises(ValueError, match="`reg`"):
         lrjax.sparse_pca(jnp.ones((4, 3)), 2, reg=-1.0)
+
+
+def test_a_sketch_as_p_gives_the_dense_result():
+    """``p`` as a sparse sketch (applied without forming it) matches the same ``P`` dense."""
+    from lrjax import linalg
+
+    w, h = _planted()
+    m = w @ h
+    s = linalg.sparse_sign_sketch(jax.random.key(3), 100, 200, nnz=4)
+    sketch = linalg.SparseSignSketch(s.rows, jnp.abs(s.values), s.m)  # non-negative P
+    dense = np.asarray(sketch.to_dense())
+    opts = dict(key=jax.random.key(2), reg=1e-4, recovery_iters=300, maxiter=200)
+    y = jnp.asarray(dense @ m)
+    a = lrjax.compressed_factorization(y, sketch, 5, **opts)
+    b = lrjax.compressed_factorization(y, jnp.asarray(dense), 5, **opts)
+    np.testing.assert_allclose(a.w, b.w, atol=1e-8)
+    np.testing.assert_allclose(a.h, b.h, atol=1e-8)

@@ -32,6 +32,8 @@ def test_apply_matches_the_dense_sketch(index):
     dense = np.asarray(s.to_dense())
     assert dense.shape == s.shape == (8, 50)
     np.testing.assert_allclose(s.apply(jnp.asarray(a)), dense @ a, atol=1e-12)
+    b = np.random.default_rng(1).standard_normal((8, 3))
+    np.testing.assert_allclose(s.apply_transpose(jnp.asarray(b)), dense.T @ b, atol=1e-12)
 
 
 def test_count_and_sparse_sign_sketch_structure():
