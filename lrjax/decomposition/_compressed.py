@@ -255,7 +255,7 @@ def sparse_pca(
 
 
 def _semi_nmf_sweep(factors, data):
-    """``W~`` by least squares, then the rows of ``H >= 0`` by HALS (``Y ≈ W~ H``)."""
+    """One HALS sweep of the NMF ``Y ≈ W~ H`` (``W~ = P W >= 0`` for a non-negative ``P``)."""
     wt, ht = factors
     y, norm_sq = data
     wt, ht = _balance(hals_columns(wt, y @ ht, ht.T @ ht), ht)
@@ -363,9 +363,10 @@ def compressed_factorization(
 
     The data ``M = W H`` (``d x n``, ``W`` sparse and non-negative, ``H >= 0``) is observed as
     ``Y = P M`` for a known ``P`` (``d' x d``, ``d' < d``). Following Sharan et al. (ICML
-    2019), ``Y`` is factorized directly, ``Y ≈ W~ H`` with ``H >= 0`` (``W~ = P W`` need not
-    be non-negative: alternating least squares for ``W~`` and HALS for ``H``), and each column
-    of ``W`` is recovered by sparse recovery,
+    2019), ``Y`` is factorized directly, by NMF (HALS) ``Y ≈ W~ H`` with ``W~, H >= 0``: ``P``
+    must be non-negative (e.g. a sparse non-negative sketch), so that ``W~ = P W`` is; a
+    Gaussian ``P`` would leave ``W~`` unconstrained and the factorization of ``Y`` far from
+    unique. Each column of ``W`` is then recovered by sparse recovery,
 
     .. math:: W = \arg\min_{W \ge 0} \tfrac12 \|P W - \tilde W\|_F^2 + \lambda \|W\|_1,
 
@@ -396,7 +397,8 @@ def compressed_factorization(
         recovery_residual)``.
 
     Raises:
-        ValueError: for non-matrix or non-finite ``y`` / ``p``, ``p`` whose rows differ from
+        ValueError: for non-matrix or non-finite ``y`` / ``p``, (eagerly) a negative entry of
+            ``y`` with ``method="nmf"``, ``p`` whose rows differ from
             ``y``'s, a bad ``rank`` / ``reg`` / iteration count / ``method`` / ``diff``, or
             an invalid ``key``.
 
@@ -405,11 +407,13 @@ def compressed_factorization(
         accurate low-rank factorization of compressively-sensed data", ICML 2019.
     """
     y = _checks.as_array("y", y, ndim=2)
+    method = _checks.choice("method", method, ("nmf", "sparse_pca"))
+    if method == "nmf":
+        y = _nonneg_matrix("y", y)
     if not isinstance(p, _SKETCHES):
         p = _checks.as_array("p", p, ndim=2)
     if p.shape[0] != y.shape[0]:
         raise ValueError(f"`p` must have as many rows as `y` ({y.shape[0]}), got shape {p.shape}.")
-    method = _checks.choice("method", method, ("nmf", "sparse_pca"))
     rank = _checks.positive_int("rank", rank)
     maxiter = _checks.positive_int("maxiter", maxiter)
     recovery_iters = _checks.positive_int("recovery_iters", recovery_iters)

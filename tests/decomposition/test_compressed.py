@@ -80,6 +80,8 @@ def test_compressed_factorization_bad_input():
         lrjax.compressed_factorization(y, p, 2, key=key, reg=1.5)
     with pytest.raises(ValueError, match="`method`"):
         lrjax.compressed_factorization(y, p, 2, key=key, method="svd")
+    with pytest.raises(ValueError, match="`y` must be non-negative"):
+        lrjax.compressed_factorization(-y, p, 2, key=key)
     with pytest.raises(ValueError, match="`recovery_iters`"):
         lrjax.compressed_factorization(y, p, 2, key=key, recovery_iters=0)
 
