@@ -31,10 +31,10 @@ def _scipy_blas() -> tuple[Any, ...]:
     """threadpoolctl's controllers of the BLAS/LAPACK libraries jaxlib calls (SciPy's
     OpenBLAS); empty without threadpoolctl or when none is loaded."""
     try:
+        import scipy.linalg.cython_lapack  # noqa: F401  (loads the library jaxlib calls)
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - depends on the environment
         return ()
-    import scipy.linalg.cython_lapack  # noqa: F401  (loads the library jaxlib calls)
 
     return tuple(
         lib
