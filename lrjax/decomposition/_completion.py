@@ -15,6 +15,7 @@ from jaxtyping import Array, Bool, Float
 from .. import _checks
 from .._numeric import relative
 from .._sharding import partitioned
+from ..linalg._threads import serial_lapack_call
 from ..prox._spectral import prox_nuclear
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
@@ -244,7 +245,9 @@ def complete_matrix(
     tau = _checks.positive("method.tau", tau)
     delta = _checks.positive("method.delta", delta)
     lam = _checks.nonnegative("method.lam", lam)
-    return partitioned(
+    return serial_lapack_call(
+        max(observed.shape),  # its SVDs are of the matrix's shape
+        partitioned,
         _complete,
         observed,
         mask_arr,

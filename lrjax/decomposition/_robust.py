@@ -16,6 +16,7 @@ from jaxtyping import Array, Float
 from .. import _checks
 from .._numeric import relative
 from .._sharding import partitioned
+from ..linalg._threads import serial_lapack_call
 from ..prox._spectral import prox_nuclear, prox_nuclear_randomized, prox_tensor_nuclear
 from ..prox._vector import prox_l1
 from ..solvers._info import SolverInfo
@@ -264,7 +265,9 @@ def robust_pca(
         raise ValueError(
             f"`low_rank` must be None, a RandomizedSVT or a LowRankProx, got {low_rank!r}."
         )
-    return partitioned(
+    return serial_lapack_call(
+        max(m.shape),  # its SVDs are of m's shape
+        partitioned,
         _robust_pca,
         m,
         lam,
@@ -349,4 +352,16 @@ def tensor_robust_pca(
     if _checks.is_concrete(mu) and _checks.is_concrete(mu_max) and float(mu_max) < float(mu):
         raise ValueError(f"`mu_max` must be at least `mu` = {mu!r}, got {mu_max!r}.")
     tol = _checks.tolerance(tol)
-    return partitioned(_tensor_robust_pca, x, lam, rho, mu, mu_max, tol, maxiter=maxiter, diff=diff)
+    return serial_lapack_call(
+        max(x.shape[:2]),  # SVDs of the frontal slices in the Fourier domain
+        partitioned,
+        _tensor_robust_pca,
+        x,
+        lam,
+        rho,
+        mu,
+        mu_max,
+        tol,
+        maxiter=maxiter,
+        diff=diff,
+    )

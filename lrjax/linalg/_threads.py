@@ -57,7 +57,9 @@ def lapack_threads(n: int = 1) -> Iterator[list[str]]:
     ``lapack_threads(1)``, docs/benchmarks_solvers.md).
 
     lrjax's own eager calls of routines that loop over small factorizations
-    (:func:`lrjax.tucker_hooi`, :func:`lrjax.hosvd`, :func:`lrjax.parafac2`) already run
+    (:func:`lrjax.tucker_hooi`, :func:`lrjax.hosvd`, :func:`lrjax.parafac2`,
+    :func:`lrjax.robust_pca`, :func:`lrjax.tensor_robust_pca`, :func:`lrjax.complete_matrix`)
+    already run
     on one LAPACK thread when every matrix they factorize is at most
     ``SERIAL_LAPACK_MAX`` (512) on a side; use this context manager for such loops in your
     own jitted code. NumPy's own BLAS (a separate library in
