@@ -22,6 +22,7 @@ jax.config.update("jax_enable_x64", True)
 
 import lrjax  # noqa: E402
 from experiments.benchmarks._report import write_report  # noqa: E402  (used in foundation, re-exported)
+from experiments.benchmarks.roofline import read_bandwidth  # noqa: E402
 
 
 def _best(fn, repeats):
@@ -31,13 +32,6 @@ def _best(fn, repeats):
         jax.block_until_ready(fn())
         times.append(time.perf_counter() - t0)
     return min(times)
-
-
-def read_bandwidth(shape, dtype, repeats):
-    """Bytes/s of a jitted ``jnp.sum`` over an array of ``shape``."""
-    x = jax.random.normal(jax.random.key(1), shape, dtype=dtype)
-    total = jax.jit(jnp.sum)
-    return x.nbytes / _best(lambda: total(x), repeats)
 
 
 def _timed(run, repeats):
@@ -137,7 +131,7 @@ def _cp_sweep_vs_bound(shape, rank, dtype, repeats, sweeps=30):
     run = lambda: lrjax.cp_als(
         x, rank, key=jax.random.key(8), init="random", maxiter=sweeps, tol=0.0
     )
-    return _best(lambda: jax.block_until_ready(run()), repeats) / sweeps, 2 * x.nbytes / bandwidth
+    return _best(run, repeats) / sweeps, 2 * x.nbytes / bandwidth
 
 
 def _rpca_batch(repeats):

@@ -14,7 +14,7 @@ from jaxtyping import Array, Float
 from .. import _checks
 from .._numeric import relative, relative_error
 from .._sharding import partitioned
-from ..linalg._sketches import CountSketch, GaussianSketch, SparseSignSketch, SRHTSketch
+from ..linalg._sketches import SKETCH_TYPES
 from ..linalg._spectral import svd_guarded
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
@@ -265,17 +265,14 @@ def _semi_nmf_sweep(factors, data):
     return (wt, ht), _error(norm_sq, fit, model)
 
 
-_SKETCHES = (CountSketch, GaussianSketch, SparseSignSketch, SRHTSketch)
-
-
 def _apply(p, x):
     """``P @ x`` for a dense ``P`` or a sketch."""
-    return p.apply(x) if isinstance(p, _SKETCHES) else p @ x
+    return p.apply(x) if isinstance(p, SKETCH_TYPES) else p @ x
 
 
 def _apply_t(p, y):
     """``P^T @ y`` for a dense ``P`` or a sketch."""
-    return p.apply_transpose(y) if isinstance(p, _SKETCHES) else p.T @ y
+    return p.apply_transpose(y) if isinstance(p, SKETCH_TYPES) else p.T @ y
 
 
 def _operator_norm(p, n: int, dtype, n_iter: int = 30):
@@ -322,9 +319,8 @@ def _compressed(y, p, key, tol, reg, *, rank, maxiter, diff, recovery_iters, met
         u, s, vt = svd_guarded(y)
         ht, wt = vt[:rank].T, u[:, :rank] * s[:rank]
         error = relative_error(y, wt @ ht.T)
-        info = SolverInfo(
-            jnp.array(1, jnp.int32), error, jnp.isfinite(error), jnp.full((maxiter,), error)
-        )
+        history = jnp.full((maxiter,), jnp.nan, error.dtype).at[0].set(error)  # one step
+        info = SolverInfo(jnp.array(1, jnp.int32), error, jnp.isfinite(error), history)
         w = _recover(p, wt, reg, recovery_iters, nonneg=False)
         residual = jnp.linalg.norm(_apply(p, w) - wt) / jnp.maximum(
             jnp.linalg.norm(wt), jnp.finfo(y.dtype).tiny
@@ -410,7 +406,7 @@ def compressed_factorization(
     method = _checks.choice("method", method, ("nmf", "sparse_pca"))
     if method == "nmf":
         y = _nonneg_matrix("y", y)
-    if not isinstance(p, _SKETCHES):
+    if not isinstance(p, SKETCH_TYPES):
         p = _checks.as_array("p", p, ndim=2)
     if p.shape[0] != y.shape[0]:
         raise ValueError(f"`p` must have as many rows as `y` ({y.shape[0]}), got shape {p.shape}.")

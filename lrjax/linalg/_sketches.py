@@ -204,7 +204,8 @@ class SRHTSketch:
 
 
 Sketch = GaussianSketch | CountSketch | SparseSignSketch | SRHTSketch
-_SKETCHES = (GaussianSketch, CountSketch, SparseSignSketch, SRHTSketch)
+#: The sketch classes (for ``isinstance`` checks by lrjax's routines that take a sketch).
+SKETCH_TYPES = (GaussianSketch, CountSketch, SparseSignSketch, SRHTSketch)
 
 
 def _sizes(m, n):
@@ -362,8 +363,8 @@ def _top_projector_jvp(rank, primals, tangents):
 
 
 def _sketch_check(sketch) -> None:
-    if not isinstance(sketch, _SKETCHES):
-        names = ", ".join(c.__name__ for c in _SKETCHES)
+    if not isinstance(sketch, SKETCH_TYPES):
+        names = ", ".join(c.__name__ for c in SKETCH_TYPES)
         raise TypeError(f"`sketch` must be one of {names}, got {type(sketch).__name__}.")
 
 

@@ -120,6 +120,8 @@ def test_compressed_sparse_pca_recovers_the_model_at_2x():
     )  # fmt: skip
     rel = np.linalg.norm(m - np.asarray(out.w) @ np.asarray(out.h)) / np.linalg.norm(m)
     assert rel < 0.02
+    hist = np.asarray(out.info.history)  # one SVD: one entry, the rest NaN as for any solver
+    assert int(out.info.n_iter) == 1 and np.isfinite(hist[0]) and np.all(np.isnan(hist[1:]))
 
 
 def test_sparse_pca_bad_input():

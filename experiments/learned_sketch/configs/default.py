@@ -12,7 +12,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.steps = 300
     config.learning_rate = 0.1  # Adam, as the paper
     config.batch_size = 0  # 0: every training matrix in every step
-    config.frame_step = 5  # video collections: every 5th frame of the shipped window
+    config.frame_step = 5  # highway: every 5th frame of the shipped window (hall: all 50)
     config.seed = 0
     config.dtype = "float32"
     config.curve_rank = 10  # the learning-curve figure
