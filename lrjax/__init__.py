@@ -5,12 +5,15 @@ Every routine is a pure function over pytrees that runs under ``jax.jit``, ``jax
 (multilinear algebra and SVDs), :mod:`lrjax.prox` (proximal operators), :mod:`lrjax.solvers`
 (iteration driver, implicit differentiation), :mod:`lrjax.decomposition` (algorithms,
 re-exported here), :mod:`lrjax.imaging` (non-local denoising, background and face models),
+:mod:`lrjax.metric_learning` (FLRML, k-NN), :mod:`lrjax.bandits` (low-rank dynamic pricing),
 :mod:`lrjax.nn` (Flax layers, imported on its own).
 """
 
+from . import bandits as bandits
 from . import decomposition as decomposition
 from . import imaging as imaging
 from . import linalg as linalg
+from . import metric_learning as metric_learning
 from . import metrics as metrics
 from . import prox as prox
 from . import solvers as solvers

@@ -32,6 +32,8 @@ M = RNG.standard_normal((6, 5))
 SQ3 = RNG.standard_normal((4, 4, 3))
 NAN, INF = float("nan"), float("inf")
 OBSERVED = np.arange(30).reshape(6, 5) % 4 != 0  # entry (0, 1) is observed
+LAB6 = np.array([0, 0, 1, 1, 2, 2])
+TRIP6 = np.array([[0, 1, 2], [1, 0, 3], [2, 3, 4], [3, 2, 5], [4, 5, 0], [5, 4, 1]])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,6 +183,52 @@ SPECS: dict[str, Spec] = {
     "frequent_directions": Spec(
         lambda x, **kw: lrjax.frequent_directions(x, kw.pop("sketch_size", 2), **kw), m2, "a",
         bad_shapes=((6,),), key=True, bad={"sketch_size": [0, 1.5]},
+    ),
+    # ---------------------------------------------------------------- metric learning
+    "flrml": Spec(
+        lambda x, **kw: lrjax.metric_learning.flrml(
+            x, kw.pop("triplets", TRIP6), rank=kw.pop("rank", 2), **{"key": KEY, **kw}
+        ),
+        m2, "x", bad_shapes=((5,), (2, 3, 4)), key=True,
+        bad={"rank": [0, 6], "maxiter": [0], "margin_ratio": [-1.0, NAN], "tol": [-1.0],
+             "retraction": ["svd"],
+             "triplets": [np.array([[0, 1, 9]]), np.zeros((2, 2), int), np.zeros((2, 3))]},
+    ),
+    "triplet_metric": Spec(
+        lambda x, **kw: lrjax.metric_learning.triplet_metric(
+            x, kw.pop("triplets", TRIP6), rank=kw.pop("rank", 2), steps=kw.pop("steps", 5), **kw
+        ),
+        m2, "x", bad_shapes=((5,), (2, 3, 4)),
+        bad={"rank": [0, 6], "steps": [0], "margin": [0.0], "pull": [-1.0],
+             "triplets": [np.array([[0, 1, -1]])]},
+    ),
+    "triplet_loss": Spec(
+        lambda x, **kw: lrjax.metric_learning.triplet_loss(x, M, TRIP6, **kw),
+        lambda: RNG.standard_normal((5, 2)), "transform", bad_shapes=((5,), (5, 2, 1)),
+    ),
+    "knn_accuracy": Spec(
+        lambda x, **kw: lrjax.metric_learning.knn_accuracy(
+            x, LAB6, M, LAB6, k=kw.pop("k", 1), **kw
+        ),
+        m2, "train", bad_shapes=((5,),), bad={"k": [0, 7]},
+    ),
+    "unit_rows": Spec(
+        lambda x, **kw: lrjax.metric_learning.unit_rows(x), m2, "x", bad_shapes=((5,),),
+    ),
+    "stiefel_gradient": Spec(
+        lambda x, **kw: lrjax.metric_learning.stiefel_gradient(x, kw.pop("g", M[:, :2])),
+        lambda: np.linalg.qr(M[:, :2])[0], "x", bad_shapes=((5,),),
+        bad={"g": [np.zeros((5, 2))]},
+    ),
+    "cayley_retraction": Spec(
+        lambda x, **kw: lrjax.metric_learning.cayley_retraction(x, kw.pop("g", M[:, :2]), 0.1),
+        lambda: np.linalg.qr(M[:, :2])[0], "x", bad_shapes=((5,),),
+        bad={"g": [np.zeros((5, 2))]},
+    ),
+    "qr_retraction": Spec(
+        lambda x, **kw: lrjax.metric_learning.qr_retraction(x, kw.pop("xi", M[:, :2])),
+        lambda: np.linalg.qr(M[:, :2])[0], "x", bad_shapes=((5,),),
+        bad={"xi": [np.zeros((5, 2))]},
     ),
     "sketched_lra": Spec(
         lambda x, **kw: linalg.sketched_lra(
@@ -531,6 +579,13 @@ EXEMPT = {
     "implicit_stationary_point": "a differentiation wrapper around a caller's objective",
     "lapack_threads": "a context manager; its argument is checked in tests/linalg",
     "congruence": "a NumPy test helper",
+    **{name: "takes a PricingProblem, not an array: bad input in tests/bandits" for name in (
+        "PricingProblem", "PricingResult", "best_fixed_price", "dynamic_pricing",
+        "fkm_parameters", "pricing_problem", "round_revenue",
+    )},
+    **{name: "result record" for name in ("FLRMLResult", "TripletMetricResult")},
+    **{name: "integer output (no NaN to report under jit): bad input in tests/metric_learning"
+       for name in ("triplets_from_labels", "knn_predict")},
     "factor_match_score": "a test helper over CP containers",
     "relative_error": "a test helper (two arrays of one shape)",
     **{name: "file loaders: malformed files in tests/data" for name in (
@@ -553,7 +608,7 @@ def _public_callables() -> set[str]:
 
     modules = [lrjax, lrjax.tensors, lrjax.linalg, lrjax.solvers, lrjax.prox,
                lrjax.decomposition, lrjax.testing, lrjax.data, lrjax.metrics, lrjax.nn,
-               lrjax.imaging]  # fmt: skip
+               lrjax.imaging, lrjax.metric_learning, lrjax.bandits]  # fmt: skip
     return {
         name
         for mod in modules

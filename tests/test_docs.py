@@ -24,6 +24,8 @@ MODULES = [
     lrjax.imaging,
     pytest.importorskip("lrjax.nn"),
     lrjax.distributed,
+    lrjax.metric_learning,
+    lrjax.bandits,
 ]
 NAMES = sorted({(m.__name__, n) for m in MODULES for n in m.__all__})
 
