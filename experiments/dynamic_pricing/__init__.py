@@ -1,0 +1,1 @@
+"""Low-rank bandits for dynamic pricing (Mueller, Syrgkanis & Taddy, NeurIPS 2019)."""

@@ -1,0 +1,1 @@
+"""Low-rank metric learning on Extended Yale B (FLRML, Liu et al., NeurIPS 2019)."""
