@@ -220,7 +220,9 @@ def flrml(
         margin_ratio: the margin as a multiple of the mean squared embedding norm (traced:
             vmap over it to tune it).
         maxiter: number of manifold steps (static).
-        tol: stop when the relative change of the loss is below ``tol`` (after 3 steps).
+        tol: stop when the relative change of the loss is below ``tol`` (after 3 steps),
+            or when the loss is zero (no violated anchor: the next ``s`` would be uniform).
+            The iterate of lowest loss is returned.
         retraction: ``"cayley"`` (default) or ``"qr"`` (static).
 
     Returns:
