@@ -34,6 +34,8 @@ class PricingProblem(NamedTuple):
 
 
 def check_problem(problem) -> PricingProblem:
+    """``problem`` if it is a :class:`PricingProblem` with consistent shapes and a valid
+    radius and noise scale (checked when concrete), else a ``ValueError`` naming it."""
     if not isinstance(problem, PricingProblem):
         raise ValueError(
             f"`problem` must be a PricingProblem (from lrjax.bandits.pricing_problem), got "
@@ -76,7 +78,7 @@ def _ball_quadratic_max(a, b, radius, iters: int = 100):
 
 @jax.jit
 def best_coordinates(problem):
+    """The best fixed price in hindsight in the features' coordinates, ``x* = U^T p*``."""
     z_sum = jnp.sum(problem.z, axis=0)
     v_sum = jnp.sum(problem.v, axis=0)
-    x = _ball_quadratic_max(0.5 * (v_sum + v_sum.T), z_sum, problem.radius)
-    return x
+    return _ball_quadratic_max(0.5 * (v_sum + v_sum.T), z_sum, problem.radius)

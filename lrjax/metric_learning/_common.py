@@ -62,3 +62,14 @@ def check_labels(labels, n: int, name: str = "labels"):
     if not jnp.issubdtype(y.dtype, jnp.integer):
         raise ValueError(f"`{name}` must hold integer class labels, got dtype {y.dtype}.")
     return y
+
+
+def check_fit(x, triplets, rank):
+    """The arguments every metric learner shares: samples, triplets indexing them, and a rank
+    of at most ``min(n, D)``. Returns ``(x, triplets, rank)``."""
+    x = check_samples(x)
+    n, d = x.shape
+    rank = _checks.positive_int("rank", rank)
+    if rank > min(n, d):
+        raise ValueError(f"`rank` must be at most min(n, D) = {min(n, d)}, got {rank}.")
+    return x, check_triplets(triplets, n), rank

@@ -38,7 +38,7 @@ from jaxtyping import Array, Float, Int
 from .. import _checks
 from ..linalg import svd_flip
 from ..solvers._info import SolverInfo
-from ._common import check_samples, check_triplets, unit_rows
+from ._common import check_fit, unit_rows
 from ._stiefel import RETRACTIONS, retract, stiefel_gradient
 
 _INIT_ROUNDS = 10  # alternations of (violated set, margin, s) before the first step
@@ -228,12 +228,7 @@ def flrml(
     Returns:
         A :class:`FLRMLResult`.
     """
-    x = check_samples(x)
-    n, d = x.shape
-    rank = _checks.positive_int("rank", rank)
-    if rank > min(n, d):
-        raise ValueError(f"`rank` must be at most min(n, D) = {min(n, d)}, got {rank}.")
-    triplets = check_triplets(triplets, n)
+    x, triplets, rank = check_fit(x, triplets, rank)
     key = _checks.prng_key("key", key)
     maxiter = _checks.positive_int("maxiter", maxiter)
     retraction = _checks.choice("retraction", retraction, RETRACTIONS)

@@ -3,6 +3,7 @@ trained by gradient descent with optax."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -13,7 +14,7 @@ from jaxtyping import Array, Float, Int
 from .. import _checks
 from ..linalg import svd_flip
 from ..solvers._info import SolverInfo
-from ._common import check_samples, check_triplets, unit_rows
+from ._common import check_fit, check_triplets, unit_rows
 
 
 class TripletMetricResult(NamedTuple):
@@ -88,44 +89,56 @@ def triplet_metric(
     Returns:
         A :class:`TripletMetricResult`.
     """
-    x = check_samples(x)
-    n, d = x.shape
-    rank = _checks.positive_int("rank", rank)
-    if rank > min(n, d):
-        raise ValueError(f"`rank` must be at most min(n, D) = {min(n, d)}, got {rank}.")
-    triplets = check_triplets(triplets, n)
+    x, triplets, rank = check_fit(x, triplets, rank)
     steps = _checks.positive_int("steps", steps)
     _checks.positive("margin", margin)
     _checks.nonnegative("pull", pull)
-    if optimizer is None:
-        try:
-            import optax
-        except ImportError as err:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "triplet_metric's default optimizer needs optax: pip install 'lrjax[nn]', or "
-                "pass `optimizer=`."
-            ) from err
-        optimizer = optax.adam(1e-2)
-
-    def run(x, triplets, margin, pull):
-        xn = unit_rows(x)
-        u, _, vt = jnp.linalg.svd(xn, full_matrices=False)
-        _, vt = svd_flip(u, vt)
-        l0 = vt[:rank].T
-        far = jnp.sum((xn[triplets[:, 0]] @ l0 - xn[triplets[:, 2]] @ l0) ** 2, axis=1)
-        l0 = l0 * jnp.sqrt(margin / jnp.maximum(jnp.mean(far), jnp.finfo(x.dtype).tiny))
-        loss = lambda t: triplet_loss(t, xn, triplets, margin=margin, pull=pull)
-
-        def step(carry, _):
-            t, state = carry
-            value, grad = jax.value_and_grad(loss)(t)
-            updates, state = optimizer.update(grad, state, t)
-            return (t + updates, state), value
-
-        (t, _), history = lax.scan(step, (l0, optimizer.init(l0)), None, length=steps)
-        final = loss(t)
-        ok = jnp.isfinite(final) & jnp.all(jnp.isfinite(t))
-        return TripletMetricResult(t, SolverInfo(jnp.array(steps, jnp.int32), final, ok, history))
-
+    optimizer = _default_optimizer() if optimizer is None else optimizer
     dtype = x.dtype
-    return jax.jit(run)(x, triplets, jnp.asarray(margin, dtype), jnp.asarray(pull, dtype))
+    return _triplet_metric(
+        x,
+        triplets,
+        jnp.asarray(margin, dtype),
+        jnp.asarray(pull, dtype),
+        rank=rank,
+        steps=steps,
+        optimizer=optimizer,
+    )
+
+
+@functools.cache
+def _default_optimizer():
+    """``optax.adam(1e-2)``, made once: the optimizer is a static argument of the compiled
+    run, so a fresh one per call would recompile every call."""
+    try:
+        import optax
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "triplet_metric's default optimizer needs optax: pip install 'lrjax[nn]', or "
+            "pass `optimizer=`."
+        ) from err
+    return optax.adam(1e-2)
+
+
+@functools.partial(jax.jit, static_argnames=("rank", "steps", "optimizer"))
+def _triplet_metric(x, triplets, margin, pull, *, rank, steps, optimizer):
+    xn = unit_rows(x)
+    u, _, vt = jnp.linalg.svd(xn, full_matrices=False)
+    _, vt = svd_flip(u, vt)
+    l0 = vt[:rank].T
+    far = jnp.sum((xn[triplets[:, 0]] @ l0 - xn[triplets[:, 2]] @ l0) ** 2, axis=1)
+    l0 = l0 * jnp.sqrt(margin / jnp.maximum(jnp.mean(far), jnp.finfo(x.dtype).tiny))
+
+    def loss(t):
+        return _triplet_loss(t, xn, triplets, margin, pull)
+
+    def step(carry, _):
+        t, state = carry
+        value, grad = jax.value_and_grad(loss)(t)
+        updates, state = optimizer.update(grad, state, t)
+        return (t + updates, state), value
+
+    (t, _), history = lax.scan(step, (l0, optimizer.init(l0)), None, length=steps)
+    final = loss(t)
+    ok = jnp.isfinite(final) & jnp.all(jnp.isfinite(t))
+    return TripletMetricResult(t, SolverInfo(jnp.array(steps, jnp.int32), final, ok, history))
