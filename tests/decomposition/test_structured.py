@@ -148,7 +148,7 @@ def test_paratuck2_multistart_by_vmap_over_keys():
 
 def test_paratuck2_grad():
     # the contract file checks the other models' gradients; PARATUCK2's needs a well-posed
-    # instance (see GRAD_ELSEWHERE there)
+    # instance (see GRAD_SKIPPED there)
     rng = np.random.default_rng(5)
     x = _paratuck2_planted(5).to_dense()
     x = jnp.asarray(x + 0.01 * rng.normal(size=x.shape))
