@@ -175,19 +175,33 @@ def load_i2r_hall(*, root: str | os.PathLike | None = None) -> VideoData:
     return VideoData(frames, truth, np.ones(frames.shape, bool), labelled)
 
 
-def load_faces(*, root: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Load Extended Yale B (38 subjects, 2414 cropped 32 x 32 faces, Deng Cai's file).
+_FACES = {"yaleb": ("YaleB_32x32.mat", "fea"), "orl": ("ORL_32x32.mat", "X")}
+
+
+def load_faces(
+    dataset: str = "yaleb", *, root: str | os.PathLike | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Load a shipped face dataset of cropped 32 x 32 faces (Deng Cai's format).
+
+    Args:
+        dataset: ``"yaleb"``: Extended Yale B, 38 subjects, 2414 faces (59-64 per subject,
+            varying illumination); ``"orl"``: AT&T / ORL, 40 subjects, 400 faces (10 per
+            subject, varying pose and expression; the file's clean ``X``).
+        root: the data folder (default: the shipped ``data/``).
 
     Returns:
-        ``(images, labels)``: float64 ``(2414, 32, 32)`` in [0, 1] and int ``(2414,)`` in
-        0..37 (the file's labels minus one).
+        ``(images, labels)``: float64 ``(n, 32, 32)`` in [0, 1] and int ``(n,)`` labels from 0
+        (the file's labels minus one).
     """
-    path = _file(root, "faces", "YaleB_32x32.mat")
-    mat = read_mat(path, ["fea", "gnd"])
-    fea = check_array(path, "'fea'", mat["fea"], ndim=2, low=0, high=255)
+    if dataset not in _FACES:
+        raise ValueError(f"`dataset` must be one of {sorted(_FACES)}, got {dataset!r}.")
+    name, key = _FACES[dataset]
+    path = _file(root, "faces", name)
+    mat = read_mat(path, [key, "gnd"])
+    fea = check_array(path, repr(key), mat[key], ndim=2, low=0, high=255)
     if fea.shape[1] != 32 * 32:
         raise ValueError(
-            f"{path}: 'fea' must hold one 32 x 32 image (1024 pixels) per row, got {fea.shape}."
+            f"{path}: {key!r} must hold one 32 x 32 image (1024 pixels) per row, got {fea.shape}."
         )
     gnd = check_array(path, "'gnd'", np.asarray(mat["gnd"]).ravel(), low=1)
     if len(gnd) != len(fea) or not np.all(gnd == np.round(gnd)):

@@ -77,6 +77,16 @@ def test_hall_and_faces():
     assert np.abs(mean - mean[:, ::-1]).mean() < 0.5 * np.abs(mean - mean[::-1]).mean()
 
 
+def test_orl_faces():
+    images, labels = load_faces("orl")
+    assert images.shape == (400, 32, 32) and np.bincount(labels).tolist() == [10] * 40
+    assert 0.0 <= images.min() and images.max() <= 1.0
+    mean = images.mean(axis=0)  # upright faces: measured 0.031 vs 0.105
+    assert np.abs(mean - mean[:, ::-1]).mean() < 0.5 * np.abs(mean - mean[::-1]).mean()
+    with pytest.raises(ValueError, match=r"`dataset` must be one of \['orl', 'yaleb'\], got 'x'"):
+        load_faces("x")
+
+
 def test_cloth_is_scaled_to_unit_peak():
     img = load_msi("cloth")
     assert img.shape == (256, 256, 31) and img.max() == 1.0 and img.min() >= 0

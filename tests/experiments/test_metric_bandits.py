@@ -23,6 +23,12 @@ def test_metric_learning_tiny_run(tmp_path):
     assert "| FLRML 8" in (tmp_path / "report.md").read_text()
 
 
+def test_metric_learning_runs_on_orl(tmp_path):
+    metric.main(["--tiny", "--dataset", "orl", "--out", str(tmp_path)])
+    report = (tmp_path / "report.md").read_text()
+    assert report.startswith("AT&T / ORL, 24 training / 16 test faces, rank 8.")
+
+
 def test_dynamic_pricing_tiny_run(tmp_path):
     pricing.main(["--tiny", "--out", str(tmp_path)])
     rows = json.loads((tmp_path / "results.json").read_text())
