@@ -20,6 +20,10 @@ from ._dense import TuckerLinear as TuckerLinear
 from ._denton import BiclusterConv as BiclusterConv
 from ._denton import MonochromaticConv as MonochromaticConv
 from ._denton import kmeans as kmeans
+from ._distill import KnowledgeTransferLoss as KnowledgeTransferLoss
+from ._distill import feature_distance as feature_distance
+from ._distill import knowledge_transfer_loss as knowledge_transfer_loss
+from ._distill import soft_cross_entropy as soft_cross_entropy
 from ._force import force_potential as force_potential
 from ._force import force_regularization as force_regularization
 from ._init import balanced_modes as balanced_modes
@@ -40,6 +44,7 @@ __all__ = [
     "ConvOptions",
     "DenseOptions",
     "GRUCell",
+    "KnowledgeTransferLoss",
     "LayerCompression",
     "LowRankLinear",
     "MonochromaticConv",
@@ -51,7 +56,10 @@ __all__ = [
     "TuckerLinear",
     "balanced_modes",
     "compress",
+    "feature_distance",
     "force_potential",
     "force_regularization",
     "kmeans",
+    "knowledge_transfer_loss",
+    "soft_cross_entropy",
 ]
