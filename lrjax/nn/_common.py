@@ -199,6 +199,34 @@ def conv_of(conv) -> tuple[jax.Array, jax.Array | None, dict]:
     return kernel, bias, geometry
 
 
+def depthwise_conv(x, kernel, strides, padding) -> jax.Array:
+    """``conv_general_dilated(x, kernel, strides, padding, feature_group_count=C)`` for NHWC
+    ``x`` and an ``(kh, kw, 1, C)`` kernel, as a sum of strided slices of the padded input
+    times the per-channel weights (no dilation)."""
+    kh, kw, _, _ = kernel.shape
+    sh, sw = strides
+    if isinstance(padding, str):
+        pads = jax.lax.padtype_to_pads(x.shape[1:3], (kh, kw), (sh, sw), padding)
+    else:
+        pads = [tuple(p) for p in padding]
+    dtype = jnp.result_type(x.dtype, kernel.dtype)
+    xp = jnp.pad(x.astype(dtype), ((0, 0), tuple(pads[0]), tuple(pads[1]), (0, 0)))
+    ho = (xp.shape[1] - kh) // sh + 1
+    wo = (xp.shape[2] - kw) // sw + 1
+    kernel = kernel.astype(dtype)
+    out = jnp.zeros((x.shape[0], ho, wo, x.shape[3]), dtype)
+    for i in range(kh):
+        for j in range(kw):
+            part = jax.lax.slice(
+                xp,
+                (0, i, j, 0),
+                (xp.shape[0], i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1, xp.shape[3]),
+                (1, sh, sw, 1),
+            )
+            out = out + part * kernel[i, j, 0]
+    return out
+
+
 class FactorizedConv(nnx.Module):
     """Shared geometry, bias, dtype promotion, counts and conversion to ``nnx.Conv``."""
 
@@ -231,7 +259,21 @@ class FactorizedConv(nnx.Module):
         return opts
 
     def _conv(self, x, kernel, strides=(1, 1), padding="VALID", groups=1):
-        """One NHWC / HWIO stage through the layer's ``conv_general_dilated`` and precision."""
+        """One NHWC / HWIO stage through the layer's ``conv_general_dilated`` and precision.
+
+        A depthwise stage (one filter per channel) with the default ``conv_general_dilated``
+        is computed as a sum of ``kh kw`` shifted, scaled slices instead: XLA:CPU runs
+        depthwise convolutions 50-100x slower than these fused elementwise products
+        (``docs/benchmarks_cnn_latency.md``); the result is the same up to rounding."""
+        channels = x.shape[-1]
+        if (
+            groups > 1
+            and groups == channels
+            and kernel.shape[2:] == (1, channels)
+            and self.conv_general_dilated is jax.lax.conv_general_dilated
+            and (isinstance(padding, str) or min(min(p) for p in padding) >= 0)
+        ):
+            return depthwise_conv(x, kernel, strides, padding)
         return self.conv_general_dilated(
             x,
             kernel,

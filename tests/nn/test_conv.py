@@ -307,3 +307,33 @@ def test_compress_with_a_callable_policy():
     small, report = compress(model, pick)
     assert sorted(r.path for r in report.layers) == ["blocks/0", "conv"]
     assert isinstance(small.head, nnx.Linear)
+
+
+@pytest.mark.parametrize(
+    "shape, size, strides, padding",
+    [
+        ((2, 7, 6, 5), (3, 1), (1, 1), "SAME"),
+        ((2, 7, 6, 5), (1, 3), (1, 2), "SAME"),
+        ((2, 7, 6, 5), (3, 3), (2, 2), "VALID"),
+        ((2, 8, 9, 4), (3, 3), (2, 1), ((2, 1), (0, 3))),
+        ((1, 5, 5, 3), (2, 2), (1, 1), "SAME"),
+    ],
+)
+def test_depthwise_stage_equals_the_grouped_convolution(shape, size, strides, padding):
+    """The shifted-slice depthwise stage (XLA:CPU's grouped convolutions are slow) against
+    lax.conv_general_dilated with one group per channel, values and input gradients."""
+    from lrjax.nn._common import DN, depthwise_conv
+
+    x = jax.random.normal(jax.random.key(0), shape, jnp.float64)
+    w = jax.random.normal(jax.random.key(1), (*size, 1, shape[-1]), jnp.float64)
+
+    def grouped(x, w):
+        return jax.lax.conv_general_dilated(
+            x, w, strides, padding, dimension_numbers=DN, feature_group_count=shape[-1]
+        )
+
+    np.testing.assert_allclose(depthwise_conv(x, w, strides, padding), grouped(x, w), atol=1e-13)
+    g1 = jax.grad(lambda x, w: jnp.sum(jnp.sin(depthwise_conv(x, w, strides, padding))), (0, 1))
+    g2 = jax.grad(lambda x, w: jnp.sum(jnp.sin(grouped(x, w))), (0, 1))
+    for a, b in zip(g1(x, w), g2(x, w), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-12)
