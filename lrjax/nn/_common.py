@@ -274,6 +274,20 @@ class FactorizedConv(nnx.Module):
             and (isinstance(padding, str) or min(min(p) for p in padding) >= 0)
         ):
             return depthwise_conv(x, kernel, strides, padding)
+        if 1 < groups <= 8 and self.conv_general_dilated is jax.lax.conv_general_dilated:
+            # a few groups: one ordinary convolution per group (XLA:CPU's grouped
+            # convolutions are slower, more so at channel counts that are not multiples of 8)
+            return jnp.concatenate(
+                [
+                    self._conv(xg, kg, strides, padding)
+                    for xg, kg in zip(
+                        jnp.split(x, groups, axis=-1),
+                        jnp.split(kernel, groups, axis=-1),
+                        strict=True,
+                    )
+                ],
+                axis=-1,
+            )
         return self.conv_general_dilated(
             x,
             kernel,

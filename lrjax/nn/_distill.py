@@ -90,7 +90,7 @@ def feature_distance(student_features: Any, teacher_features: Any) -> Array:
     """
     s_leaves, s_tree = jax.tree.flatten(student_features)
     t_leaves, t_tree = jax.tree.flatten(teacher_features)
-    if s_tree != t_tree or not s_leaves:
+    if s_tree != t_tree or not s_leaves:  # type: ignore[operator]
         raise ValueError(
             "`student_features` and `teacher_features` must be arrays or pytrees of the same "
             f"structure with at least one array, got {s_tree} and {t_tree}."
