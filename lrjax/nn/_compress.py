@@ -118,7 +118,7 @@ def compress(
         >>> type(small.fc).__name__, report.model_params_after
         ('LowRankLinear', 576)
     """
-    model = nnx.merge(*nnx.split(model))  # a new graph: the caller's model stays as it was
+    model = nnx.clone(model)  # a deep copy: the caller's model and its variables stay as they were
     found = {
         "/".join(map(str, path)): (path, node)
         for path, node in nnx.iter_graph(model)

@@ -309,6 +309,19 @@ def test_compress_with_a_callable_policy():
     assert isinstance(small.head, nnx.Linear)
 
 
+def test_training_the_compressed_model_leaves_the_original_alone():
+    """The layers compress keeps (here the head) are copies: fine-tuning the compressed
+    model must not move the caller's weights (they were shared once, by nnx.merge(split))."""
+    model = _Net(nnx.Rngs(0))
+    head = np.asarray(model.head.kernel[...]).copy()
+    small, _ = compress(model, {"conv": lambda c: SeparableLowRankConv.from_conv(c, 6)})
+    x = jax.random.normal(jax.random.key(0), (2, 6, 6, C), jnp.float64)
+    optimizer = nnx.Optimizer(small, optax.sgd(0.1), wrt=nnx.Param)
+    optimizer.update(small, nnx.grad(lambda m: jnp.sum(m(x) ** 2))(small))
+    assert not np.allclose(small.head.kernel[...], head)
+    np.testing.assert_array_equal(model.head.kernel[...], head)
+
+
 @pytest.mark.parametrize(
     "shape, size, strides, padding",
     [
