@@ -1,4 +1,4 @@
-"""The default rows with twice the training and more ranks (about an hour on 2 CPU cores)."""
+"""The default rows with twice the training and more ranks (not run for the docs)."""
 
 from experiments.cnn_compress.configs import default
 
