@@ -513,6 +513,14 @@ SPECS: dict[str, Spec] = {
         bad={"shape": [(2, 2), (6,), (3, 2.0)], "lam_sparse": [0.0], "tau": [-1.0], "ridge": [0.0],
              "mu": [NAN], "rounds": [0], "eps": [0.0], **iters, **neg_tol},
     ),
+    "lr_lum_coding": Spec(
+        lambda x, **kw: imaging.lr_lum_coding(
+            M, x, **{"shape": (3, 2), "alpha": 0.5, "beta": 0.1, "mu": 1.0, **kw}
+        ),
+        lambda: RNG.standard_normal(6), "y", bad_shapes=((6, 2),),
+        bad={"shape": [(2, 2), (6,), (3, 2.0)], "alpha": [0.0, 1.0, NAN], "beta": [0.0],
+             "mu": [-1.0], "rounds": [0], "eps": [0.0], **iters, **neg_tol},
+    ),
     "class_residuals": Spec(
         lambda x, **kw: imaging.class_residuals(
             x, M, kw.pop("code", np.ones(5)), kw.pop("labels", np.array([0, 1, 1, 0, 2])), 3
@@ -554,7 +562,7 @@ EXEMPT = {
     # result records and containers: constructed by the library; containers check their
     # factors' shapes in tests/tensors
     **{name: "result record" for name in (
-        "BlockTermResult", "CPResult", "NMFResult", "CompressedFactorizationResult", "SparsePCAResult", "CompletionSVT", "SoftImpute", "RandomizedSVT",
+        "BlockTermResult", "CPResult", "LRLUMResult", "NMFResult", "CompressedFactorizationResult", "SparsePCAResult", "CompletionSVT", "SoftImpute", "RandomizedSVT",
         "LowRankProx", "CandelincResult", "CompletionResult", "DedicomResult",
         "Parafac2Result", "Paratuck2Result", "RobustPCAResult", "TuckerResult", "WLRAResult",
         "SolverInfo", "ADMMResult", "LeastSquaresResult", "ProximalGradientResult",

@@ -352,6 +352,13 @@ CASES = [
         _signal16,
     ),
     (
+        "lr_lum_coding",
+        lambda y: lrjax.imaging.lr_lum_coding(
+            DICT16, y, shape=(4, 4), alpha=0.5, beta=0.1, mu=1.0, maxiter=60
+        ),
+        _signal16,
+    ),
+    (
         "group_denoise_svt",
         lambda x: lrjax.imaging.group_denoise(x, None, 0.05, patch=3, stride=3, window=2, k=6),
         _image,

@@ -1,11 +1,14 @@
 """Imaging models built on lrjax's solvers: non-local group low-rank denoising (block matching,
 group SVT / Tucker / CP priors, aggregation), low rank + sparse + illumination background
-modelling, and face coding with a low-rank + sparse error."""
+modelling, and face coding with a low-rank + sparse error (ridge-coded, and LR-LUM's sparse
+code with a weighted-nuclear structured error)."""
 
 from ._group import CPPrior as CPPrior
 from ._group import TuckerPrior as TuckerPrior
 from ._group import WNNMPrior as WNNMPrior
 from ._group import group_denoise as group_denoise
+from ._lrlum import LRLUMResult as LRLUMResult
+from ._lrlum import lr_lum_coding as lr_lum_coding
 from ._models import IlluminationRPCAResult as IlluminationRPCAResult
 from ._models import StructuredCodingResult as StructuredCodingResult
 from ._models import class_residuals as class_residuals
@@ -19,6 +22,7 @@ from ._patches import patch_grid as patch_grid
 __all__ = [
     "CPPrior",
     "IlluminationRPCAResult",
+    "LRLUMResult",
     "StructuredCodingResult",
     "TuckerPrior",
     "WNNMPrior",
@@ -28,6 +32,7 @@ __all__ = [
     "extract_patches",
     "group_denoise",
     "illumination_robust_pca",
+    "lr_lum_coding",
     "patch_grid",
     "structured_error_coding",
 ]

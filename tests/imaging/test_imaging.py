@@ -218,6 +218,34 @@ def test_structured_error_coding_recovers_occlusion_and_classifies():
     np.testing.assert_allclose(jax.jit(jax.vmap(fn))(ys)[1], fn(ys[1]), rtol=1e-8, atol=1e-10)
 
 
+def test_lr_lum_separates_occlusion_and_pixel_corruption_and_classifies():
+    """A planted mixed corruption: a rank-one occlusion block (structured error) and four
+    corrupted pixels (pixel error) on a sparse combination of class-2 atoms."""
+    rng = np.random.default_rng(4)
+    a, labels = _faces(rng)
+    x_true = np.zeros(a.shape[1])
+    x_true[[6, 7]] = [0.7, 0.5]  # class 2
+    occlusion = np.zeros((8, 8))
+    occlusion[2:5, 3:7] = 0.8  # rank one
+    spikes = np.zeros(64)
+    spikes[[0, 17, 42, 63]] = [1.5, -1.2, 1.0, -1.4]
+    y = a @ x_true + occlusion.ravel() + spikes
+    r = imaging.lr_lum_coding(a, y, shape=(8, 8), alpha=0.7, beta=0.01, mu=1.0, maxiter=500)
+    recon = a @ r.code + r.structured_error + r.pixel_error
+    np.testing.assert_allclose(recon, y, atol=1e-6)  # the constraint holds (z = x at the end)
+    assert float(r.info.error) < 1e-6
+    s = np.linalg.svd(np.asarray(r.structured_error).reshape(8, 8), compute_uv=False)
+    assert s[1] < 0.05 * s[0]  # the structured error is (nearly) rank one
+    err = np.asarray(r.structured_error + r.pixel_error)
+    assert np.linalg.norm(err - occlusion.ravel() - spikes) < 0.2 * np.linalg.norm(
+        occlusion.ravel() + spikes
+    )
+    assert set(np.argsort(-np.abs(np.asarray(r.pixel_error)))[:4]) == {0, 17, 42, 63}
+    assert np.count_nonzero(np.abs(np.asarray(r.code)) > 1e-8) <= 6  # the l1 code is sparse
+    res = imaging.class_residuals(y - err, a, r.code, labels, 4)
+    assert int(jnp.argmin(res)) == 2
+
+
 def test_class_residuals_against_numpy():
     rng = np.random.default_rng(5)
     a, labels = _faces(rng, n_classes=3)
