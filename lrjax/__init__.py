@@ -52,6 +52,7 @@ from .decomposition import paratuck2 as paratuck2
 from .decomposition import robust_pca as robust_pca
 from .decomposition import sparse_pca as sparse_pca
 from .decomposition import tensor_robust_pca as tensor_robust_pca
+from .decomposition import tt_matrix_svd as tt_matrix_svd
 from .decomposition import tt_svd as tt_svd
 from .decomposition import tt_svd_adaptive as tt_svd_adaptive
 from .decomposition import tucker_hooi as tucker_hooi
@@ -134,6 +135,7 @@ __all__ = [
     "tt_add",
     "tt_inner",
     "tt_matmul",
+    "tt_matrix_svd",
     "tt_multiply",
     "tt_round",
     "tt_svd",

@@ -112,6 +112,13 @@ SPECS: dict[str, Spec] = {
         lambda x, **kw: lrjax.tt_svd(x, kw.pop("max_rank", 2)), t3, "x", bad_shapes=((5,),),
         bad={"max_rank": [0, (2, 2, 2, 2, 2), -1]},
     ),
+    "tt_matrix_svd": Spec(
+        lambda x, **kw: lrjax.tt_matrix_svd(
+            x, kw.pop("max_rank", 2), **{"row_modes": (2, 3), "col_modes": (2, 2), **kw}
+        ),
+        lambda: RNG.standard_normal((6, 4)), "x", bad_shapes=((5, 4),),
+        bad={"max_rank": [0, -1], "row_modes": [(2, 2), (0, 6)], "col_modes": [(4,)]},
+    ),
     "tt_svd_adaptive": Spec(
         lambda x, **kw: lrjax.tt_svd_adaptive(x, **{"eps": 0.1, **kw}), t3, "x",
         bad_shapes=((5,),), bad={"eps": [-0.1, NAN, INF, "a"], "max_rank": [0]}, jit=False,

@@ -252,6 +252,11 @@ CASES = [
         ),
     ),
     (
+        "tt_matrix_svd",
+        lambda a: lrjax.tt_matrix_svd(a[:6, :4], 2, row_modes=(2, 3), col_modes=(2, 2)),
+        _matrix,
+    ),
+    (
         "tt_svd",
         lambda x: lrjax.tt_svd(x, 2),
         lambda k: (

@@ -30,6 +30,7 @@ from ._robust import RandomizedSVT as RandomizedSVT
 from ._robust import RobustPCAResult as RobustPCAResult
 from ._robust import robust_pca as robust_pca
 from ._robust import tensor_robust_pca as tensor_robust_pca
+from ._tt import tt_matrix_svd as tt_matrix_svd
 from ._tt import tt_svd as tt_svd
 from ._tt import tt_svd_adaptive as tt_svd_adaptive
 from ._tucker import TuckerResult as TuckerResult
@@ -72,6 +73,7 @@ __all__ = [
     "robust_pca",
     "sparse_pca",
     "tensor_robust_pca",
+    "tt_matrix_svd",
     "tt_svd",
     "tt_svd_adaptive",
     "tucker_hooi",

@@ -15,7 +15,7 @@ from .. import _checks
 from .._sharding import partitioned
 from ..linalg._gemm import factor_gemm
 from ..linalg._svd import leading_left_singular_vectors
-from ..tensors import TTTensor
+from ..tensors import TTMatrix, TTTensor
 
 
 def _split_step(mat: Array, rank: int) -> tuple[Array, Array]:
@@ -139,3 +139,84 @@ def _tt_svd_adaptive(x, eps, max_rank):
         prev = r
     cores.append(rest.reshape(prev, x.shape[-1], 1))
     return TTTensor(tuple(cores))
+
+
+def tt_matrix_svd(
+    x: Float[Array, ...],
+    max_rank: int | Sequence[int],
+    *,
+    row_modes: Sequence[int] | None = None,
+    col_modes: Sequence[int] | None = None,
+) -> TTMatrix:
+    r"""Tensor-train matrix (matrix product operator) decomposition by TT-SVD (jit-able).
+
+    The matrix :math:`A[(i_0 \dots i_{N-1}), (j_0 \dots j_{N-1})]` is regrouped so that mode
+    ``k`` pairs the row index ``i_k`` with the column index ``j_k`` (an order-``N`` tensor of
+    mode sizes ``m_k n_k``), decomposed by :func:`tt_svd`, and each core split back into
+    ``(r_k, m_k, n_k, r_{k+1})``: the format of the TT layers (:class:`lrjax.nn.TTLinear`)
+    and of :class:`~lrjax.tensors.TTMatrix`. The error bound is :func:`tt_svd`'s.
+
+    Args:
+        x: either an order-``2N`` tensor of shape ``(m_0, ..., m_{N-1}, n_0, ..., n_{N-1})``
+            (TensorLy's ``tensor_train_matrix`` input), or a ``(Π m_k, Π n_k)`` matrix with
+            ``row_modes`` and ``col_modes`` given (rows and columns multi-indexed in C order).
+        max_rank: the largest rank per bond, as for :func:`tt_svd` (``N`` modes; static).
+        row_modes, col_modes: ``(m_0, ..., m_{N-1})`` and ``(n_0, ..., n_{N-1})`` when ``x`` is
+            a matrix (static).
+
+    Returns:
+        :class:`~lrjax.tensors.TTMatrix` with ``to_dense()`` of shape ``(Π m_k, Π n_k)``.
+
+    Raises:
+        ValueError: for an odd number of modes, modes that do not match the matrix, NaN/inf in
+            an eager call, or invalid ranks.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> tt = tt_matrix_svd(jnp.eye(6), 1, row_modes=(2, 3), col_modes=(2, 3))
+        >>> tt.rank, bool(jnp.allclose(tt.to_dense(), jnp.eye(6), atol=1e-6))
+        ((1, 1, 1), True)
+
+    References:
+        I. V. Oseledets, "Approximation of 2^d x 2^d matrices using tensor decomposition",
+        SIAM J. Matrix Anal. Appl. 31(4), 2010. Same model as
+        ``tensorly.decomposition.tensor_train_matrix``.
+    """
+    x = _checks.as_array("x", x, min_ndim=2)
+    if row_modes is None and col_modes is None:
+        if x.ndim % 2 or x.ndim < 4:
+            raise ValueError(
+                "`x` must be an order-2N tensor (N >= 2 row modes, then N column modes) or a "
+                f"matrix with `row_modes` and `col_modes`, got shape {x.shape}."
+            )
+        n = x.ndim // 2
+        rows, cols = tuple(x.shape[:n]), tuple(x.shape[n:])
+    else:
+        if row_modes is None or col_modes is None or x.ndim != 2:
+            raise ValueError(
+                "`row_modes` and `col_modes` go together and need a 2-D `x`, got shape "
+                f"{x.shape}, row_modes={row_modes!r}, col_modes={col_modes!r}."
+            )
+        rows = tuple(_checks.positive_int("row_modes", m) for m in row_modes)
+        cols = tuple(_checks.positive_int("col_modes", m) for m in col_modes)
+        if len(rows) != len(cols) or len(rows) < 2:
+            raise ValueError(
+                f"`row_modes` {rows} and `col_modes` {cols} must have the same length, >= 2."
+            )
+        if (math.prod(rows), math.prod(cols)) != x.shape:
+            raise ValueError(
+                f"`row_modes` {rows} and `col_modes` {cols} give a "
+                f"{math.prod(rows)} x {math.prod(cols)} matrix, but `x` has shape {x.shape}."
+            )
+        n = len(rows)
+    paired = (
+        x.reshape(*rows, *cols)
+        .transpose(*(a for k in range(n) for a in (k, n + k)))
+        .reshape(*(m * c for m, c in zip(rows, cols, strict=True)))
+    )
+    tt = tt_svd(paired, max_rank)
+    cores = tuple(
+        core.reshape(core.shape[0], m, c, core.shape[-1])
+        for core, m, c in zip(tt.cores, rows, cols, strict=True)
+    )
+    return TTMatrix(cores)

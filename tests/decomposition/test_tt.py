@@ -75,3 +75,33 @@ def test_tt_svd_gradient_matches_finite_differences(rng):
     g = jax.jit(jax.grad(loss))(jnp.asarray(x0))
     fd = directional_fd(lambda x: float(loss(jnp.asarray(x))), x0, v)
     np.testing.assert_allclose(float(jnp.sum(g * v)), fd, rtol=1e-6)
+
+
+def test_tt_matrix_svd_recovers_a_planted_tt_matrix_and_matches_tensorly(rng):
+    cores = [rng.standard_normal(s) for s in ((1, 2, 3, 2), (2, 3, 2, 3), (3, 4, 2, 1))]
+    planted = lrjax.TTMatrix(tuple(jnp.asarray(c) for c in cores))
+    a = planted.to_dense()  # (24, 12)
+    tt = lrjax.tt_matrix_svd(a, (2, 3), row_modes=(2, 3, 4), col_modes=(3, 2, 2))
+    assert isinstance(tt, lrjax.TTMatrix) and tt.rank == (1, 2, 3, 1)
+    assert tt.row_modes == (2, 3, 4) and tt.col_modes == (3, 2, 2)
+    assert float(relative_error(a, tt.to_dense())) < 1e-12
+    # the order-2N tensor input (rows first, as TensorLy takes it) gives the same matrix
+    x = np.asarray(a).reshape(2, 3, 4, 3, 2, 2)
+    np.testing.assert_allclose(lrjax.tt_matrix_svd(x, (2, 3)).to_dense(), a, atol=1e-12)
+    tl = pytest.importorskip("tensorly")
+    from tensorly.decomposition import tensor_train_matrix
+    from tensorly.tt_matrix import tt_matrix_to_tensor
+
+    noisy = x + 0.1 * rng.standard_normal(x.shape)
+    theirs = tt_matrix_to_tensor(tensor_train_matrix(tl.tensor(noisy), [1, 2, 2, 1]))
+    ours = lrjax.tt_matrix_svd(noisy, 2).to_dense()
+    np.testing.assert_allclose(ours, np.asarray(theirs).reshape(24, 12), atol=1e-10)
+
+
+def test_tt_matrix_svd_names_bad_modes():
+    with pytest.raises(ValueError, match="order-2N tensor"):
+        lrjax.tt_matrix_svd(jnp.ones((2, 3, 4)), 2)
+    with pytest.raises(ValueError, match=r"give a 6 x 4 matrix, but `x` has shape \(6, 6\)"):
+        lrjax.tt_matrix_svd(jnp.ones((6, 6)), 2, row_modes=(2, 3), col_modes=(2, 2))
+    with pytest.raises(ValueError, match="go together"):
+        lrjax.tt_matrix_svd(jnp.ones((6, 6)), 2, row_modes=(2, 3))
