@@ -43,6 +43,7 @@ from .decomposition import compressed_factorization as compressed_factorization
 from .decomposition import cp_als as cp_als
 from .decomposition import cp_nonneg as cp_nonneg
 from .decomposition import cp_opt as cp_opt
+from .decomposition import cp_power as cp_power
 from .decomposition import dedicom as dedicom
 from .decomposition import hosvd as hosvd
 from .decomposition import indscal as indscal
@@ -114,6 +115,7 @@ __all__ = [
     "cp_als",
     "cp_nonneg",
     "cp_opt",
+    "cp_power",
     "dedicom",
     "frequent_directions",
     "hosvd",

@@ -112,6 +112,11 @@ SPECS: dict[str, Spec] = {
         lambda x, **kw: lrjax.tt_svd(x, kw.pop("max_rank", 2)), t3, "x", bad_shapes=((5,),),
         bad={"max_rank": [0, (2, 2, 2, 2, 2), -1]},
     ),
+    "cp_power": Spec(
+        lambda x, **kw: lrjax.cp_power(x, kw.pop("rank", 2), **{"key": KEY, **kw}), t3, "x",
+        bad_shapes=((5,),),
+        key=True, bad={"rank": [0, 2.5], "n_repeat": [0], "n_iteration": [-1]},
+    ),
     "tt_matrix_svd": Spec(
         lambda x, **kw: lrjax.tt_matrix_svd(
             x, kw.pop("max_rank", 2), **{"row_modes": (2, 3), "col_modes": (2, 2), **kw}

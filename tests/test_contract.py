@@ -252,6 +252,11 @@ CASES = [
         ),
     ),
     (
+        "cp_power",
+        lambda x: lrjax.cp_power(x, 2, key=KEY, n_repeat=3, n_iteration=5),
+        _tensor3,
+    ),
+    (
         "tt_matrix_svd",
         lambda a: lrjax.tt_matrix_svd(a[:6, :4], 2, row_modes=(2, 3), col_modes=(2, 2)),
         _matrix,

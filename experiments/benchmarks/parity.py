@@ -63,6 +63,37 @@ def bench_tt_matrix(rows, cols, rank, repeats):
     return t_lr, t_tl, err_lr, err_tl
 
 
+def bench_cp_power(shape, rank, repeats, symmetric=False):
+    """``cp_power`` vs TensorLy's power iteration (defaults n_repeat = n_iteration = 10) on a
+    planted rank-``rank`` tensor (orthogonal and symmetric with ``symmetric``) plus 1 % noise."""
+    import tensorly as tl
+    from tensorly.cp_tensor import cp_to_tensor
+    from tensorly.decomposition import (
+        parafac_power_iteration,
+        symmetric_parafac_power_iteration,
+    )
+
+    rng = np.random.default_rng(0)
+    if symmetric:
+        u = np.linalg.qr(rng.standard_normal((shape[0], rank)))[0]
+        x = np.einsum("r,ir,jr,kr->ijk", np.arange(rank, 0, -1.0), u, u, u)
+    else:
+        x = np.einsum("ir,jr,kr->ijk", *(rng.standard_normal((n, rank)) for n in shape))
+    x = x + 0.01 * np.std(x) * rng.standard_normal(x.shape)
+    xj, key = jnp.asarray(x), jax.random.key(0)
+    ours = jax.jit(lambda x: lrjax.cp_power(x, rank, key=key, symmetric=symmetric).cp.to_dense())
+    t_lr = _best(lambda: ours(xj), repeats)
+    if symmetric:
+        theirs = lambda: symmetric_parafac_power_iteration(tl.tensor(x), rank)
+        w, f = theirs()
+        rec = np.einsum("r,ir,jr,kr->ijk", w, f, f, f)
+    else:
+        theirs = lambda: parafac_power_iteration(tl.tensor(x), rank)
+        rec = cp_to_tensor(theirs())
+    t_tl = _best(theirs, repeats)
+    return t_lr, t_tl, _rel(ours(xj), x), _rel(rec, x)
+
+
 CASES = [
     ("tt_matrix_svd, TensorLy's test shape (2,3,4) x (3,2,2), rank 2", (2, 3, 4), (3, 2, 2), 2),
     ("tt_matrix_svd, 4096 x 4096 as (8,8,8,8) x (8,8,8,8), rank 16", (8,) * 4, (8,) * 4, 16),
@@ -90,8 +121,16 @@ def main(argv=None) -> None:
         "| task | lrjax (ms) | TensorLy (ms) | speedup | rel. error lrjax | rel. error TensorLy |",
         "|---|---|---|---|---|---|",
     ]
-    for name, rows, cols, rank in CASES:
-        t_lr, t_tl, e_lr, e_tl = bench_tt_matrix(rows, cols, rank, args.repeats)
+    jobs = [(name, lambda r=r, c=c, k=k: bench_tt_matrix(r, c, k, args.repeats))
+            for name, r, c, k in CASES]  # fmt: skip
+    jobs += [
+        ("cp_power, 20^3 rank 3", lambda: bench_cp_power((20,) * 3, 3, args.repeats)),
+        ("cp_power, 100^3 rank 5", lambda: bench_cp_power((100,) * 3, 5, args.repeats)),
+        ("cp_power symmetric, 50^3 rank 5 (orthogonal)",
+         lambda: bench_cp_power((50,) * 3, 5, args.repeats, symmetric=True)),
+    ]  # fmt: skip
+    for name, job in jobs:
+        t_lr, t_tl, e_lr, e_tl = job()
         lines.append(
             f"| {name} | {1e3 * t_lr:.3f} | {1e3 * t_tl:.3f} | {t_tl / t_lr:.2f}x | "
             f"{e_lr:.2e} | {e_tl:.2e} |"

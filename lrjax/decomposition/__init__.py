@@ -18,6 +18,7 @@ from ._cp import CPResult as CPResult
 from ._cp import cp_als as cp_als
 from ._cp_nonneg import cp_nonneg as cp_nonneg
 from ._cp_opt import cp_opt as cp_opt
+from ._cp_power import cp_power as cp_power
 from ._dedicom import DedicomResult as DedicomResult
 from ._dedicom import Paratuck2Result as Paratuck2Result
 from ._dedicom import dedicom as dedicom
@@ -64,6 +65,7 @@ __all__ = [
     "cp_als",
     "cp_nonneg",
     "cp_opt",
+    "cp_power",
     "dedicom",
     "hosvd",
     "indscal",
