@@ -57,6 +57,7 @@ from .decomposition import tt_matrix_svd as tt_matrix_svd
 from .decomposition import tt_svd as tt_svd
 from .decomposition import tt_svd_adaptive as tt_svd_adaptive
 from .decomposition import tucker_hooi as tucker_hooi
+from .decomposition import tucker_nonneg as tucker_nonneg
 from .decomposition import wlra as wlra
 from .linalg import frequent_directions as frequent_directions
 from .linalg import randomized_svd as randomized_svd
@@ -143,5 +144,6 @@ __all__ = [
     "tt_svd",
     "tt_svd_adaptive",
     "tucker_hooi",
+    "tucker_nonneg",
     "wlra",
 ]

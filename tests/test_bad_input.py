@@ -117,6 +117,11 @@ SPECS: dict[str, Spec] = {
         bad_shapes=((5,),),
         key=True, bad={"rank": [0, 2.5], "n_repeat": [0], "n_iteration": [-1]},
     ),
+    "tucker_nonneg": Spec(
+        lambda x, **kw: lrjax.tucker_nonneg(x, kw.pop("ranks", 2), **{"key": KEY, **kw}),
+        lambda: np.abs(T3), "x", bad_shapes=((5,),), key=True,
+        bad={"ranks": [0, 9], "maxiter": [0, 2.5], **neg_tol, "eps": [0.0]},
+    ),
     "tt_matrix_svd": Spec(
         lambda x, **kw: lrjax.tt_matrix_svd(
             x, kw.pop("max_rank", 2), **{"row_modes": (2, 3), "col_modes": (2, 2), **kw}

@@ -257,6 +257,11 @@ CASES = [
         _tensor3,
     ),
     (
+        "tucker_nonneg",
+        lambda x: lrjax.tucker_nonneg(jnp.abs(x), 2, key=KEY, maxiter=20, tol=0.0),
+        _tensor3,
+    ),
+    (
         "tt_matrix_svd",
         lambda a: lrjax.tt_matrix_svd(a[:6, :4], 2, row_modes=(2, 3), col_modes=(2, 2)),
         _matrix,

@@ -94,6 +94,37 @@ def bench_cp_power(shape, rank, repeats, symmetric=False):
     return t_lr, t_tl, _rel(ours(xj), x), _rel(rec, x)
 
 
+def bench_tucker_nonneg(shape, ranks, sweeps, repeats):
+    """``tucker_nonneg`` vs TensorLy's ``non_negative_tucker`` from the same random start, a
+    fixed number of sweeps (tol 0) on a planted non-negative Tucker tensor plus 1 % noise."""
+    import tensorly as tl
+    from tensorly.decomposition import non_negative_tucker
+    from tensorly.tucker_tensor import TuckerTensor as TLTucker
+
+    rng = np.random.default_rng(0)
+    factors = [rng.uniform(size=(n, r)) for n, r in zip(shape, ranks, strict=True)]
+    core = rng.uniform(size=ranks)
+    x = TLTucker((core, factors)).to_tensor()
+    x = x + 0.01 * np.std(x) * np.abs(rng.standard_normal(x.shape))
+    core0 = rng.uniform(size=ranks)
+    factors0 = [rng.uniform(size=(n, r)) for n, r in zip(shape, ranks, strict=True)]
+    start = lrjax.TuckerTensor(jnp.asarray(core0), tuple(jnp.asarray(f) for f in factors0))
+    xj = jnp.asarray(x)
+    ours = jax.jit(
+        lambda x, s: lrjax.tucker_nonneg(
+            x, ranks, init=s, maxiter=sweeps, tol=0.0
+        ).tucker.to_dense()
+    )
+    t_lr = _best(lambda: ours(xj, start), repeats)
+
+    def theirs():
+        init = TLTucker((core0.copy(), [f.copy() for f in factors0]))
+        return non_negative_tucker(tl.tensor(x), list(ranks), n_iter_max=sweeps, tol=0.0, init=init)
+
+    t_tl = _best(theirs, repeats)
+    return t_lr, t_tl, _rel(ours(xj, start), x), _rel(theirs().to_tensor(), x)
+
+
 CASES = [
     ("tt_matrix_svd, TensorLy's test shape (2,3,4) x (3,2,2), rank 2", (2, 3, 4), (3, 2, 2), 2),
     ("tt_matrix_svd, 4096 x 4096 as (8,8,8,8) x (8,8,8,8), rank 16", (8,) * 4, (8,) * 4, 16),
@@ -126,6 +157,10 @@ def main(argv=None) -> None:
     jobs += [
         ("cp_power, 20^3 rank 3", lambda: bench_cp_power((20,) * 3, 3, args.repeats)),
         ("cp_power, 100^3 rank 5", lambda: bench_cp_power((100,) * 3, 5, args.repeats)),
+        ("tucker_nonneg, 40^3 ranks 5, 100 sweeps",
+         lambda: bench_tucker_nonneg((40,) * 3, (5,) * 3, 100, args.repeats)),
+        ("tucker_nonneg, 100^3 ranks 10, 100 sweeps",
+         lambda: bench_tucker_nonneg((100,) * 3, (10,) * 3, 100, args.repeats)),
         ("cp_power symmetric, 50^3 rank 5 (orthogonal)",
          lambda: bench_cp_power((50,) * 3, 5, args.repeats, symmetric=True)),
     ]  # fmt: skip

@@ -37,6 +37,7 @@ from ._tt import tt_svd_adaptive as tt_svd_adaptive
 from ._tucker import TuckerResult as TuckerResult
 from ._tucker import hosvd as hosvd
 from ._tucker import tucker_hooi as tucker_hooi
+from ._tucker_nonneg import tucker_nonneg as tucker_nonneg
 from ._wlra import WLRAResult as WLRAResult
 from ._wlra import wlra as wlra
 
@@ -79,5 +80,6 @@ __all__ = [
     "tt_svd",
     "tt_svd_adaptive",
     "tucker_hooi",
+    "tucker_nonneg",
     "wlra",
 ]
