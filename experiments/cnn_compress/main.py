@@ -200,12 +200,14 @@ def _run(config, work: Path) -> list[dict]:
     def decomposed(source, label, kind, frac, arch, paper, source_job="baseline", teacher=None):
         model, _ = lrnn.compress(source, policy(kind, frac, config))
         setting = f"{frac:.2f} of the FLOPs"
-        # no fine-tuning: the accuracy with the batch-norm statistics re-estimated (no weight
-        # changes), and with the dense network's statistics as they were ("raw")
-        raw = accuracy(model, data)
-        calibrated = nnx.clone(model)
-        recalibrate(calibrated, data, config.recalibrate_batches, config.batch_size)
-        record(paper, label, setting, calibrated, False, arch, source=source_job, accuracy_raw=raw)
+        if teacher is None:  # with a teacher, the same decomposition's row is already there
+            # no fine-tuning: the accuracy with the batch-norm statistics re-estimated (no
+            # weight changes), and with the dense network's statistics as they were ("raw")
+            raw = accuracy(model, data)
+            calibrated = nnx.clone(model)
+            recalibrate(calibrated, data, config.recalibrate_batches, config.batch_size)
+            record(paper, label, setting, calibrated, False, arch, source=source_job,
+                   accuracy_raw=raw)  # fmt: skip
         if config.finetune_epochs:
             job = f"{arch}_ft" if teacher is None else f"{arch}_kt"
             model = trained(job, model, config.finetune_epochs, config.finetune_lr, teacher=teacher)

@@ -13,7 +13,7 @@ from jaxtyping import Array
 
 from .._numeric import relative
 from ..linalg._svd import leading_left_singular_vectors
-from ..linalg._unfold import unfold
+from ..linalg._unfold import mode_dot, unfold
 from ..tensors import CPTensor
 
 
@@ -95,3 +95,21 @@ def spectral_norm(m: Array, n_iter: int = 30) -> Array:
 
     v = jax.lax.fori_loop(0, n_iter, body, v / jnp.linalg.norm(v))
     return jnp.linalg.norm(m @ v)
+
+
+def project(x: Array, factors, modes) -> Array:
+    """``x ×_m U_m^T`` for every ``m`` in ``modes`` (the mode keeps its place).
+
+    The first and last modes, when asked for, are contracted first as plain GEMMs on ``x``
+    viewed as a matrix (no transposed copy of the big tensor); the middle ones then act on
+    the already smaller tensor.
+    """
+    modes = sorted(set(modes))
+    last = x.ndim - 1
+    if last in modes:
+        u = factors[last]
+        x = (x.reshape(-1, x.shape[last]) @ u).reshape(*x.shape[:last], u.shape[1])
+        modes.remove(last)
+    for m in sorted(modes, key=lambda m: (m != 0, -m)):  # mode 0 next, then the middle ones
+        x = mode_dot(x, factors[m].T, m)  # mode 0: one row-major GEMM (see mode_dot)
+    return x

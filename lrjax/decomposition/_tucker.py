@@ -19,6 +19,7 @@ from ..linalg._unfold import mode_dot, unfold
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
 from ..tensors import TuckerTensor
+from ._common import project
 
 
 class TuckerResult(NamedTuple):
@@ -26,24 +27,6 @@ class TuckerResult(NamedTuple):
 
     tucker: TuckerTensor
     info: SolverInfo
-
-
-def _project(x: Array, factors, modes) -> Array:
-    """``x ×_m U_m^T`` for every ``m`` in ``modes`` (the mode keeps its place).
-
-    The first and last modes, when asked for, are contracted first as plain GEMMs on ``x``
-    viewed as a matrix (no transposed copy of the big tensor); the middle ones then act on
-    the already smaller tensor.
-    """
-    modes = sorted(set(modes))
-    last = x.ndim - 1
-    if last in modes:
-        u = factors[last]
-        x = (x.reshape(-1, x.shape[last]) @ u).reshape(*x.shape[:last], u.shape[1])
-        modes.remove(last)
-    for m in sorted(modes, key=lambda m: (m != 0, -m)):  # mode 0 next, then the middle ones
-        x = mode_dot(x, factors[m].T, m)  # mode 0: one row-major GEMM (see mode_dot)
-    return x
 
 
 @functools.partial(jax.jit, static_argnames=("ranks",))
@@ -106,9 +89,9 @@ def _hooi_sweep(factors, data):
     split = (n_modes + 1) // 2
     blocks = [list(range(split)), list(range(split, n_modes))]
     for b, block in enumerate(blocks):
-        partial = _project(x, factors, blocks[1 - b])
+        partial = project(x, factors, blocks[1 - b])
         for n in block:
-            y = _project(partial, factors, [m for m in block if m != n])
+            y = project(partial, factors, [m for m in block if m != n])
             factors[n] = leading_left_singular_vectors(unfold(y, n), factors[n].shape[1])
     core = mode_dot(y, factors[n].T, n)
     err = relative(norm_x_sq - jnp.sum(core * core), norm_x_sq)
@@ -127,7 +110,7 @@ def _tucker_hooi(x, key, tol, *, ranks, init, maxiter, diff):
         )
     data = (x, jnp.sum(x * x))
     factors, info = iterate(_hooi_sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
-    tucker = TuckerTensor(_project(x, factors, range(x.ndim)), factors)
+    tucker = TuckerTensor(project(x, factors, range(x.ndim)), factors)
     error = relative_error(x, tucker.to_dense())
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     return TuckerResult(tucker, info)

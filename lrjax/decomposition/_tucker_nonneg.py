@@ -10,19 +10,13 @@ from jaxtyping import Array, Float
 
 from .. import _checks
 from .._numeric import relative_error
-from ..linalg import mode_dot, unfold
+from ..linalg import unfold
 from ..solvers._loop import iterate
 from ..tensors import TuckerTensor
+from ._common import project
 from ._tucker import TuckerResult
 
 __all__ = ["tucker_nonneg"]
-
-
-def _all_but(core, matrices, skip):
-    for m, a in enumerate(matrices):
-        if m != skip:
-            core = mode_dot(core, a, m)
-    return core
 
 
 def _random_start(x, key, ranks):
@@ -40,15 +34,15 @@ def _tucker_nonneg(x, core, factors, tol, eps, *, maxiter):
         core, factors = state
         factors = list(factors)
         for n in range(x.ndim):
-            gram = [f.T @ f for f in factors]
+            others = [m for m in range(x.ndim) if m != n]
+            gram = [f.T @ f for f in factors]  # symmetric: project(., gram) multiplies by them
             g_n = unfold(core, n)
-            projected = _all_but(x, [f.T for f in factors], n)  # X x_{m != n} U_m^T
-            numer = jnp.maximum(unfold(projected, n) @ g_n.T, eps)
-            denom = factors[n] @ (unfold(_all_but(core, gram, n), n) @ g_n.T)
+            numer = jnp.maximum(unfold(project(x, factors, others), n) @ g_n.T, eps)
+            denom = factors[n] @ (unfold(project(core, gram, others), n) @ g_n.T)
             factors[n] = factors[n] * numer / jnp.maximum(denom, eps)
         gram = [f.T @ f for f in factors]
-        numer = jnp.maximum(_all_but(x, [f.T for f in factors], None), eps)
-        denom = _all_but(core, gram, None)
+        numer = jnp.maximum(project(x, factors, range(x.ndim)), eps)
+        denom = project(core, gram, range(x.ndim))
         core = core * numer / jnp.maximum(denom, eps)
         fit = TuckerTensor(core, tuple(factors)).to_dense()
         return (core, tuple(factors)), relative_error(x, fit)

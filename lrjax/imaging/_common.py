@@ -19,6 +19,26 @@ def image(name: str, img, *, check_finite: bool = True) -> jax.Array:
     return img if img.ndim == 3 else img[..., None]
 
 
+def coding_args(dictionary, y, shape) -> tuple[jax.Array, jax.Array, tuple[int, int]]:
+    """The checked ``(dictionary, y, shape)`` of a face-coding routine: a ``(d, n)``
+    dictionary, a ``(d,)`` signal and the two ints of the error image, ``d = h w``."""
+    a = _checks.as_array("dictionary", dictionary, ndim=2)
+    y = _checks.as_array("y", y, ndim=1)
+    if (
+        not isinstance(shape, tuple | list)
+        or len(shape) != 2
+        or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape)
+    ):
+        raise ValueError(f"`shape` must be two positive ints, got {shape!r}.")
+    shape = (int(shape[0]), int(shape[1]))
+    if y.shape[0] != a.shape[0] or shape[0] * shape[1] != a.shape[0]:
+        raise ValueError(
+            f"`y` ({y.shape[0]} entries), `dictionary` ({a.shape[0]} rows) and `shape` {shape} "
+            "must agree."
+        )
+    return a, y, shape
+
+
 def patches(img: jax.Array, patch: int) -> jax.Array:
     """``(H - p + 1, W - p + 1, p p, C)``: every ``p x p`` patch of an ``(H, W, C)`` image."""
     h, w = img.shape[0] - patch + 1, img.shape[1] - patch + 1

@@ -14,6 +14,7 @@ from .. import _checks
 from .._numeric import relative
 from ..prox import prox_l1, prox_weighted_nuclear
 from ..solvers import SolverInfo, iterate
+from ._common import coding_args
 
 __all__ = ["LRLUMResult", "lr_lum_coding"]
 
@@ -132,20 +133,7 @@ def lr_lum_coding(
         >>> int(jnp.argmax(jnp.abs(r.code))), int(jnp.argmax(jnp.abs(r.pixel_error)))
         (3, 5)
     """
-    a = _checks.as_array("dictionary", dictionary, ndim=2)
-    y = _checks.as_array("y", y, ndim=1)
-    if (
-        not isinstance(shape, tuple | list)
-        or len(shape) != 2
-        or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape)
-    ):
-        raise ValueError(f"`shape` must be two positive ints, got {shape!r}.")
-    shape = (int(shape[0]), int(shape[1]))
-    if y.shape[0] != a.shape[0] or shape[0] * shape[1] != a.shape[0]:
-        raise ValueError(
-            f"`y` ({y.shape[0]} entries), `dictionary` ({a.shape[0]} rows) and `shape` {shape} "
-            "must agree."
-        )
+    a, y, shape = coding_args(dictionary, y, shape)
     _checks.scalar("alpha", alpha, lambda v: (v > 0) & (v < 1), "in (0, 1)")
     _checks.positive("beta", beta)
     _checks.positive("mu", mu)

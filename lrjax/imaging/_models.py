@@ -16,6 +16,7 @@ from .. import _checks
 from .._numeric import relative
 from ..prox import prox_l1, prox_nuclear
 from ..solvers import SolverInfo, iterate
+from ._common import coding_args
 
 
 class IlluminationRPCAResult(NamedTuple):
@@ -253,20 +254,7 @@ def structured_error_coding(
         regression with applications to face recognition with occlusion and illumination
         changes", IEEE TPAMI 39(1), 2017.
     """
-    a = _checks.as_array("dictionary", dictionary, ndim=2)
-    y = _checks.as_array("y", y, ndim=1)
-    if (
-        not isinstance(shape, tuple | list)
-        or len(shape) != 2
-        or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape)
-    ):
-        raise ValueError(f"`shape` must be two positive ints, got {shape!r}.")
-    shape = (int(shape[0]), int(shape[1]))
-    if y.shape[0] != a.shape[0] or shape[0] * shape[1] != a.shape[0]:
-        raise ValueError(
-            f"`y` ({y.shape[0]} entries), `dictionary` ({a.shape[0]} rows) and `shape` {shape} "
-            "must agree."
-        )
+    a, y, shape = coding_args(dictionary, y, shape)
     for name, v in (("lam_sparse", lam_sparse), ("tau", tau), ("ridge", ridge), ("mu", mu)):
         _checks.positive(name, v)
     tol = _checks.tolerance(tol)
