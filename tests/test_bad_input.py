@@ -372,6 +372,11 @@ SPECS: dict[str, Spec] = {
         lambda x, **kw: prox.projection_simplex(x, kw.pop("value", 1.0)), m2, "x",
         nonfinite="propagate", bad_shapes=((),), bad={"value": [0.0, -1.0]}, empty="passthrough"
     ),
+    "prox_ksupport_sq": Spec(
+        lambda x, **kw: prox.prox_ksupport_sq(x, kw.pop("hyperparams", (0.3, 2)), kw.pop("scaling", 1.0)),
+        m2, "x", nonfinite="propagate", bad_shapes=((),),
+        bad={"hyperparams": [(-0.3, 2), (0.3, 0), (0.3, 1.5), 0.3], "scaling": [-1.0]}, empty="passthrough"
+    ),
     "projection_rank": Spec(
         lambda x, **kw: prox.projection_rank(x, kw.pop("rank", 2)), m2, "x",
         nonfinite="propagate", bad_shapes=((6,),), bad={"rank": [-1, 1.5]},

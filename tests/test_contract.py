@@ -324,6 +324,7 @@ CASES = [
     ("prox_l2", lambda a: prox.prox_l2(a, 0.3), _matrix),
     ("prox_group_l21", lambda a: prox.prox_group_l21(a, 0.3, axis=0), _matrix),
     ("prox_elastic_net", lambda a: prox.prox_elastic_net(a, (0.3, 0.5)), _matrix),
+    ("prox_ksupport_sq", lambda a: prox.prox_ksupport_sq(a, (0.3, 2)), _matrix),
     ("prox_nonneg", lambda a: prox.prox_nonneg(a), _matrix),
     ("projection_box", lambda a: prox.projection_box(a, (-0.5, 0.5)), _matrix),
     ("projection_l2_ball", lambda a: prox.projection_l2_ball(a, 1.0), _matrix),

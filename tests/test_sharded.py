@@ -121,6 +121,7 @@ CASES = [
     ("prox_l2", lambda a: prox.prox_l2(a, 0.3), _low_rank, 0),
     ("prox_group_l21", lambda a: prox.prox_group_l21(a, 0.3, axis=0), _low_rank, 0),
     ("prox_elastic_net", lambda a: prox.prox_elastic_net(a, (0.3, 0.5)), _low_rank, 0),
+    ("prox_ksupport_sq", lambda a: prox.prox_ksupport_sq(a, (0.3, 2)), _low_rank, 0),
     ("prox_nonneg", lambda a: prox.prox_nonneg(a), _low_rank, 0),
     ("projection_box", lambda a: prox.projection_box(a, (-0.5, 0.5)), _low_rank, 0),
     ("projection_l2_ball", lambda a: prox.projection_l2_ball(a, 1.0), _low_rank, 0),

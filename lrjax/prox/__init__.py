@@ -19,6 +19,7 @@ from ._vector import projection_l2_ball as projection_l2_ball
 from ._vector import projection_simplex as projection_simplex
 from ._vector import prox_elastic_net as prox_elastic_net
 from ._vector import prox_group_l21 as prox_group_l21
+from ._vector import prox_ksupport_sq as prox_ksupport_sq
 from ._vector import prox_l1 as prox_l1
 from ._vector import prox_l2 as prox_l2
 from ._vector import prox_nonneg as prox_nonneg
@@ -32,6 +33,7 @@ __all__ = [
     "prox_capped_l1",
     "prox_elastic_net",
     "prox_group_l21",
+    "prox_ksupport_sq",
     "prox_l1",
     "prox_l2",
     "prox_log_sum",

@@ -212,3 +212,53 @@ def test_infinite_entries_of_penalty_proxes_map_to_themselves():
                       (prox.prox_log_sum, (0.3, 0.5)), (prox.prox_capped_l1, (0.3, 1.0))):  # fmt: skip
         z = np.asarray(fn(x, hyper))
         assert z[0] == np.inf and z[1] == -np.inf and np.isfinite(z[2])
+
+
+def _ksupport_norm(w, k):
+    """The k-support norm in closed form (Argyriou, Foygel & Srebro 2012, Prop. 2.1)."""
+    a = np.concatenate([[np.inf], np.sort(np.abs(w))[::-1]])  # 1-based, a_0 = inf
+    k = min(k, len(w))
+    for r in range(k):
+        tail = a[k - r :].sum()
+        if a[k - r - 1] > tail / (r + 1) >= a[k - r]:
+            return np.sqrt(np.sum(a[1 : k - r] ** 2) + tail**2 / (r + 1))
+    raise AssertionError("no r satisfies the closed form's condition")
+
+
+def test_prox_ksupport_sq_closes_the_duality_gap():
+    """Certificate: for z = prox, u = x - z is dual feasible with zero gap. The dual of
+    ½‖z − x‖² + t‖z‖²_k is max_u <u, x> − ½‖u‖² − ‖u‖²_(k)* / (4t), where the dual norm is
+    the l2 norm of the k largest |u_i| (an independent closed form, not the prox's own)."""
+    rng = np.random.default_rng(0)
+    for trial in range(120):
+        n = int(rng.integers(1, 25))
+        k = int(rng.integers(1, n + 3))
+        lam, s = rng.exponential(), rng.exponential()
+        x = rng.standard_normal(n) * rng.exponential()
+        if trial % 4 == 0:
+            x[rng.random(n) < 0.5] = 0.0  # sparse inputs hit the "at most k non-zeros" branch
+        z = np.asarray(prox.prox_ksupport_sq(jnp.asarray(x), (lam, k), s))
+        t = lam * s
+        primal = 0.5 * np.sum((z - x) ** 2) + t * _ksupport_norm(z, k) ** 2
+        u = x - z
+        dual = u @ x - 0.5 * u @ u - np.sum(np.sort(u**2)[::-1][:k]) / (4 * t)
+        assert primal - dual <= 1e-12 * max(1.0, primal), (trial, primal, dual)
+
+
+def test_prox_ksupport_sq_special_cases_batch_and_gradient():
+    x = jnp.array([3.0, -1.0, 0.5])
+    # k >= n: squared l2 norm; k = 1: squared l1 norm, prox of t‖z‖₁² thresholds at 2t‖z‖₁
+    np.testing.assert_allclose(prox.prox_ksupport_sq(x, (0.5, 5)), x / 2.0)
+    z1 = np.asarray(prox.prox_ksupport_sq(x, (0.1, 1)))
+    thr = 2 * 0.1 * np.abs(z1).sum()
+    np.testing.assert_allclose(z1, np.sign(x) * np.maximum(np.abs(x) - thr, 0), atol=1e-12)
+    np.testing.assert_array_equal(prox.prox_ksupport_sq(x, (0.0, 2)), x)  # λ = 0: identity
+    batch = jnp.asarray(np.random.default_rng(2).standard_normal((4, 9)))
+    rows = [prox.prox_ksupport_sq(b, (0.2, 3), 0.7) for b in batch]
+    np.testing.assert_allclose(prox.prox_ksupport_sq(batch, (0.2, 3), 0.7), np.stack(rows))
+    # differentiable: central differences through the bisection-located threshold
+    f = lambda v: jnp.sum(jnp.sin(prox.prox_ksupport_sq(v, (0.3, 3))))
+    g = np.asarray(jax.grad(f)(batch[0]))
+    e = np.eye(9)[4] * 1e-6
+    fd = (f(batch[0] + e) - f(batch[0] - e)) / 2e-6
+    np.testing.assert_allclose(g[4], fd, rtol=1e-5, atol=1e-8)
