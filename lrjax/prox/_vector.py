@@ -327,7 +327,8 @@ def _prox_ksupport_sq(x, lam, k, scaling):
     denom = k - n_ones + cs * n_mid
     ok = (n_mid > 0) & (denom > 0)
     beta = jnp.where(
-        ok, jnp.sum(jnp.where(mid, a, 0.0), axis=-1, keepdims=True) / jnp.where(ok, denom, 1.0),
+        ok,
+        jnp.sum(jnp.where(mid, a, 0.0), axis=-1, keepdims=True) / jnp.where(ok, denom, 1.0),
         beta0,
     )
     theta = jnp.clip(a / beta - cs, 0.0, 1.0)
