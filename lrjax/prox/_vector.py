@@ -250,9 +250,9 @@ def prox_ksupport_sq(x: Float[Array, "*b n"], hyperparams, scaling=1.0) -> Float
        \theta_i = \operatorname{clip}(|x_i|/\beta - c,\ 0,\ 1),
 
     where ``β > 0`` makes ``Σ θ_i = k`` (or ``θ = 1``, ``z = x / (1 + c)``, when ``x`` has at
-    most ``k`` non-zero entries). ``β`` is bracketed by the sorted ``|x|``, located by
-    bisection and then solved exactly on its linear piece, so the result is exact (to rounding)
-    and differentiable in ``x`` and ``λ`` almost everywhere.
+    most ``k`` non-zero entries). ``β`` is bracketed by the smallest non-zero and the largest
+    ``|x|``, located by bisection (no sort) and then solved exactly on its linear piece, so
+    the result is exact (to rounding) and differentiable in ``x`` and ``λ`` almost everywhere.
 
     Args:
         x: array with at least one axis; each vector along the last axis is one argument.
@@ -296,18 +296,19 @@ def _prox_ksupport_sq(x, lam, k, scaling):
     k = jnp.asarray(k, dtype)
     cs = jnp.where(c > 0, c, 1.0)  # c = 0 is the identity, selected at the end
     a = jnp.abs(x)
-    n = x.shape[-1]
     nnz = jnp.sum(a > 0, axis=-1, keepdims=True)
     sparse_enough = nnz <= k  # θ = 1 on the support is feasible, hence optimal
-    # Bracket β: f(β) = Σ clip(a/β − c, 0, 1) falls from ≥ k at lo to 0 at hi.
-    desc = -jnp.sort(-a, axis=-1)
-    kth = jnp.take(desc, jnp.clip(k.astype(jnp.int32) - 1, 0, n - 1), axis=-1)[..., None]
-    amax = desc[..., :1]
-    lo = lax.stop_gradient(jnp.where(sparse_enough, 1.0, kth / (1.0 + cs)))
-    hi = lax.stop_gradient(jnp.where(sparse_enough, 2.0, amax / cs))
+    # Bracket β: f(β) = Σ clip(a/β − c, 0, 1) falls from nnz > k at lo (every non-zero entry
+    # at θ = 1) to 0 at hi. No sort: XLA's is slow on CPU, and each step below is one pass.
+    a_stop = lax.stop_gradient(a)
+    cs_stop = lax.stop_gradient(cs)
+    amax = jnp.max(a_stop, axis=-1, keepdims=True)
+    amin = jnp.min(jnp.where(a_stop > 0, a_stop, amax), axis=-1, keepdims=True)
+    lo = jnp.where(sparse_enough, 1.0, amin / (1.0 + cs_stop))
+    hi = jnp.where(sparse_enough, 2.0, amax / cs_stop)
 
     def count(beta):
-        return jnp.sum(jnp.clip(a / beta - cs, 0.0, 1.0), axis=-1, keepdims=True)
+        return jnp.sum(jnp.clip(a_stop / beta - cs_stop, 0.0, 1.0), axis=-1, keepdims=True)
 
     def halve(_, bounds):
         lo, hi = bounds
@@ -315,11 +316,10 @@ def _prox_ksupport_sq(x, lam, k, scaling):
         above = count(mid) >= k
         return jnp.where(above, mid, lo), jnp.where(above, hi, mid)
 
-    a_stop = lax.stop_gradient(a)
     lo, hi = lax.fori_loop(0, 64 if dtype == jnp.float64 else 40, halve, (lo, hi))
     beta0 = jnp.sqrt(lo * hi)
     # Exact β on the linear piece that β0 lies on: Σ_mid (a/β − c) + |ones| = k.
-    ratio = a_stop / beta0 - lax.stop_gradient(cs)
+    ratio = a_stop / beta0 - cs_stop
     ones = ratio >= 1.0
     mid = (ratio > 0.0) & ~ones
     n_ones = jnp.sum(ones, axis=-1, keepdims=True).astype(dtype)
@@ -331,7 +331,9 @@ def _prox_ksupport_sq(x, lam, k, scaling):
         jnp.sum(jnp.where(mid, a, 0.0), axis=-1, keepdims=True) / jnp.where(ok, denom, 1.0),
         beta0,
     )
-    theta = jnp.clip(a / beta - cs, 0.0, 1.0)
+    # θ from the classification at β0, the same piece as β: exactly 1 or 0 (no derivative)
+    # off the middle set, whose θ alone moves with x (a clip at a tie would pass half a one).
+    theta = jnp.where(ones, 1.0, jnp.where(mid, jnp.clip(a / beta - cs, 0.0, 1.0), 0.0))
     z = jnp.where(sparse_enough, x / (1.0 + cs), x * theta / (theta + cs))
     out = jnp.where(c > 0, z, x)
     return _hyper.nan_unless(out, (lam >= 0) & (k >= 1) & (scaling >= 0))

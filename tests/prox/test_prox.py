@@ -262,3 +262,17 @@ def test_prox_ksupport_sq_special_cases_batch_and_gradient():
     e = np.eye(9)[4] * 1e-6
     fd = (f(batch[0] + e) - f(batch[0] - e)) / 2e-6
     np.testing.assert_allclose(g[4], fd, rtol=1e-5, atol=1e-8)
+
+
+def test_prox_ksupport_sq_jacobian_where_exactly_k_entries_are_kept_whole():
+    """Two entries at θ = 1, the rest at 0: β may lie anywhere on a flat piece, and the
+    bisection ends at its edge, where a clip at the tie passed half a derivative (fixed)."""
+    rng = np.random.default_rng(0)
+    for _ in range(21):  # the draw that exposed it: x ≈ [0.468, -0.064, -0.016, -0.991, 0.022]
+        draws = rng.standard_normal((4, 5)), rng.standard_normal((4, 5)), rng.exponential()
+    x, s = jnp.asarray(draws[0][3]), draws[2]
+    f = lambda v: prox.prox_ksupport_sq(v, (0.3, 2), s)
+    jac = np.asarray(jax.jacrev(f)(x))
+    fd = np.stack([(f(x + 1e-6 * e) - f(x - 1e-6 * e)) / 2e-6 for e in jnp.eye(5)], axis=1)
+    np.testing.assert_allclose(jac, fd, atol=1e-8)
+    np.testing.assert_allclose(np.diag(jac)[[0, 3]], 1.0 / (1.0 + 0.6 * s))
