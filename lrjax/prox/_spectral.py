@@ -251,20 +251,12 @@ def prox_nuclear_randomized(
 @jax.jit
 def _prox_tensor_nuclear(x, reg, scaling):
     # Real input: the Fourier slices k and n3 - k are conjugate and SVT commutes with
-    # conjugation, so only the n3 // 2 + 1 slices of rfft are thresholded; the DC slice (and
-    # the Nyquist slice for even n3) is real and takes a real SVD, several times cheaper.
+    # conjugation, so only the n3 // 2 + 1 slices of rfft are thresholded (about half the
+    # SVDs of a full fft). All go through one complex SVD call: splitting off the real DC
+    # slice for a real SVD hung XLA:CPU inside tensor_robust_pca's loop (jaxlib 0.10).
     n3 = x.shape[-1]
     xf = jnp.moveaxis(jnp.fft.rfft(x, axis=-1), -1, 0)  # (n3 // 2 + 1, n1, n2)
-    last = n3 // 2 if n3 % 2 == 0 and n3 > 1 else None  # the Nyquist slice, real
-    real_idx = [0] if last is None else [0, last]
-    svt_real = singular_value_map(jnp.real(xf[jnp.array(real_idx)]), _soft, (reg, scaling))
-    pieces = [svt_real[:1].astype(xf.dtype)]
-    inner = xf[1 : xf.shape[0] if last is None else last]
-    if inner.shape[0]:
-        pieces.append(singular_value_map(inner, _soft, (reg, scaling)))
-    if last is not None:
-        pieces.append(svt_real[1:].astype(xf.dtype))
-    yf = jnp.concatenate(pieces, axis=0)
+    yf = singular_value_map(xf, _soft, (reg, scaling))
     out = jnp.fft.irfft(jnp.moveaxis(yf, 0, -1), n=n3, axis=-1).astype(x.dtype)
     return _hyper.nan_unless(out, (reg >= 0) & (scaling >= 0))
 
