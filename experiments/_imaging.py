@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,15 +20,24 @@ class RowLog:
     recorded in ``config.json``; resuming with a config that differs in anything but
     ``may_change`` (the job lists: which methods, noise levels, images; the figures) raises
     ``ValueError`` naming the fields, since the logged rows would otherwise be reported under
-    the new settings. A torn last line (the row being written when a run stopped) is dropped.
+    the new settings; ``added`` gives the values that fields introduced since a workdir was
+    written had implicitly then. A torn last line (the row being written when a run stopped)
+    is dropped.
     """
 
-    def __init__(self, work: Path, config=None, *, may_change: Iterable[str] = ()):
+    def __init__(
+        self,
+        work: Path,
+        config=None,
+        *,
+        may_change: Iterable[str] = (),
+        added: Mapping[str, Any] | None = None,
+    ):
         self.path = work / "metrics.jsonl"
         self.rows: dict[str, dict] = {}
         records = read_jsonl(self.path)
         if config is not None:
-            check_resumable(work, config, trained=bool(records), may_change=may_change)
+            check_resumable(work, config, trained=bool(records), may_change=may_change, added=added)
         for i, row in enumerate(records):
             if not isinstance(row, dict) or "key" not in row:
                 raise ValueError(f"{self.path}: record {i + 1} has no 'key': {row!r}")

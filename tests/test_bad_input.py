@@ -527,6 +527,11 @@ SPECS: dict[str, Spec] = {
         bad={"basis": [np.ones((5, 1))], "weights": [-np.ones((6, 5)), np.ones((5, 5))],
              "lam": [0.0], "rho": [0.5], **iters, **neg_tol},
     ),
+    "tlisd": Spec(
+        lambda x, **kw: imaging.tlisd(x, **kw), t3, "d", bad_shapes=((6, 5), (2, 3, 4, 5)),
+        bad={"weights": [-np.ones((5, 4)), np.ones((4, 5))], "lam_sparse": [0.0],
+             "lam_illum": [-1.0], "k": [0, 6, 1.5], "rho": [1.0], "mu": [0.0], **iters, **neg_tol},
+    ),
     "structured_error_coding": Spec(
         lambda x, **kw: imaging.structured_error_coding(
             M, x, **{"shape": (3, 2), "lam_sparse": 0.5, "tau": 0.5, "ridge": 0.1, "mu": 1.0, **kw}

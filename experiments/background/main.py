@@ -35,12 +35,14 @@ from experiments._workdir import WorkdirLock
 from lrjax.data import load_cdnet_highway, load_i2r_hall, load_video
 from lrjax.metrics import detection_stats
 
-METHODS = ("rpca", "trpca", "lrsi")
+METHODS = ("rpca", "trpca", "lrsi", "tlisd")
 THRESHOLDS = np.round(np.arange(0.02, 0.41, 0.02), 2)
 
 
 # Config fields that may change when a workdir is resumed: which jobs to run and draw.
 JOB_FIELDS = ("methods",)
+# Fields added since the first release, with the values older workdirs implicitly had.
+ADDED = {"tlisd_lam_illum": 1.0, "tlisd_k_fraction": 0.1}
 
 
 def load(config):
@@ -118,6 +120,20 @@ def decompose(method, frames: np.ndarray, config):
         )
         bg = r.low_rank + g @ r.coefficients
         return (np.asarray(a).T.reshape(t, h, w) for a in (bg, r.sparse))
+    if method == "tlisd":
+        ratio = 0.5 * frames / (_blur(frames, config.prior_blur) + 0.05)  # ~0.5 where flat
+        d = np.stack([frames, ratio], axis=-1).reshape(t, h * w, 2).transpose(1, 0, 2)
+        p = prior_map(frames, config.prior_blur).reshape(t, h * w).T
+        r = lrjax.imaging.tlisd(
+            jnp.asarray(d, dtype),
+            weights=jnp.asarray(1.0 - config.prior_alpha * p, dtype),
+            lam_illum=config.tlisd_lam_illum,
+            k=max(1, int(config.tlisd_k_fraction * h * w)),
+            maxiter=config.maxiter,
+            tol=1e-6,
+        )
+        bg = r.low_rank + r.illumination
+        return (np.asarray(a[:, :, 0]).T.reshape(t, h, w) for a in (bg, r.sparse))
     raise ValueError(f"unknown method {method!r}; choose from {METHODS}.")
 
 
@@ -139,7 +155,7 @@ def _run(config, workdir: str) -> list[dict]:
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     data = load(config)
-    log = RowLog(work, config, may_change=JOB_FIELDS)
+    log = RowLog(work, config, may_change=JOB_FIELDS, added=ADDED)
     keys, figures = [], {}
     for method in tqdm(config.methods, desc=f"background/{config.dataset}", unit="model"):
         key = f"{config.dataset}/{method}"

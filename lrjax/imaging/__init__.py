@@ -1,7 +1,8 @@
 """Imaging models built on lrjax's solvers: non-local group low-rank denoising (block matching,
 group SVT / Tucker / CP priors, aggregation), low rank + sparse + illumination background
 modelling, and face coding with a low-rank + sparse error (ridge-coded, and LR-LUM's sparse
-code with a weighted-nuclear structured error)."""
+code with a weighted-nuclear structured error), and TLISD's tensor low rank + invariant sparse
++ illumination decomposition."""
 
 from ._group import CPPrior as CPPrior
 from ._group import TuckerPrior as TuckerPrior
@@ -18,12 +19,15 @@ from ._patches import aggregate_patches as aggregate_patches
 from ._patches import block_match as block_match
 from ._patches import extract_patches as extract_patches
 from ._patches import patch_grid as patch_grid
+from ._tlisd import TLISDResult as TLISDResult
+from ._tlisd import tlisd as tlisd
 
 __all__ = [
     "CPPrior",
     "IlluminationRPCAResult",
     "LRLUMResult",
     "StructuredCodingResult",
+    "TLISDResult",
     "TuckerPrior",
     "WNNMPrior",
     "aggregate_patches",
@@ -35,4 +39,5 @@ __all__ = [
     "lr_lum_coding",
     "patch_grid",
     "structured_error_coding",
+    "tlisd",
 ]

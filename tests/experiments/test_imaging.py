@@ -55,11 +55,11 @@ def test_background_tiny_run_and_resume(tmp_path):
 
     rows = background.run(tiny.get_config(), str(tmp_path))
     _check_outputs(tmp_path, rows, ["highway_frame4.png"])
-    assert [r["method"] for r in rows] == ["rpca", "trpca", "lrsi"]
+    assert [r["method"] for r in rows] == ["rpca", "trpca", "lrsi", "tlisd"]
     assert rows[0]["f_measure"] > 0.5  # even 5 iterations of PCP find the cars
     again = background.run(tiny.get_config(), str(tmp_path))  # resumes: rows are reused
     assert again == rows
-    assert len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 3
+    assert len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 4
 
 
 def test_msi_tiny_run(tmp_path):

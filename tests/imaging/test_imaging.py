@@ -254,3 +254,59 @@ def test_class_residuals_against_numpy():
     np.testing.assert_allclose(imaging.class_residuals(y, a, code, labels, 3), want, rtol=1e-12)
     with pytest.raises(ValueError, match="`labels` must be integers"):
         imaging.class_residuals(y, a, code, labels.astype(float), 3)
+
+
+def _tlisd_objective(low, sparse, illum, lam_sparse, lam_illum, k, weights):
+    """TLISD's objective in NumPy: t-SVD nuclear norm (1/n3) Σ_k ‖fft slice‖_*, the weighted
+    l_{1,1,2} norm of the tubes, and the squared k-support norm of every column of C (the
+    closed form of Argyriou et al., an oracle independent of the prox)."""
+    from tests.prox.test_prox import _ksupport_norm
+
+    lf = np.fft.fft(low, axis=-1)
+    tnn = sum(np.linalg.svd(lf[:, :, j], compute_uv=False).sum() for j in range(low.shape[-1]))
+    group = np.sum(weights * np.linalg.norm(sparse, axis=-1))
+    ksq = sum(
+        _ksupport_norm(illum[:, j, r], k) ** 2
+        for j in range(illum.shape[1])
+        for r in range(illum.shape[2])
+    )
+    return tnn / low.shape[-1] + lam_sparse * group + lam_illum * ksq
+
+
+def test_tlisd_recovers_a_planted_video_tensor_and_is_optimal():
+    rng = np.random.default_rng(0)
+    p, t = 120, 20
+    u, v = rng.random((p, 2)), rng.random((2, t))
+    low = np.stack([u @ v, 0.6 * (u @ v) + 0.2], axis=-1)  # two representations, low rank
+    mask = rng.random((p, t)) < 0.05  # the same foreground pixels in both representations
+    sparse = np.zeros((p, t, 2))
+    sparse[mask] = np.sign(rng.standard_normal((mask.sum(), 1))) * (
+        0.6 + rng.random((mask.sum(), 2))
+    )
+    d = low + sparse + 0.03 * rng.standard_normal((p, t, 2))  # dense noise: C is active
+    weights = 1.0 - 0.3 * rng.random((p, t))
+    lam_sparse, lam_illum, k = 1.0 / np.sqrt(p), 0.3, 12
+    r = imaging.tlisd(
+        jnp.asarray(d),
+        weights=jnp.asarray(weights),
+        lam_illum=lam_illum,
+        k=k,
+        tol=1e-9,
+        maxiter=600,
+    )
+    assert bool(r.info.converged)
+    got = [np.asarray(a) for a in (r.low_rank, r.sparse, r.illumination)]
+    np.testing.assert_allclose(sum(got), d, atol=1e-6)
+    assert np.linalg.norm(got[0] - low) / np.linalg.norm(low) < 5e-2
+    np.testing.assert_array_equal(np.linalg.norm(got[1], axis=-1) > 0.3, mask)
+    assert np.abs(got[2]).max() > 1e-3  # the illumination term takes part of the noise
+    # optimality: no feasible move of a fraction of one term into another lowers the objective
+    obj = lambda lo, sp, il: _tlisd_objective(lo, sp, il, lam_sparse, lam_illum, k, weights)
+    best = obj(*got)
+    for i in range(3):
+        for j in range(3):
+            for eps in (1e-2, -1e-2):
+                if i != j:
+                    moved = list(got)
+                    moved[i], moved[j] = got[i] * (1 - eps), got[j] + eps * got[i]
+                    assert obj(*moved) >= best - 1e-7 * best, (i, j, eps)

@@ -14,7 +14,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.step = 3
     config.downsample = 2
     config.dtype = "float32"
-    config.methods = ("rpca", "trpca", "lrsi")
+    config.methods = ("rpca", "trpca", "lrsi", "tlisd")
     config.maxiter = 100
     config.tol = 1e-6
     config.trpca_rho = 1.2
@@ -23,4 +23,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.illum_order = 3  # 3 x 3 low-frequency DCT fields per frame
     config.prior_blur = 3.0
     config.prior_alpha = 0.5
+    # TLISD (intensity + ratio-image tensor; prior_blur and prior_alpha as above)
+    config.tlisd_lam_illum = 1.0  # weight of the squared k-support norm of the illumination
+    config.tlisd_k_fraction = 0.1  # k = this fraction of the pixels
     return config
