@@ -461,6 +461,10 @@ SPECS: dict[str, Spec] = {
         lambda x, **kw: metrics.psnr(np.clip(M, 0, 1), x, **kw), lambda: np.clip(M + 0.1, 0, 1), "y",
         nonfinite="propagate", bad={"data_range": [0.0, -1.0]}, bad_shapes=((5, 6),),
     ),
+    "ergas": Spec(
+        lambda x, **kw: metrics.ergas(np.clip(M, 0, 1) + 0.5, x, **kw), lambda: np.clip(M + 0.1, 0, 1),
+        "y", nonfinite="propagate", bad={"ratio": [0.0, -1.0]}, bad_shapes=((5, 6),),
+    ),
     "ssim": Spec(
         lambda x, **kw: metrics.ssim(np.ones((14, 13)) * 0.5, x, **{"win_size": 7, **kw}),
         lambda: RNG.uniform(0, 1, (14, 13)), "y", nonfinite="propagate",

@@ -199,6 +199,7 @@ def _pricing_z(key):
 
 CASES = [
     ("psnr", lambda x: lrjax.metrics.psnr(REF_IMAGE, x), _image),
+    ("ergas", lambda x: lrjax.metrics.ergas(REF_IMAGE + 0.5, x), _image),
     ("ssim", lambda x: lrjax.metrics.ssim(REF_IMAGE, x, win_size=7), _image),
     ("f_measure_soft", lambda x: lrjax.metrics.f_measure(x, TRUTH_MASK), _image),
     ("cp_als", lambda x: lrjax.cp_als(x, 2, maxiter=200, tol=0.0), _tensor3),

@@ -69,6 +69,18 @@ def test_psnr_by_hand():
     assert float(psnr(x, x)) == math.inf
 
 
+def test_ergas_against_the_band_loop():
+    from lrjax.metrics import ergas
+
+    rng = np.random.default_rng(0)
+    ref = rng.uniform(0.2, 1.0, (9, 7, 5))
+    est = ref + 0.05 * rng.standard_normal(ref.shape)
+    terms = [np.mean((ref[..., b] - est[..., b]) ** 2) / ref[..., b].mean() ** 2 for b in range(5)]
+    np.testing.assert_allclose(ergas(ref, est), 100 * np.sqrt(np.mean(terms)), rtol=1e-12)
+    np.testing.assert_allclose(ergas(ref, est, ratio=0.25), 25 * np.sqrt(np.mean(terms)))
+    assert float(ergas(ref, ref)) == 0.0
+
+
 def _ssim_oracle(x, y, win=7, sigma=1.5, data_range=1.0):
     """Direct double loop over every window position with 2-D Gaussian weights."""
     t = np.arange(win) - (win - 1) / 2

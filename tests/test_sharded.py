@@ -142,6 +142,7 @@ CASES = [
     ("levenberg_marquardt", lambda a: solvers.levenberg_marquardt(lambda v, a: a @ v - jnp.arange(24.0), jnp.zeros(10), (a,), maxiter=10, tol=0.0), _gauss, 0),
     ("iterate", lambda a: solvers.iterate(lambda z, a: (0.5 * z + 0.1 * a, jnp.sum(z)), jnp.zeros_like(a), a, maxiter=10, tol=0.0), _low_rank, 0),
     ("psnr", lambda a: metrics.psnr(jnp.ones_like(a), a), _low_rank, 0),
+    ("ergas", lambda a: metrics.ergas(jnp.ones_like(a), a), _low_rank, 0),
     ("ssim", lambda a: metrics.ssim(jnp.ones_like(a) * 0.5, a, win_size=7, data_range=4.0), _low_rank, 0),
     ("f_measure", lambda a: metrics.f_measure(jax.nn.sigmoid(a), a > 0), _low_rank, 0),
     ("frame_stats", lambda a: metrics.frame_stats(a, (a > 0).astype(a.dtype)), _low_rank, 0),

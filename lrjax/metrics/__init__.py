@@ -1,10 +1,12 @@
 """Evaluation metrics, one module per topic: piano rolls (``frame_stats``, ``nll_per_frame``,
-``frame_accuracy``), image quality (``psnr``, ``ssim``) and detection (``detection_stats``,
-``f_measure``). Every metric is a jit/vmap/grad-able JAX function with checked arguments."""
+``frame_accuracy``), image quality (``psnr``, ``ssim``, ``ergas``) and detection
+(``detection_stats``, ``f_measure``). Every metric is a jit/vmap/grad-able JAX function with
+checked arguments."""
 
 from ._detection import DetectionStats as DetectionStats
 from ._detection import detection_stats as detection_stats
 from ._detection import f_measure as f_measure
+from ._imaging import ergas as ergas
 from ._imaging import psnr as psnr
 from ._imaging import ssim as ssim
 from ._music import FrameStats as FrameStats
@@ -16,6 +18,7 @@ __all__ = [
     "DetectionStats",
     "FrameStats",
     "detection_stats",
+    "ergas",
     "f_measure",
     "frame_accuracy",
     "frame_stats",
