@@ -225,7 +225,10 @@ def _prox_schatten_p(x, hyperparams, scaling, *, n_iter):
     a = jnp.abs(x)
     t = lam * scaling
     base = 2 * t * (1 - p)
-    tau = base ** (1 / (2 - p)) + t * p * base ** ((p - 1) / (2 - p))
+    # t = 0 is the identity (threshold 0): base ** (negative power) would be inf there, and
+    # 0 * inf = NaN made every entry fall "below the threshold", i.e. return zeros.
+    safe = jnp.where(base > 0, base, 1.0)
+    tau = jnp.where(base > 0, safe ** (1 / (2 - p)) + t * p * safe ** ((p - 1) / (2 - p)), 0.0)
     above = a > tau
     a_safe = jnp.where(above, a, 1.0)
 

@@ -276,3 +276,12 @@ def test_prox_ksupport_sq_jacobian_where_exactly_k_entries_are_kept_whole():
     fd = np.stack([(f(x + 1e-6 * e) - f(x - 1e-6 * e)) / 2e-6 for e in jnp.eye(5)], axis=1)
     np.testing.assert_allclose(jac, fd, atol=1e-8)
     np.testing.assert_allclose(np.diag(jac)[[0, 3]], 1.0 / (1.0 + 0.6 * s))
+
+
+def test_prox_schatten_p_at_zero_weight_is_the_identity():
+    """λ = 0 (or s = 0) returned all zeros: 0 * inf = NaN in the threshold."""
+    x = jnp.array([0.3, -1.2, 0.0, 2.5])
+    np.testing.assert_array_equal(prox.prox_schatten_p(x, (0.0, 0.8)), x)
+    np.testing.assert_array_equal(prox.prox_schatten_p(x, (0.5, 0.5), 0.0), x)
+    g = jax.grad(lambda lam: jnp.sum(prox.prox_schatten_p(x, (lam, 0.5))))(0.0)
+    assert np.isfinite(float(g))
