@@ -497,6 +497,19 @@ SPECS: dict[str, Spec] = {
         "logits", nonfinite="propagate", bad={"mask": [np.zeros(6)], "targets": [np.full((6, 5), 3.0)]},
     ),
     # ---------------------------------------------------------------- imaging
+    "llrt_denoise": Spec(
+        lambda x, **kw: imaging.llrt_denoise(
+            x, kw.pop("sigma", 0.1), **{"patch": 3, "stride": 2, "window": 2, "k": 6, "rounds": 1, **kw}
+        ),
+        lambda: np.abs(T3) + 0.1, "y", bad_shapes=((6, 5), (6, 5, 2, 2)),
+        bad={"sigma": [-1.0, NAN], "patch": [0, 7], "k": [0, 30], "rounds": [0], "delta": [1.5],
+             "gamma": [0.0], "c": [-1.0], "hl_weight": [-1.0], "p": [1.0, 0.0], "steps": [0],
+             **neg_tol},
+    ),
+    "spectral_hyper_laplacian": Spec(
+        lambda x, **kw: imaging.spectral_hyper_laplacian(x, kw.pop("beta", 0.1), **kw), t3, "z",
+        bad_shapes=((),), bad={"beta": [-1.0], "p": [1.0, 0.0], "steps": [0]},
+    ),
     "group_denoise": Spec(
         lambda x, **kw: imaging.group_denoise(
             x, kw.pop("guide", None), kw.pop("sigma", 0.1),

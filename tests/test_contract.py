@@ -155,6 +155,10 @@ def _image(key):
     return jax.random.uniform(key, (14, 13), minval=0.2, maxval=0.8)
 
 
+def _msi(key):
+    return jax.random.uniform(key, (10, 9, 4), minval=0.2, maxval=0.8)
+
+
 REF_IMAGE = jnp.asarray(np.random.default_rng(5).uniform(0.0, 1.0, (14, 13)))
 TRUTH_MASK = jnp.asarray(np.random.default_rng(6).random((14, 13)) < 0.3)
 
@@ -376,6 +380,12 @@ CASES = [
         ),
         _signal16,
     ),
+    (
+        "llrt_denoise",
+        lambda x: lrjax.imaging.llrt_denoise(x, 0.05, patch=3, stride=3, window=2, k=6, rounds=2),
+        _msi,
+    ),
+    ("spectral_hyper_laplacian", lambda x: lrjax.imaging.spectral_hyper_laplacian(x, 0.01), _msi),
     (
         "group_denoise_svt",
         lambda x: lrjax.imaging.group_denoise(x, None, 0.05, patch=3, stride=3, window=2, k=6),
