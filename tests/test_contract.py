@@ -249,6 +249,11 @@ CASES = [
     ),
     ("hosvd", lambda x: lrjax.hosvd(x, (2, 2, 2)), _tensor3),
     (
+        "tucker_hooi_partial",
+        lambda x: lrjax.tucker_hooi(x, (2, 2), modes=(0, 2), maxiter=30, tol=0.0),
+        _tensor3,
+    ),
+    (
         "tucker_hooi",
         lambda x: lrjax.tucker_hooi(x, (2, 2, 2), maxiter=100, tol=0.0),
         lambda k: (

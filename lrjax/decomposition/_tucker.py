@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from .. import _checks
@@ -98,19 +100,57 @@ def _hooi_sweep(factors, data):
     return tuple(factors), err
 
 
-@functools.partial(jax.jit, static_argnames=("ranks", "init", "maxiter", "diff"))
-def _tucker_hooi(x, key, tol, *, ranks, init, maxiter, diff):
-    if init == "svd":
+def _partial_sweep(free, kept):
+    """A HOOI sweep that updates only the ``free`` modes; the factors of ``kept`` are fixed
+    and the other modes are not projected (identity factors, never formed)."""
+    used = tuple(sorted(free + kept))
+
+    def sweep(factors, data):
+        x, norm_x_sq, fixed = data
+        factors = list(factors)
+        for m, u in zip(kept, fixed, strict=True):
+            factors[m] = u
+        for n in free:
+            y = project(x, factors, [m for m in used if m != n])
+            factors[n] = leading_left_singular_vectors(unfold(y, n), factors[n].shape[1])
+        core = project(x, factors, used)
+        err = relative(norm_x_sq - jnp.sum(core * core), norm_x_sq)
+        return tuple(factors), err
+
+    return sweep
+
+
+@functools.partial(jax.jit, static_argnames=("ranks", "init", "maxiter", "diff", "free", "kept"))
+def _tucker_hooi(x, key, tol, fixed, *, ranks, init, maxiter, diff, free, kept):
+    n_modes = x.ndim
+    if free == tuple(range(n_modes)):  # the plain problem: the blocked sweep
+        sweep, used = _hooi_sweep, tuple(range(n_modes))
+        data: tuple = (x, jnp.sum(x * x))
+    else:
+        sweep, used = _partial_sweep(free, kept), tuple(sorted(free + kept))
+        data = (x, jnp.sum(x * x), fixed)
+    if init == "svd" and not kept and free == tuple(range(n_modes)):
         factors0 = _hosvd(x, ranks=ranks).factors
     else:
-        keys = jax.random.split(key, x.ndim)
-        factors0 = tuple(
-            orthonormalize(jax.random.normal(k, (size, r), dtype=x.dtype))
-            for k, size, r in zip(keys, x.shape, ranks, strict=True)
-        )
-    data = (x, jnp.sum(x * x))
-    factors, info = iterate(_hooi_sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
-    tucker = TuckerTensor(project(x, factors, range(x.ndim)), factors)
+        start: list = [jnp.zeros((0, 0), x.dtype)] * n_modes  # placeholders, never projected
+        for m, u in zip(kept, fixed, strict=True):
+            start[m] = u
+        base = project(x, start, kept) if init == "svd" else None
+        keys = jax.random.split(key, n_modes) if init == "random" else [None] * n_modes
+        for n in free:
+            if init == "svd":  # leading singular vectors of x projected on the fixed factors
+                start[n] = leading_left_singular_vectors(unfold(base, n), ranks[n])
+            else:
+                start[n] = orthonormalize(
+                    jax.random.normal(keys[n], (x.shape[n], ranks[n]), dtype=x.dtype)
+                )
+        factors0 = tuple(start)
+    factors, info = iterate(sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
+    core = project(x, factors, used)
+    factors = tuple(
+        factors[m] if m in used else jnp.eye(x.shape[m], dtype=x.dtype) for m in range(n_modes)
+    )
+    tucker = TuckerTensor(core, factors)
     error = relative_error(x, tucker.to_dense())
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     return TuckerResult(tucker, info)
@@ -120,13 +160,16 @@ def tucker_hooi(
     x: Float[Array, "*dims"],
     ranks: int | tuple[int, ...],
     *,
+    modes: tuple[int, ...] | None = None,
+    fixed: dict[int, Array] | None = None,
     key: jax.Array | None = None,
     init: str = "svd",
     maxiter: int = 50,
     tol: float | Array = 1e-8,
     diff: str = "implicit",
 ) -> TuckerResult:
-    r"""Tucker decomposition by higher-order orthogonal iteration (HOOI).
+    r"""Tucker decomposition by higher-order orthogonal iteration (HOOI); also partial Tucker
+    (a subset of the modes) and Tucker with some factors fixed.
 
     .. math:: \min_{\mathcal{G}, U_n^\top U_n = I} \|\mathcal{X} - \mathcal{G} \times_0 U_0
        \cdots \times_{N-1} U_{N-1}\|_F^2
@@ -136,9 +179,21 @@ def tucker_hooi(
     the updates of the other half. The core is ``X ×_n U_n^T``. Stops when the relative
     error changes by at most ``tol`` or after ``maxiter`` sweeps.
 
+    **Partial Tucker** (``modes``): only the listed modes are compressed; every other mode
+    keeps its full size with an identity factor (TensorLy's ``partial_tucker``, which returns
+    the factors of the listed modes only). **Fixed factors** (``fixed``): the given factors
+    (orthonormal columns) are kept, and HOOI updates the others for them (TensorLy's
+    ``tucker(..., init=..., fixed_factors=...)``); the core is still the least-squares one,
+    ``X ×_n U_n^T``. Both are the same sweep restricted to the free modes.
+
     Args:
         x: tensor with ``N >= 2`` modes.
-        ranks: multilinear ranks (int or one per mode, each at most the mode's size; static).
+        ranks: multilinear ranks (static): an int, or one per mode of ``x`` (one per entry of
+            ``modes`` when ``modes`` is given); each at most its mode's size. The rank of a
+            fixed mode is its factor's column count (an entry for it must equal that).
+        modes: the modes to decompose (default all); the others get identity factors.
+        fixed: ``{mode: factor}`` with ``factor`` of shape ``(I_mode, R)`` and orthonormal
+            columns (checked when concrete), kept as given; differentiable.
         key: PRNG key, needed for ``init="random"``.
         init: ``"svd"`` (ST-HOSVD, default) or ``"random"`` (random orthonormal factors).
         maxiter: maximum number of sweeps (static).
@@ -151,14 +206,25 @@ def tucker_hooi(
 
     Raises:
         ValueError: for fewer than 2 modes, NaN/inf in an eager call, ranks that do not fit
-            ``x``, an unknown option, or ``init="random"`` without ``key``.
+            ``x``, an unknown option, ``init="random"`` without ``key``, repeated or
+            out-of-range ``modes``, or a fixed factor of the wrong shape, not orthonormal, or
+            on a mode outside ``modes``.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> x = jax.random.normal(jax.random.key(0), (6, 5, 4))
+        >>> r = tucker_hooi(x, (3, 2), modes=(1, 2))  # compress modes 1 and 2 only
+        >>> r.tucker.core.shape, r.tucker.factors[0].shape
+        ((6, 3, 2), (6, 6))
 
     References:
         L. De Lathauwer, B. De Moor, J. Vandewalle, "On the best rank-1 and
         rank-(R1, ..., RN) approximation of higher-order tensors", SIAM J. Matrix Anal.
-        Appl. 21(4), 2000. Same objective as ``tensorly.decomposition.tucker``.
+        Appl. 21(4), 2000. Same objective as ``tensorly.decomposition.tucker`` and
+        ``partial_tucker``.
     """
-    x, ranks = _tucker_args(x, ranks)
+    x = _checks.as_array("x", x, min_ndim=2)
+    free, kept, fixed_factors, ranks = _partial_args(x, ranks, modes, fixed)
     init = _checks.choice("init", init, ("svd", "random"))
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
@@ -173,8 +239,71 @@ def tucker_hooi(
         x,
         key,
         tol,
+        fixed_factors,
         ranks=ranks,
         init=init,
         maxiter=maxiter,
         diff=diff,
+        free=free,
+        kept=kept,
     )
+
+
+def _mode(name: str, m, n: int) -> int:
+    """A mode index of an ``n``-way tensor (negative counts from the end), or raise."""
+    if isinstance(m, bool) or not isinstance(m, int | np.integer) or not -n <= m < n:
+        raise ValueError(f"`{name}` must be a mode index of x (ndim {n}), got {m!r}.")
+    return int(m) % n
+
+
+def _partial_args(x, ranks, modes, fixed):
+    """Free modes, fixed modes, the fixed factors and the full rank tuple of ``tucker_hooi``."""
+    n = x.ndim
+    if modes is None:
+        listed = tuple(range(n))
+    else:
+        if isinstance(modes, int | np.integer) and not isinstance(modes, bool):
+            modes = (int(modes),)
+        if not isinstance(modes, Sequence) or isinstance(modes, str):
+            raise ValueError(f"`modes` must be a sequence of mode indices, got {modes!r}.")
+        listed = tuple(_mode("modes", m, n) for m in modes)
+        if not listed or len(set(listed)) != len(listed):
+            raise ValueError(f"`modes` must list distinct modes of x (ndim {n}), got {modes!r}.")
+        listed = tuple(sorted(listed))
+    sizes = tuple(x.shape[m] for m in listed)
+    listed_ranks = dict(zip(listed, _checks.ranks("ranks", ranks, len(listed), sizes=sizes),
+                            strict=True))  # fmt: skip
+    fixed = {} if fixed is None else fixed
+    if not isinstance(fixed, dict):
+        raise ValueError(f"`fixed` must be a dict {{mode: factor}}, got {type(fixed).__name__}.")
+    kept, factors = [], []
+    for m in sorted(fixed):
+        mode = _mode("fixed (a key)", m, n)
+        if mode not in listed:
+            raise ValueError(f"`fixed` has mode {m}, which is not in `modes` {listed}.")
+        u = _checks.as_array(f"fixed[{m}]", fixed[m], ndim=2)
+        if u.shape[0] != x.shape[mode] or u.shape[1] > x.shape[mode]:
+            raise ValueError(
+                f"`fixed[{m}]` must have shape ({x.shape[mode]}, R) with R <= {x.shape[mode]}, "
+                f"got {u.shape}."
+            )
+        if isinstance(ranks, Sequence) and listed_ranks[mode] != u.shape[1]:
+            raise ValueError(
+                f"`ranks` gives mode {m} rank {listed_ranks[mode]}, but `fixed[{m}]` has "
+                f"{u.shape[1]} columns."
+            )
+        if _checks.is_concrete(u):
+            gram = np.asarray(u.T @ u, dtype=float)
+            if not np.allclose(gram, np.eye(u.shape[1]), atol=1e-5):
+                raise ValueError(
+                    f"`fixed[{m}]` must have orthonormal columns (U^T U = I); orthonormalize "
+                    "it first, e.g. with lrjax.linalg.orthonormalize."
+                )
+        listed_ranks[mode] = u.shape[1]
+        kept.append(mode)
+        factors.append(u.astype(x.dtype))
+    free = tuple(m for m in listed if m not in kept)
+    if not free:
+        raise ValueError("Every decomposed mode is fixed: nothing is left to compute.")
+    full = tuple(listed_ranks.get(m, x.shape[m]) for m in range(n))
+    return free, tuple(kept), tuple(factors), full

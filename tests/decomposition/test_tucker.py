@@ -121,3 +121,66 @@ def test_rank_above_the_product_of_the_others_completes_the_basis():
     np.testing.assert_allclose(float(res.info.error), ref, rtol=1e-8)
     g = jax.grad(lambda x: jnp.sum(jnp.sin(lrjax.tucker_hooi(x, (2, 3, 1)).tucker.to_dense())))
     assert np.all(np.isfinite(np.asarray(g(jnp.asarray(x)))))
+
+
+def test_partial_tucker_matches_tensorly():
+    """TensorLy's test_partial_tucker scenario (seed 1234, a 3 x 4 x 3 tensor, modes [1, 2],
+    ranks [3, 1]) and a 4-way one: the same reconstruction error to rounding."""
+    from tensorly.decomposition import partial_tucker
+    from tensorly.tenalg import multi_mode_dot
+
+    for x, ranks, modes in (
+        (tl.check_random_state(1234).random_sample((3, 4, 3)), [3, 1], [1, 2]),
+        (np.random.default_rng(0).standard_normal((8, 9, 10, 7)), [4, 3], [0, 2]),
+    ):
+        (core, factors), _ = partial_tucker(x, rank=ranks, modes=modes, n_iter_max=200, tol=1e-14)
+        ref = np.linalg.norm(multi_mode_dot(core, factors, modes=modes) - x) / np.linalg.norm(x)
+        r = lrjax.tucker_hooi(
+            jnp.asarray(x), tuple(ranks), modes=tuple(modes), maxiter=200, tol=1e-14
+        )
+        got = np.linalg.norm(np.asarray(r.tucker.to_dense()) - x) / np.linalg.norm(x)
+        np.testing.assert_allclose(got, ref, rtol=1e-9)
+        np.testing.assert_allclose(float(r.info.error), ref, rtol=1e-9)
+        untouched = [m for m in range(x.ndim) if m not in modes]
+        for m in untouched:  # full size, identity factor
+            assert r.tucker.core.shape[m] == x.shape[m]
+            np.testing.assert_array_equal(r.tucker.factors[m], np.eye(x.shape[m]))
+
+
+def test_tucker_with_a_fixed_factor_is_the_tucker_of_the_projected_tensor():
+    """TensorLy's test_tucker scenario (fixed_factors=[1] from a first fit). With U_1 fixed the
+    best fit of the other modes is the partial Tucker of x ×_1 U_1^T (oracle: TensorLy on that
+    tensor); the fixed factor comes back unchanged; TensorLy's own fixed-factor fit is no
+    better than ours."""
+    from tensorly.decomposition import partial_tucker
+
+    rng = tl.check_random_state(1234)
+    x = rng.random_sample((5, 6, 4))
+    ranks = [2, 3, 2]
+    core0, f0 = tucker(x, rank=ranks, n_iter_max=100)
+    r = lrjax.tucker_hooi(jnp.asarray(x), ranks, fixed={1: jnp.asarray(f0[1])}, maxiter=100,
+                          tol=1e-14)  # fmt: skip
+    np.testing.assert_array_equal(r.tucker.factors[1], f0[1])
+    y = tl.tenalg.mode_dot(x, f0[1].T, 1)
+    (core, factors), _ = partial_tucker(y, rank=[2, 2], modes=[0, 2], n_iter_max=200, tol=1e-14)
+    best_sq = np.sum(x**2) - np.sum(core**2)
+    got = np.linalg.norm(np.asarray(r.tucker.to_dense()) - x)
+    np.testing.assert_allclose(got**2, best_sq, rtol=1e-8)
+    c2, f2 = tucker(x, rank=ranks, init=(core0, [f.copy() for f in f0]), fixed_factors=[1],
+                    n_iter_max=100)  # fmt: skip
+    assert got <= np.linalg.norm(tl.tucker_to_tensor((c2, f2)) - x) + 1e-12
+    # differentiable in the fixed factor (unrolled sweeps), and checked arguments
+    g = jax.grad(
+        lambda u: (
+            lrjax.tucker_hooi(
+                jnp.asarray(x), ranks, fixed={1: u}, maxiter=5, diff="unroll"
+            ).info.error
+        )
+    )(jnp.asarray(f0[1]))
+    assert np.all(np.isfinite(np.asarray(g)))
+    with pytest.raises(ValueError, match="orthonormal"):
+        lrjax.tucker_hooi(jnp.asarray(x), ranks, fixed={1: 2.0 * jnp.asarray(f0[1])})
+    with pytest.raises(ValueError, match="columns"):
+        lrjax.tucker_hooi(jnp.asarray(x), [2, 2, 2], fixed={1: jnp.asarray(f0[1])})
+    with pytest.raises(ValueError, match="not in `modes`"):
+        lrjax.tucker_hooi(jnp.asarray(x), 2, modes=(0, 2), fixed={1: jnp.asarray(f0[1])})
