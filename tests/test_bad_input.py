@@ -122,7 +122,8 @@ SPECS: dict[str, Spec] = {
     "tucker_nonneg": Spec(
         lambda x, **kw: lrjax.tucker_nonneg(x, kw.pop("ranks", 2), **{"key": KEY, **kw}),
         lambda: np.abs(T3), "x", bad_shapes=((5,),), key=True,
-        bad={"ranks": [0, 9], "maxiter": [0, 2.5], **neg_tol, "eps": [0.0]},
+        bad={"ranks": [0, 9], "maxiter": [0, 2.5], **neg_tol, "eps": [0.0],
+             "method": ["als"], "inner": [0], "core_steps": [0]},
     ),
     "tt_matrix_svd": Spec(
         lambda x, **kw: lrjax.tt_matrix_svd(

@@ -272,6 +272,13 @@ CASES = [
         _tensor3,
     ),
     (
+        "tucker_nonneg_hals",
+        lambda x: lrjax.tucker_nonneg(
+            jnp.abs(x) + 0.1, 2, key=KEY, method="hals", maxiter=8, tol=0.0, core_steps=10
+        ),
+        _tensor3,
+    ),
+    (
         "tt_matrix_svd",
         lambda a: lrjax.tt_matrix_svd(a[:6, :4], 2, row_modes=(2, 3), col_modes=(2, 2)),
         _matrix,

@@ -94,11 +94,12 @@ def bench_cp_power(shape, rank, repeats, symmetric=False):
     return t_lr, t_tl, _rel(ours(xj), x), _rel(rec, x)
 
 
-def bench_tucker_nonneg(shape, ranks, sweeps, repeats):
-    """``tucker_nonneg`` vs TensorLy's ``non_negative_tucker`` from the same random start, a
-    fixed number of sweeps (tol 0) on a planted non-negative Tucker tensor plus 1 % noise."""
+def bench_tucker_nonneg(shape, ranks, sweeps, repeats, method="mu"):
+    """``tucker_nonneg`` vs TensorLy's ``non_negative_tucker`` (``method="hals"``:
+    ``non_negative_tucker_hals``) from the same random start, a fixed number of sweeps (tol 0)
+    on a planted non-negative Tucker tensor plus 1 % noise."""
     import tensorly as tl
-    from tensorly.decomposition import non_negative_tucker
+    from tensorly.decomposition import non_negative_tucker, non_negative_tucker_hals
     from tensorly.tucker_tensor import TuckerTensor as TLTucker
 
     rng = np.random.default_rng(0)
@@ -112,14 +113,16 @@ def bench_tucker_nonneg(shape, ranks, sweeps, repeats):
     xj = jnp.asarray(x)
     ours = jax.jit(
         lambda x, s: lrjax.tucker_nonneg(
-            x, ranks, init=s, maxiter=sweeps, tol=0.0
+            x, ranks, init=s, method=method, maxiter=sweeps, tol=0.0
         ).tucker.to_dense()
     )
     t_lr = _best(lambda: ours(xj, start), repeats)
 
     def theirs():
         init = TLTucker((core0.copy(), [f.copy() for f in factors0]))
-        return non_negative_tucker(tl.tensor(x), list(ranks), n_iter_max=sweeps, tol=0.0, init=init)
+        fn = non_negative_tucker_hals if method == "hals" else non_negative_tucker
+        out = fn(tl.tensor(x), list(ranks), n_iter_max=sweeps, tol=0.0, init=init)
+        return TLTucker(tuple(out))
 
     t_tl = _best(theirs, repeats)
     return t_lr, t_tl, _rel(ours(xj, start), x), _rel(theirs().to_tensor(), x)
@@ -193,6 +196,10 @@ def main(argv=None) -> None:
          lambda: bench_tucker_nonneg((40,) * 3, (5,) * 3, 100, args.repeats)),
         ("tucker_nonneg, 100^3 ranks 10, 100 sweeps",
          lambda: bench_tucker_nonneg((100,) * 3, (10,) * 3, 100, args.repeats)),
+        ("tucker_nonneg HALS, 40^3 ranks 5, 20 sweeps",
+         lambda: bench_tucker_nonneg((40,) * 3, (5,) * 3, 20, args.repeats, method="hals")),
+        ("tucker_nonneg HALS, 100^3 ranks 10, 20 sweeps",
+         lambda: bench_tucker_nonneg((100,) * 3, (10,) * 3, 20, args.repeats, method="hals")),
         ("partial Tucker, 64 x 64 x 3 x 3 (conv kernel), modes 0 1 ranks 16, 20 sweeps",
          lambda: bench_partial_tucker((64, 64, 3, 3), (16, 16), (0, 1), 20, args.repeats)),
         ("partial Tucker, 100^3 modes 1 2 ranks 10, 20 sweeps",

@@ -1,4 +1,4 @@
-"""Non-negative Tucker decomposition by multiplicative updates."""
+"""Non-negative Tucker decomposition by multiplicative updates or HALS."""
 
 from __future__ import annotations
 
@@ -53,17 +53,62 @@ def _tucker_nonneg(x, core, factors, tol, eps, *, maxiter):
     return TuckerResult(TuckerTensor(core, factors), info)
 
 
+@functools.partial(jax.jit, static_argnames=("maxiter", "inner", "core_steps"))
+def _tucker_hals(x, core, factors, tol, *, maxiter, inner, core_steps):
+    n_modes = x.ndim
+
+    def step(state, x):
+        core, factors = state
+        factors = list(factors)
+        for n in range(n_modes):
+            others = [m for m in range(n_modes) if m != n]
+            gram = [f.T @ f for f in factors]
+            g_n = unfold(core, n)
+            utu = unfold(project(core, gram, others), n) @ g_n.T  # (R_n, R_n)
+            mtu = unfold(project(x, factors, others), n) @ g_n.T  # (I_n, R_n)
+            u = factors[n]
+            for _ in range(inner):  # HALS: one exact non-negative column update at a time
+                for r in range(u.shape[1]):
+                    d = jnp.where(utu[r, r] > 0, utu[r, r], 1.0)
+                    col = u[:, r] + (mtu[:, r] - u @ utu[:, r]) / d
+                    u = u.at[:, r].set(jnp.where(utu[r, r] > 0, jnp.maximum(col, 0.0), u[:, r]))
+            factors[n] = u
+        # core: accelerated projected gradient (FISTA) on 1/2 ||X - G x_m U_m||^2, G >= 0
+        gram = [f.T @ f for f in factors]
+        target = project(x, factors, range(n_modes))
+        lips = functools.reduce(lambda a, g: a * jnp.linalg.eigvalsh(g)[-1], gram, 1.0)
+        lr = 1.0 / jnp.where(lips > 0, lips, 1.0)
+
+        def fista(_, carry):
+            g, y, t = carry
+            g_new = jnp.maximum(y - lr * (project(y, gram, range(n_modes)) - target), 0.0)
+            t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
+            return g_new, g_new + ((t - 1.0) / t_new) * (g_new - g), t_new
+
+        core = jax.lax.fori_loop(0, core_steps, fista, (core, core, jnp.ones((), x.dtype)))[0]
+        fit = TuckerTensor(core, tuple(factors)).to_dense()
+        return (core, tuple(factors)), relative_error(x, fit)
+
+    (core, factors), info = iterate(
+        step, (core, factors), x, maxiter=maxiter, tol=tol, diff="unroll", watch=lambda s: s[1]
+    )
+    return TuckerResult(TuckerTensor(core, factors), info)
+
+
 def tucker_nonneg(
     x: Float[Array, "*dims"],
     ranks: int | tuple[int, ...],
     *,
     key: Array | None = None,
     init: TuckerTensor | None = None,
+    method: str = "mu",
     maxiter: int = 200,
     tol: float | Array = 1e-8,
     eps: float = 1e-12,
+    inner: int = 5,
+    core_steps: int = 50,
 ) -> TuckerResult:
-    r"""Non-negative Tucker decomposition by multiplicative updates.
+    r"""Non-negative Tucker decomposition by multiplicative updates or HALS.
 
     .. math:: \min_{\mathcal{G} \ge 0, U_n \ge 0} \|\mathcal{X} - \mathcal{G} \times_0 U_0
        \cdots \times_{N-1} U_{N-1}\|_F^2
@@ -80,14 +125,25 @@ def tucker_nonneg(
     them hundreds of sweeps. Stops when the relative error changes by at most ``tol`` or after
     ``maxiter`` sweeps.
 
+    ``method="hals"`` (TensorLy's ``non_negative_tucker_hals``): each factor by hierarchical
+    alternating least squares, ``inner`` passes of exact non-negative column updates
+    ``u_r ← max(0, u_r + (M^T U_r − U (U^T U)_r) / (U^T U)_rr)`` on the normal equations
+    of its mode (Cichocki & Phan 2009), then the core by ``core_steps`` steps of FISTA with
+    projection on ``G >= 0`` and step ``1 / Π_m ‖U_m^T U_m‖_2``. Much faster per unit of
+    error than the multiplicative rules (tens of sweeps instead of hundreds); zeros stay
+    reachable (a multiplicative update never leaves 0 once there, HALS can).
+
     Args:
         x: non-negative tensor with ``N >= 2`` modes.
         ranks: multilinear ranks (int or one per mode; static).
         key: PRNG key of the random start (required unless ``init`` is given).
         init: a non-negative :class:`~lrjax.tensors.TuckerTensor` of the ranks to start from.
+        method: ``"mu"`` (multiplicative updates, default) or ``"hals"``.
         maxiter: maximum number of sweeps (static).
         tol: stopping tolerance on the change of the relative error (traced).
-        eps: floor of the denominators (static).
+        eps: floor of the denominators of ``"mu"`` (static).
+        inner: HALS passes over the columns of a factor per sweep (``"hals"``, static).
+        core_steps: FISTA steps on the core per sweep (``"hals"``, static).
 
     Returns:
         ``TuckerResult(tucker, info)``: non-negative core and factors (not orthonormal);
@@ -108,8 +164,10 @@ def tucker_nonneg(
         (True, True)
 
     References:
-        Y.-D. Kim and S. Choi, "Nonnegative Tucker decomposition", CVPR 2007. TensorLy's
-        ``non_negative_tucker``.
+        Y.-D. Kim and S. Choi, "Nonnegative Tucker decomposition", CVPR 2007. A. Cichocki,
+        A.-H. Phan, "Fast local algorithms for large scale nonnegative matrix and tensor
+        factorizations", IEICE Trans. 92-A(3), 2009. TensorLy's ``non_negative_tucker`` and
+        ``non_negative_tucker_hals``.
     """
     x = _checks.as_array("x", x, min_ndim=2)
     if _checks.is_concrete(x) and bool(jnp.any(x < 0)):
@@ -118,6 +176,9 @@ def tucker_nonneg(
     tol = _checks.tolerance(tol)
     eps = float(_checks.positive("eps", eps))
     maxiter = _checks.positive_int("maxiter", maxiter)
+    method = _checks.choice("method", method, ("mu", "hals"))
+    inner = _checks.positive_int("inner", inner)
+    core_steps = _checks.positive_int("core_steps", core_steps)
     if init is None:
         core, factors = _random_start(x, _checks.prng_key("key", key), ranks)
     else:
@@ -128,4 +189,8 @@ def tucker_nonneg(
                 + "."
             )
         core, factors = init.core.astype(x.dtype), tuple(f.astype(x.dtype) for f in init.factors)
+    if method == "hals":
+        return _tucker_hals(
+            x, core, factors, tol, maxiter=maxiter, inner=inner, core_steps=core_steps
+        )
     return _tucker_nonneg(x, core, factors, tol, jnp.asarray(eps, x.dtype), maxiter=maxiter)
