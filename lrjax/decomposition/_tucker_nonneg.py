@@ -13,7 +13,7 @@ from .._numeric import relative_error
 from ..linalg import unfold
 from ..solvers._loop import iterate
 from ..tensors import TuckerTensor
-from ._common import project
+from ._common import hals_columns, project
 from ._tucker import TuckerResult
 
 __all__ = ["tucker_nonneg"]
@@ -67,11 +67,8 @@ def _tucker_hals(x, core, factors, tol, *, maxiter, inner, core_steps):
             utu = unfold(project(core, gram, others), n) @ g_n.T  # (R_n, R_n)
             mtu = unfold(project(x, factors, others), n) @ g_n.T  # (I_n, R_n)
             u = factors[n]
-            for _ in range(inner):  # HALS: one exact non-negative column update at a time
-                for r in range(u.shape[1]):
-                    d = jnp.where(utu[r, r] > 0, utu[r, r], 1.0)
-                    col = u[:, r] + (mtu[:, r] - u @ utu[:, r]) / d
-                    u = u.at[:, r].set(jnp.where(utu[r, r] > 0, jnp.maximum(col, 0.0), u[:, r]))
+            for _ in range(inner):  # HALS: exact non-negative column updates, one at a time
+                u = hals_columns(u, mtu, utu)
             factors[n] = u
         # core: accelerated projected gradient (FISTA) on 1/2 ||X - G x_m U_m||^2, G >= 0
         gram = [f.T @ f for f in factors]
