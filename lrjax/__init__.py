@@ -44,6 +44,7 @@ from .decomposition import cp_als as cp_als
 from .decomposition import cp_nonneg as cp_nonneg
 from .decomposition import cp_opt as cp_opt
 from .decomposition import cp_power as cp_power
+from .decomposition import cp_randomized as cp_randomized
 from .decomposition import dedicom as dedicom
 from .decomposition import hosvd as hosvd
 from .decomposition import indscal as indscal
@@ -117,6 +118,7 @@ __all__ = [
     "cp_nonneg",
     "cp_opt",
     "cp_power",
+    "cp_randomized",
     "dedicom",
     "frequent_directions",
     "hosvd",

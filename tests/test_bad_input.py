@@ -114,6 +114,12 @@ SPECS: dict[str, Spec] = {
         lambda x, **kw: lrjax.tt_svd(x, kw.pop("max_rank", 2)), t3, "x", bad_shapes=((5,),),
         bad={"max_rank": [0, (2, 2, 2, 2, 2), -1]},
     ),
+    "cp_randomized": Spec(
+        lambda x, **kw: lrjax.cp_randomized(x, kw.pop("rank", 2), **{"key": KEY, "n_samples": 8, **kw}),
+        t3, "x", bad_shapes=((5,),), key=True,
+        bad={"rank": [0, 2.5], "n_samples": [0, 1], "init": ["nndsvd"], "sampling": ["stratified"],
+             **iters, **neg_tol},
+    ),
     "cp_power": Spec(
         lambda x, **kw: lrjax.cp_power(x, kw.pop("rank", 2), **{"key": KEY, **kw}), t3, "x",
         bad_shapes=((5,),),

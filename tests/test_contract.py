@@ -267,6 +267,11 @@ CASES = [
         _tensor3,
     ),
     (
+        "cp_randomized",
+        lambda x: lrjax.cp_randomized(x, 2, n_samples=10, key=KEY, maxiter=10, tol=0.0),
+        _tensor3,
+    ),
+    (
         "tucker_nonneg",
         lambda x: lrjax.tucker_nonneg(jnp.abs(x), 2, key=KEY, maxiter=20, tol=0.0),
         _tensor3,

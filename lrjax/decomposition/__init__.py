@@ -19,6 +19,7 @@ from ._cp import cp_als as cp_als
 from ._cp_nonneg import cp_nonneg as cp_nonneg
 from ._cp_opt import cp_opt as cp_opt
 from ._cp_power import cp_power as cp_power
+from ._cp_randomized import cp_randomized as cp_randomized
 from ._dedicom import DedicomResult as DedicomResult
 from ._dedicom import Paratuck2Result as Paratuck2Result
 from ._dedicom import dedicom as dedicom
@@ -67,6 +68,7 @@ __all__ = [
     "cp_nonneg",
     "cp_opt",
     "cp_power",
+    "cp_randomized",
     "dedicom",
     "hosvd",
     "indscal",
