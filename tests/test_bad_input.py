@@ -619,7 +619,7 @@ EXEMPT = {
         "LowRankProx", "CandelincResult", "CompletionResult", "DedicomResult",
         "Parafac2Result", "Paratuck2Result", "RobustPCAResult", "TuckerResult", "WLRAResult",
         "SolverInfo", "ADMMResult", "LeastSquaresResult", "ProximalGradientResult",
-        "DetectionStats", "FrameStats", "IlluminationRPCAResult", "StructuredCodingResult", "PolyphonicData", "VideoData", "CompressionReport",
+        "DetectionStats", "FrameStats", "IlluminationRPCAResult", "TLISDResult", "LLRTResult", "StructuredCodingResult", "PolyphonicData", "VideoData", "CompressionReport",
         "LayerCompression",
     )},
     **{name: "container: shape checks in tests/tensors" for name in (

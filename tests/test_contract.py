@@ -382,7 +382,7 @@ CASES = [
         lambda a: lrjax.imaging.illumination_robust_pca(a, BASIS7, tol=0.0, maxiter=100),
         _sparse_plus_low_rank,
     ),
-    ("tlisd", lambda x: lrjax.imaging.tlisd(x, k=2, tol=0.0, maxiter=60), _tensor3),
+    ("tlisd", lambda x: lrjax.imaging.tlisd(x, k=5, tol=0.0, maxiter=30), _tensor3),
     (
         "structured_error_coding",
         lambda y: lrjax.imaging.structured_error_coding(

@@ -48,7 +48,7 @@ def _sampled_update(x, factors, mode, key, n_samples, leverage):
 
 @functools.partial(jax.jit, static_argnames=("rank", "n_samples", "init", "maxiter", "sampling"))
 def _cp_randomized(x, key, tol, *, rank, n_samples, init, maxiter, sampling):
-    k_init, k_run = jax.random.split(key)
+    k_init, k_run, k_fit = jax.random.split(key, 3)
     if init == "random":  # uniform [0, 1) factors, TensorLy's random start
         keys = jax.random.split(k_init, x.ndim)
         factors0 = tuple(
@@ -60,7 +60,6 @@ def _cp_randomized(x, key, tol, *, rank, n_samples, init, maxiter, sampling):
     norm_sq = jnp.sum(x * x)
     # the error each sweep reports is estimated on fixed random entries (a pass over x per
     # sweep would cost what the sampling saves); the final error is exact
-    k_init, k_fit = jax.random.split(k_init)
     if x.size <= _N_FIT:  # every entry: the exact error
         fit_idx = tuple(jnp.asarray(a.ravel()) for a in np.indices(x.shape))
     else:
@@ -73,7 +72,7 @@ def _cp_randomized(x, key, tol, *, rank, n_samples, init, maxiter, sampling):
 
     def sweep(state, data):
         factors, key_bits = state  # the key as its raw bits: iterate's state is numeric
-        x, norm_sq = data
+        x, norm_sq, fit_idx, fit_values = data  # traced inputs travel as data, not closures
         key, *keys = jax.random.split(jax.random.wrap_key_data(key_bits), x.ndim + 1)
         factors = list(factors)
         for n in range(x.ndim):
@@ -89,7 +88,7 @@ def _cp_randomized(x, key, tol, *, rank, n_samples, init, maxiter, sampling):
     (factors, _), info = iterate(
         sweep,
         (factors0, jax.random.key_data(k_run)),
-        (x, norm_sq),
+        (x, norm_sq, fit_idx, fit_values),
         maxiter=maxiter,
         tol=tol,
         diff="unroll",
