@@ -41,6 +41,7 @@ from .decomposition import candelinc as candelinc
 from .decomposition import complete_matrix as complete_matrix
 from .decomposition import compressed_factorization as compressed_factorization
 from .decomposition import cp_als as cp_als
+from .decomposition import cp_apr as cp_apr
 from .decomposition import cp_nonneg as cp_nonneg
 from .decomposition import cp_opt as cp_opt
 from .decomposition import cp_power as cp_power
@@ -115,6 +116,7 @@ __all__ = [
     "complete_matrix",
     "compressed_factorization",
     "cp_als",
+    "cp_apr",
     "cp_nonneg",
     "cp_opt",
     "cp_power",

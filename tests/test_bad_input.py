@@ -114,6 +114,15 @@ SPECS: dict[str, Spec] = {
         lambda x, **kw: lrjax.tt_svd(x, kw.pop("max_rank", 2)), t3, "x", bad_shapes=((5,),),
         bad={"max_rank": [0, (2, 2, 2, 2, 2), -1]},
     ),
+    "cp_apr": Spec(
+        lambda x, **kw: lrjax.cp_apr(x, kw.pop("rank", 2), **{"key": KEY, **kw}),
+        lambda: np.abs(T3), "x", bad_shapes=((5,),), key=True,
+        bad={"rank": [0, 2.5], "inner": [0], "kappa": [-1.0], "eps": [0.0], **iters, **neg_tol},
+    ),
+    "poisson_nll": Spec(
+        lambda x, **kw: lrjax.decomposition.poisson_nll(x, np.abs(T3) + 0.1, **kw), lambda: np.abs(T3),
+        "x", nonfinite="propagate", bad_shapes=((5,),), empty="skip",
+    ),
     "cp_randomized": Spec(
         lambda x, **kw: lrjax.cp_randomized(x, kw.pop("rank", 2), **{"key": KEY, "n_samples": 8, **kw}),
         t3, "x", bad_shapes=((5,),), key=True,

@@ -267,6 +267,16 @@ CASES = [
         _tensor3,
     ),
     (
+        "poisson_nll",
+        lambda x: lrjax.decomposition.poisson_nll(jnp.abs(x), jnp.abs(x) + 0.5),
+        _tensor3,
+    ),
+    (
+        "cp_apr",
+        lambda x: lrjax.cp_apr(jnp.abs(x) + 0.1, 2, key=KEY, maxiter=8, inner=3, tol=0.0),
+        _tensor3,
+    ),
+    (
         "cp_randomized",
         lambda x: lrjax.cp_randomized(x, 2, n_samples=10, key=KEY, maxiter=10, tol=0.0),
         _tensor3,

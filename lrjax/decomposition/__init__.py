@@ -16,6 +16,8 @@ from ._compressed import nmf as nmf
 from ._compressed import sparse_pca as sparse_pca
 from ._cp import CPResult as CPResult
 from ._cp import cp_als as cp_als
+from ._cp_apr import cp_apr as cp_apr
+from ._cp_apr import poisson_nll as poisson_nll
 from ._cp_nonneg import cp_nonneg as cp_nonneg
 from ._cp_opt import cp_opt as cp_opt
 from ._cp_power import cp_power as cp_power
@@ -65,6 +67,7 @@ __all__ = [
     "complete_matrix",
     "compressed_factorization",
     "cp_als",
+    "cp_apr",
     "cp_nonneg",
     "cp_opt",
     "cp_power",
@@ -75,6 +78,7 @@ __all__ = [
     "nmf",
     "parafac2",
     "paratuck2",
+    "poisson_nll",
     "robust_pca",
     "sparse_pca",
     "tensor_robust_pca",
