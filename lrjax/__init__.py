@@ -21,6 +21,7 @@ from . import tensors as tensors
 from . import testing as testing
 from .decomposition import BlockTermResult as BlockTermResult
 from .decomposition import CandelincResult as CandelincResult
+from .decomposition import CMTFResult as CMTFResult
 from .decomposition import CompletionResult as CompletionResult
 from .decomposition import CompletionSVT as CompletionSVT
 from .decomposition import CompressedFactorizationResult as CompressedFactorizationResult
@@ -38,6 +39,7 @@ from .decomposition import TuckerResult as TuckerResult
 from .decomposition import WLRAResult as WLRAResult
 from .decomposition import block_term as block_term
 from .decomposition import candelinc as candelinc
+from .decomposition import cmtf as cmtf
 from .decomposition import complete_matrix as complete_matrix
 from .decomposition import compressed_factorization as compressed_factorization
 from .decomposition import cp_als as cp_als
@@ -85,6 +87,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BlockTermResult",
     "BlockTermTensor",
+    "CMTFResult",
     "CPResult",
     "CPTensor",
     "CandelincResult",
@@ -113,6 +116,7 @@ __all__ = [
     "__version__",
     "block_term",
     "candelinc",
+    "cmtf",
     "complete_matrix",
     "compressed_factorization",
     "cp_als",

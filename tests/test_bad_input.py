@@ -114,6 +114,12 @@ SPECS: dict[str, Spec] = {
         lambda x, **kw: lrjax.tt_svd(x, kw.pop("max_rank", 2)), t3, "x", bad_shapes=((5,),),
         bad={"max_rank": [0, (2, 2, 2, 2, 2), -1]},
     ),
+    "cmtf": Spec(
+        lambda x, **kw: lrjax.cmtf(x, kw.pop("y", np.ones((5, 2))), kw.pop("rank", 2), **kw), t3, "x",
+        bad_shapes=((5,),), key=True,
+        bad={"y": [np.ones((4, 2)), np.ones(5)], "rank": [0], "init": ["nndsvd"],
+             "mask_x": [np.ones((5, 4), bool)], "mask_y": [np.ones((5, 3), bool)], **iters, **neg_tol},
+    ),
     "cp_apr": Spec(
         lambda x, **kw: lrjax.cp_apr(x, kw.pop("rank", 2), **{"key": KEY, **kw}),
         lambda: np.abs(T3), "x", bad_shapes=((5,),), key=True,
@@ -628,7 +634,7 @@ EXEMPT = {
         "LowRankProx", "CandelincResult", "CompletionResult", "DedicomResult",
         "Parafac2Result", "Paratuck2Result", "RobustPCAResult", "TuckerResult", "WLRAResult",
         "SolverInfo", "ADMMResult", "LeastSquaresResult", "ProximalGradientResult",
-        "DetectionStats", "FrameStats", "IlluminationRPCAResult", "TLISDResult", "LLRTResult", "StructuredCodingResult", "PolyphonicData", "VideoData", "CompressionReport",
+        "DetectionStats", "FrameStats", "IlluminationRPCAResult", "TLISDResult", "LLRTResult", "CMTFResult", "StructuredCodingResult", "PolyphonicData", "VideoData", "CompressionReport",
         "LayerCompression",
     )},
     **{name: "container: shape checks in tests/tensors" for name in (

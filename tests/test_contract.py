@@ -267,6 +267,11 @@ CASES = [
         _tensor3,
     ),
     (
+        "cmtf",
+        lambda x: lrjax.cmtf(x, x[:, :, 0] @ jnp.ones((4, 3)), 2, maxiter=15, tol=0.0),
+        _tensor3,
+    ),
+    (
         "poisson_nll",
         lambda x: lrjax.decomposition.poisson_nll(jnp.abs(x), jnp.abs(x) + 0.5),
         _tensor3,

@@ -184,6 +184,34 @@ def bench_cp_randomized(shape, rank, n_samples, sweeps, repeats):
     return t_lr, t_tl, _rel(ours(xj, jax.random.key(0)), x), _rel(cp_to_tensor(theirs()), x)
 
 
+def bench_cmtf(shape, cols, rank, sweeps, repeats):
+    """``cmtf`` vs TensorLy's ``coupled_matrix_tensor_3d_factorization`` (SVD start, a fixed
+    number of sweeps) on a planted coupled pair plus 1 % noise; error over both data sets."""
+    from tensorly.cp_tensor import cp_to_tensor
+    from tensorly.decomposition import coupled_matrix_tensor_3d_factorization
+
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.standard_normal((n, rank)) for n in shape)
+    v = rng.standard_normal((cols, rank))
+    x = np.einsum("ir,jr,kr->ijk", a, b, c)
+    y = a @ v.T
+    x = x + 0.01 * x.std() * rng.standard_normal(x.shape)
+    y = y + 0.01 * y.std() * rng.standard_normal(y.shape)
+    norm = np.sqrt(np.sum(x**2) + np.sum(y**2))
+    ours = jax.jit(lambda x, y: lrjax.cmtf(x, y, rank, maxiter=sweeps, tol=0.0)[:2])
+    t_lr = _best(lambda: ours(jnp.asarray(x), jnp.asarray(y)), repeats)
+
+    def theirs():
+        return coupled_matrix_tensor_3d_factorization(x, y, rank, n_iter_max=sweeps, tol=0.0)
+
+    t_tl = _best(theirs, repeats)
+    tm, mm = ours(jnp.asarray(x), jnp.asarray(y))
+    xp, yp, _ = theirs()
+    err = lambda xh, yh: float(np.sqrt(np.sum((x - xh) ** 2) + np.sum((y - yh) ** 2)) / norm)
+    return (t_lr, t_tl, err(np.asarray(tm.to_dense()), np.asarray(mm.to_dense())),
+            err(cp_to_tensor(xp), cp_to_tensor(yp)))  # fmt: skip
+
+
 CASES = [
     ("tt_matrix_svd, TensorLy's test shape (2,3,4) x (3,2,2), rank 2", (2, 3, 4), (3, 2, 2), 2),
     ("tt_matrix_svd, 4096 x 4096 as (8,8,8,8) x (8,8,8,8), rank 16", (8,) * 4, (8,) * 4, 16),
@@ -224,6 +252,10 @@ def main(argv=None) -> None:
          lambda: bench_tucker_nonneg((40,) * 3, (5,) * 3, 20, args.repeats, method="hals")),
         ("tucker_nonneg HALS, 100^3 ranks 10, 20 sweeps",
          lambda: bench_tucker_nonneg((100,) * 3, (10,) * 3, 20, args.repeats, method="hals")),
+        ("cmtf, 21 x 12 x 16 + 21 x 14 (TensorLy's test sizes) rank 3, 100 sweeps",
+         lambda: bench_cmtf((21, 12, 16), 14, 3, 100, args.repeats)),
+        ("cmtf, 100^3 + 100 x 50 rank 5, 50 sweeps",
+         lambda: bench_cmtf((100,) * 3, 50, 5, 50, args.repeats)),
         ("cp_randomized, 100^3 rank 5, 200 samples, 50 sweeps",
          lambda: bench_cp_randomized((100,) * 3, 5, 200, 50, args.repeats)),
         ("cp_randomized, 200^3 rank 10, 400 samples, 30 sweeps",

@@ -4,6 +4,8 @@ from ._block_term import BlockTermResult as BlockTermResult
 from ._block_term import block_term as block_term
 from ._candelinc import CandelincResult as CandelincResult
 from ._candelinc import candelinc as candelinc
+from ._cmtf import CMTFResult as CMTFResult
+from ._cmtf import cmtf as cmtf
 from ._completion import CompletionResult as CompletionResult
 from ._completion import CompletionSVT as CompletionSVT
 from ._completion import SoftImpute as SoftImpute
@@ -46,6 +48,7 @@ from ._wlra import wlra as wlra
 
 __all__ = [
     "BlockTermResult",
+    "CMTFResult",
     "CPResult",
     "CandelincResult",
     "CompletionResult",
@@ -64,6 +67,7 @@ __all__ = [
     "WLRAResult",
     "block_term",
     "candelinc",
+    "cmtf",
     "complete_matrix",
     "compressed_factorization",
     "cp_als",
