@@ -268,7 +268,7 @@ CASES = [
     ),
     (
         "cmtf",
-        lambda x: lrjax.cmtf(x, x[:, :, 0] @ jnp.ones((4, 3)), 2, maxiter=15, tol=0.0),
+        lambda x: lrjax.cmtf(x, x[:, :, 0] @ jnp.ones((4, 3)), 2, maxiter=6, tol=0.0),
         _tensor3,
     ),
     (
@@ -283,7 +283,7 @@ CASES = [
     ),
     (
         "cp_randomized",
-        lambda x: lrjax.cp_randomized(x, 2, n_samples=10, key=KEY, maxiter=10, tol=0.0),
+        lambda x: lrjax.cp_randomized(x, 2, n_samples=10, key=KEY, maxiter=4, tol=0.0),
         _tensor3,
     ),
     (
@@ -294,7 +294,8 @@ CASES = [
     (
         "tucker_nonneg_hals",
         lambda x: lrjax.tucker_nonneg(
-            jnp.abs(x) + 0.1, 2, key=KEY, method="hals", maxiter=8, tol=0.0, core_steps=10
+            jnp.abs(x) + 0.1, 2, key=KEY, method="hals", maxiter=3, tol=0.0, inner=2,
+            core_steps=4,
         ),
         _tensor3,
     ),

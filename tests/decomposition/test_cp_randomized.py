@@ -21,7 +21,7 @@ def test_tensorly_scenario_and_side_by_side():
     rng = tl.check_random_state(1234)
     rng.random_sample((10, 10, 10))  # the draw TensorLy's test makes first
     x = tl_random_cp(shape=(10, 10, 10), rank=4, full=True, random_state=rng)
-    for seed in range(3):
+    for seed in range(2):
         for sampling in ("leverage", "uniform"):
             res = lrjax.cp_randomized(jnp.asarray(x), 4, n_samples=100, key=jax.random.key(seed),
                                       maxiter=60, tol=0.0, sampling=sampling)  # fmt: skip
@@ -30,7 +30,7 @@ def test_tensorly_scenario_and_side_by_side():
     y = tl_random_cp(shape=(30, 25, 20), rank=5, full=True, random_state=0)
     y = y + 0.01 * np.std(y) * np.random.default_rng(0).standard_normal(y.shape)
     theirs, ours = [], []
-    for seed in range(6):
+    for seed in range(4):
         cp = randomised_parafac(y, rank=5, n_samples=100, n_iter_max=50, tol=0, random_state=seed)
         theirs.append(np.linalg.norm(cp_to_tensor(cp) - y) / np.linalg.norm(y))
         res = lrjax.cp_randomized(jnp.asarray(y), 5, n_samples=100, key=jax.random.key(seed),

@@ -75,7 +75,7 @@ def test_hals_is_at_least_as_accurate_as_tensorly_hals_from_the_same_start():
     core0 = rng.uniform(size=ranks)
     factors0 = [rng.uniform(size=(n, r)) for n, r in zip(shape, ranks, strict=True)]
     start = TuckerTensor(jnp.asarray(core0), tuple(jnp.asarray(f) for f in factors0))
-    for sweeps in (10, 40):
+    for sweeps in (15,):
         ours = lrjax.tucker_nonneg(
             jnp.asarray(x), ranks, init=start, method="hals", maxiter=sweeps, tol=0.0
         )
