@@ -294,7 +294,13 @@ CASES = [
     (
         "tucker_nonneg_hals",
         lambda x: lrjax.tucker_nonneg(
-            jnp.abs(x) + 0.1, 2, key=KEY, method="hals", maxiter=3, tol=0.0, inner=2,
+            jnp.abs(x) + 0.1,
+            2,
+            key=KEY,
+            method="hals",
+            maxiter=3,
+            tol=0.0,
+            inner=2,
             core_steps=4,
         ),
         _tensor3,
