@@ -49,11 +49,12 @@ def _cmtf(x, y, mask_x, mask_y, key, tol, *, rank, init, maxiter):
     norm_sq = jnp.sum(mask_x * x * x) + jnp.sum(mask_y * y * y)
 
     def sweep(state, data):
-        factors, v = state
+        # the dense models of the last sweep ride along: they impute this sweep's missing
+        # entries and are not rebuilt for it
+        factors, v, x_hat, y_hat = state
         x, y, mask_x, mask_y = data
-        tensor_model, matrix_model = _models(factors, v)
-        xf = jnp.where(mask_x, x, tensor_model.to_dense())  # EM: impute the missing entries
-        yf = jnp.where(mask_y, y, matrix_model.to_dense())
+        xf = jnp.where(mask_x, x, x_hat)  # EM: impute the missing entries
+        yf = jnp.where(mask_y, y, y_hat)
         factors = list(factors)
         for n in range(n_modes):
             grams = [factors[m].T @ factors[m] for m in range(n_modes) if m != n]
@@ -64,17 +65,19 @@ def _cmtf(x, y, mask_x, mask_y, key, tol, *, rank, init, maxiter):
             factors[n] = _solve(gram, rhs)
         v = _solve(factors[0].T @ factors[0], yf.T @ factors[0])
         tensor_model, matrix_model = _models(factors, v)
-        res = jnp.sum(mask_x * (x - tensor_model.to_dense()) ** 2)
-        res = res + jnp.sum(mask_y * (y - matrix_model.to_dense()) ** 2)
-        return (tuple(factors), v), relative(res, norm_sq)
+        x_hat, y_hat = tensor_model.to_dense(), matrix_model.to_dense()
+        res = jnp.sum(mask_x * (x - x_hat) ** 2) + jnp.sum(mask_y * (y - y_hat) ** 2)
+        return (tuple(factors), v, x_hat, y_hat), relative(res, norm_sq)
 
-    (factors, v), info = iterate(
+    models0 = tuple(m.to_dense() for m in _models(factors0, v0))
+    (factors, v, _, _), info = iterate(
         sweep,
-        (factors0, v0),
+        (factors0, v0, *models0),
         (x, y, mask_x, mask_y),
         maxiter=maxiter,
         tol=tol,
         diff="unroll",
+        watch=lambda s: s[:2],
     )
     tensor_model, matrix_model = _models(factors, v)
     return CMTFResult(tensor_model, matrix_model, info)

@@ -132,7 +132,7 @@ def _tucker_hooi(x, key, tol, fixed, *, ranks, init, maxiter, diff, free, kept):
     if init == "svd" and not kept and free == tuple(range(n_modes)):
         factors0 = _hosvd(x, ranks=ranks).factors
     else:
-        start: list = [jnp.zeros((0, 0), x.dtype)] * n_modes  # placeholders, never projected
+        start: list[Array | None] = [None] * n_modes  # modes outside `used` stay None
         for m, u in zip(kept, fixed, strict=True):
             start[m] = u
         base = project(x, start, kept) if init == "svd" else None
