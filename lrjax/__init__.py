@@ -35,6 +35,7 @@ from .decomposition import RandomizedSVT as RandomizedSVT
 from .decomposition import RobustPCAResult as RobustPCAResult
 from .decomposition import SoftImpute as SoftImpute
 from .decomposition import SparsePCAResult as SparsePCAResult
+from .decomposition import TRResult as TRResult
 from .decomposition import TuckerResult as TuckerResult
 from .decomposition import WLRAResult as WLRAResult
 from .decomposition import block_term as block_term
@@ -57,6 +58,8 @@ from .decomposition import paratuck2 as paratuck2
 from .decomposition import robust_pca as robust_pca
 from .decomposition import sparse_pca as sparse_pca
 from .decomposition import tensor_robust_pca as tensor_robust_pca
+from .decomposition import tr_als as tr_als
+from .decomposition import tr_svd as tr_svd
 from .decomposition import tt_matrix_svd as tt_matrix_svd
 from .decomposition import tt_svd as tt_svd
 from .decomposition import tt_svd_adaptive as tt_svd_adaptive
@@ -74,6 +77,7 @@ from .tensors import DedicomTensor as DedicomTensor
 from .tensors import LowRankMatrix as LowRankMatrix
 from .tensors import Parafac2Tensor as Parafac2Tensor
 from .tensors import Paratuck2Tensor as Paratuck2Tensor
+from .tensors import TRTensor as TRTensor
 from .tensors import TTMatrix as TTMatrix
 from .tensors import TTTensor as TTTensor
 from .tensors import TuckerTensor as TuckerTensor
@@ -108,6 +112,8 @@ __all__ = [
     "SoftImpute",
     "SolverInfo",
     "SparsePCAResult",
+    "TRResult",
+    "TRTensor",
     "TTMatrix",
     "TTTensor",
     "TuckerResult",
@@ -142,6 +148,8 @@ __all__ = [
     "tensor_robust_pca",
     "tensors",
     "testing",
+    "tr_als",
+    "tr_svd",
     "truncated_svd",
     "tt_add",
     "tt_inner",

@@ -161,10 +161,14 @@ def ranks(
     ranks. With ``sizes`` and ``clip=True`` each is clipped to what the shape allows
     (``r_k <= r_{k-1} I_k`` and ``<= Π_{m>k} I_m``).
 
+    ``form="tr"``: the ranks of an ``n``-core tensor ring: an int for every bond, ``n`` ranks
+    ``(r_0, ..., r_{n-1})``, or ``n + 1`` with the last equal to the first (TensorLy's form).
+    Returns the ``n`` ranks ``r_0 .. r_{n-1}`` (``sizes`` and ``clip`` are not used).
+
     Every error names ``name`` (and the entry, ``name[k]``) and the value.
     """
     if isinstance(value, int | np.integer) and not isinstance(value, bool):
-        out = (int(value),) * (n if form == "modes" else n - 1)
+        out = (int(value),) * (n - 1 if form == "tt" else n)
     elif isinstance(value, Sequence) and not isinstance(value, str):
         out = tuple(value)
         shown = f" for shape {tuple(sizes)}" if sizes is not None else ""
@@ -180,6 +184,19 @@ def ranks(
                     f"`{name}` must be an int, {n - 1} inner ranks or {n + 1} ranks with 1 at "
                     f"both ends{shown}, got {value!r}."
                 )
+        elif form == "tr":
+            if len(out) == n + 1:
+                if out[0] != out[-1]:
+                    raise ValueError(
+                        f"`{name}` with {n + 1} entries must end with its first entry (the "
+                        f"ring closes, r_{n} = r_0), got {value!r}."
+                    )
+                out = out[:-1]
+            elif len(out) != n:
+                raise ValueError(
+                    f"`{name}` must be an int, {n} ranks (r_0, ..., r_{n - 1}) or {n + 1} with "
+                    f"the last equal to the first{shown}, got {value!r}."
+                )
         elif len(out) != n:
             raise ValueError(
                 f"`{name}` must be an int or one entry per mode ({n}{shown}), "
@@ -188,7 +205,7 @@ def ranks(
     else:
         raise ValueError(f"`{name}` must be an int or a sequence of ints, got {value!r}.")
     out = tuple(positive_int(f"{name}[{k}]", r) for k, r in enumerate(out))
-    if sizes is None:
+    if sizes is None or form == "tr":
         return out
     if form == "tt":
         if not clip:

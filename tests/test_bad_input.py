@@ -153,6 +153,15 @@ SPECS: dict[str, Spec] = {
         lambda: RNG.standard_normal((6, 4)), "x", bad_shapes=((5, 4),),
         bad={"max_rank": [0, -1], "row_modes": [(2, 2), (0, 6)], "col_modes": [(4,)]},
     ),
+    "tr_svd": Spec(
+        lambda x, **kw: lrjax.tr_svd(x, kw.pop("rank", 2), **kw), t3, "x", bad_shapes=((5,),),
+        bad={"rank": [0, 2.5, (2, 2, 2, 3), (2, 2)], "mode": [3, -1, 1.0]},
+    ),
+    "tr_als": Spec(
+        lambda x, **kw: lrjax.tr_als(x, kw.pop("rank", 2), **{"key": KEY, **kw}), t3, "x",
+        bad_shapes=((5,),), key=True,
+        bad={"rank": [0, (2, 2, 2, 3)], "init": ["hosvd"], "solve": ["qr"], **iters, **neg_tol},
+    ),
     "tt_svd_adaptive": Spec(
         lambda x, **kw: lrjax.tt_svd_adaptive(x, **{"eps": 0.1, **kw}), t3, "x",
         bad_shapes=((5,),), bad={"eps": [-0.1, NAN, INF, "a"], "max_rank": [0]}, jit=False,
@@ -634,12 +643,12 @@ EXEMPT = {
         "LowRankProx", "CandelincResult", "CompletionResult", "DedicomResult",
         "Parafac2Result", "Paratuck2Result", "RobustPCAResult", "TuckerResult", "WLRAResult",
         "SolverInfo", "ADMMResult", "LeastSquaresResult", "ProximalGradientResult",
-        "DetectionStats", "FrameStats", "IlluminationRPCAResult", "TLISDResult", "LLRTResult", "CMTFResult", "StructuredCodingResult", "PolyphonicData", "VideoData", "CompressionReport",
+        "DetectionStats", "FrameStats", "IlluminationRPCAResult", "TLISDResult", "LLRTResult", "CMTFResult", "TRResult", "StructuredCodingResult", "PolyphonicData", "VideoData", "CompressionReport",
         "LayerCompression",
     )},
     **{name: "container: shape checks in tests/tensors" for name in (
         "BlockTermTensor", "CPTensor", "DedicomTensor", "LowRankMatrix", "Parafac2Tensor",
-        "Paratuck2Tensor", "TTMatrix", "TTTensor", "TuckerTensor",
+        "Paratuck2Tensor", "TRTensor", "TTMatrix", "TTTensor", "TuckerTensor",
     )},
     **{name: "TT arithmetic on containers: bad input in tests/tensors/test_tt_arith.py" for name in (
         "tt_add", "tt_inner", "tt_matmul", "tt_multiply", "tt_round", "tt_transpose",

@@ -305,6 +305,12 @@ CASES = [
         ),
         _tensor3,
     ),
+    ("tr_svd", lambda x: lrjax.tr_svd(x, (1, 2, 2)), _tensor3),
+    (
+        "tr_als",
+        lambda x: lrjax.tr_als(x, (1, 2, 2), init="svd", maxiter=3, tol=0.0),
+        _tensor3,
+    ),
     (
         "tt_matrix_svd",
         lambda a: lrjax.tt_matrix_svd(a[:6, :4], 2, row_modes=(2, 3), col_modes=(2, 2)),

@@ -212,6 +212,48 @@ def bench_cmtf(shape, cols, rank, sweeps, repeats):
             err(cp_to_tensor(xp), cp_to_tensor(yp)))  # fmt: skip
 
 
+def _tl_ring(shape, rank, seed):
+    from tensorly.random import random_tr
+
+    return random_tr(shape, rank, random_state=seed)
+
+
+def bench_tr_svd(shape, rank, repeats):
+    """``tr_svd`` vs TensorLy's ``tensor_ring`` on a planted ring of ranks ``rank`` (TensorLy's
+    uniform cores) plus 1 % noise."""
+    from tensorly.decomposition import tensor_ring
+
+    rng = np.random.default_rng(0)
+    x = np.asarray(_tl_ring(shape, rank, 1234).to_tensor())
+    x = x + 0.01 * x.std() * rng.standard_normal(x.shape)
+    xj = jnp.asarray(x)
+    ours = jax.jit(lambda x: lrjax.tr_svd(x, rank).to_dense())
+    t_lr = _best(lambda: ours(xj), repeats)
+    t_tl = _best(lambda: tensor_ring(x, rank), repeats)
+    return t_lr, t_tl, _rel(ours(xj), x), _rel(tensor_ring(x, rank).to_tensor(), x)
+
+
+def bench_tr_als(shape, rank, sweeps, repeats):
+    """``tr_als`` vs TensorLy's ``tensor_ring_als`` (default ``ls_solve="lstsq"``) from the same
+    random start (TensorLy's first draw, given to lrjax as ``init``), a fixed number of sweeps,
+    on a planted ring plus 1 % noise."""
+    from tensorly.decomposition import tensor_ring_als
+
+    rng = np.random.default_rng(0)
+    x = np.asarray(_tl_ring(shape, rank, 1234).to_tensor())
+    x = x + 0.01 * x.std() * rng.standard_normal(x.shape)
+    xj = jnp.asarray(x)
+    start = lrjax.TRTensor(tuple(jnp.asarray(c) for c in _tl_ring(shape, rank, 0)))
+    ours = jax.jit(lambda x, s: lrjax.tr_als(x, rank, init=s, maxiter=sweeps, tol=0.0).tr)
+    t_lr = _best(lambda: ours(xj, start), repeats)
+
+    def theirs():
+        return tensor_ring_als(x, rank, n_iter_max=sweeps, tol=0.0, random_state=0)
+
+    t_tl = _best(theirs, repeats)
+    return t_lr, t_tl, _rel(ours(xj, start).to_dense(), x), _rel(theirs().to_tensor(), x)
+
+
 CASES = [
     ("tt_matrix_svd, TensorLy's test shape (2,3,4) x (3,2,2), rank 2", (2, 3, 4), (3, 2, 2), 2),
     ("tt_matrix_svd, 4096 x 4096 as (8,8,8,8) x (8,8,8,8), rank 16", (8,) * 4, (8,) * 4, 16),
@@ -266,6 +308,14 @@ def main(argv=None) -> None:
          lambda: bench_partial_tucker((100,) * 3, (10, 10), (1, 2), 20, args.repeats)),
         ("cp_power symmetric, 50^3 rank 5 (orthogonal)",
          lambda: bench_cp_power((50,) * 3, 5, args.repeats, symmetric=True)),
+        ("tr_svd, TensorLy's test shape (6,2,3,2,6) ranks (3,2,4,12,18,3)",
+         lambda: bench_tr_svd((6, 2, 3, 2, 6), (3, 2, 4, 12, 18, 3), args.repeats)),
+        ("tr_svd, 12^5 ranks 4",
+         lambda: bench_tr_svd((12,) * 5, (4,) * 6, args.repeats)),
+        ("tr_als, TensorLy's test shape (20,18,19) ranks (6,7,8,6), 100 sweeps",
+         lambda: bench_tr_als((20, 18, 19), (6, 7, 8, 6), 100, args.repeats)),
+        ("tr_als, 10^5 ranks 3, 20 sweeps",
+         lambda: bench_tr_als((10,) * 5, (3,) * 6, 20, args.repeats)),
     ]  # fmt: skip
     for name, job in jobs:
         t_lr, t_tl, e_lr, e_tl = job()

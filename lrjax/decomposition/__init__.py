@@ -36,6 +36,9 @@ from ._robust import RandomizedSVT as RandomizedSVT
 from ._robust import RobustPCAResult as RobustPCAResult
 from ._robust import robust_pca as robust_pca
 from ._robust import tensor_robust_pca as tensor_robust_pca
+from ._tr import TRResult as TRResult
+from ._tr import tr_als as tr_als
+from ._tr import tr_svd as tr_svd
 from ._tt import tt_matrix_svd as tt_matrix_svd
 from ._tt import tt_svd as tt_svd
 from ._tt import tt_svd_adaptive as tt_svd_adaptive
@@ -63,6 +66,7 @@ __all__ = [
     "RobustPCAResult",
     "SoftImpute",
     "SparsePCAResult",
+    "TRResult",
     "TuckerResult",
     "WLRAResult",
     "block_term",
@@ -86,6 +90,8 @@ __all__ = [
     "robust_pca",
     "sparse_pca",
     "tensor_robust_pca",
+    "tr_als",
+    "tr_svd",
     "tt_matrix_svd",
     "tt_svd",
     "tt_svd_adaptive",

@@ -1,5 +1,5 @@
 """Helpers shared by the CP-family decompositions (CP-ALS, nonnegative CP, CP-OPT,
-PARAFAC2, INDSCAL, DEDICOM, CANDELINC) and by :mod:`lrjax.distributed`.
+PARAFAC2, INDSCAL, DEDICOM, CANDELINC), the TT/TR sweeps and :mod:`lrjax.distributed`.
 
 The module is private; its names are public so that other subpackages may import them as
 declared internal entries (see ``tests/test_imports.py``).
@@ -12,9 +12,17 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from .._numeric import relative
+from ..linalg._gemm import factor_gemm
 from ..linalg._svd import leading_left_singular_vectors
 from ..linalg._unfold import mode_dot, unfold
 from ..tensors import CPTensor
+
+
+def split_step(mat: Array, rank: int) -> tuple[Array, Array]:
+    """``mat ≈ u @ (u.T @ mat)`` with ``u`` the ``rank`` leading left singular vectors (one
+    step of the TT-SVD and TR-SVD sweeps)."""
+    u = leading_left_singular_vectors(mat, rank)
+    return u, factor_gemm(u, mat, contract=0)
 
 
 def hals_columns(a: Array, m: Array, v: Array) -> Array:

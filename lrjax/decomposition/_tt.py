@@ -13,15 +13,8 @@ from jaxtyping import Array, Float
 
 from .. import _checks
 from .._sharding import partitioned
-from ..linalg._gemm import factor_gemm
-from ..linalg._svd import leading_left_singular_vectors
 from ..tensors import TTMatrix, TTTensor
-
-
-def _split_step(mat: Array, rank: int) -> tuple[Array, Array]:
-    """``mat ≈ u @ (u.T @ mat)`` with ``u`` the ``rank`` leading left singular vectors."""
-    u = leading_left_singular_vectors(mat, rank)
-    return u, factor_gemm(u, mat, contract=0)
+from ._common import split_step
 
 
 @functools.partial(jax.jit, static_argnames=("ranks",))
@@ -31,7 +24,7 @@ def _tt_svd(x, *, ranks):
     prev = 1
     for k, r in enumerate(ranks):
         mat = rest.reshape(prev * x.shape[k], -1)
-        u, rest = _split_step(mat, r)
+        u, rest = split_step(mat, r)
         cores.append(u.reshape(prev, x.shape[k], r))
         prev = r
     cores.append(rest.reshape(prev, x.shape[-1], 1))
@@ -134,7 +127,7 @@ def _tt_svd_adaptive(x, eps, max_rank):
         r = max(r, 1)
         if max_rank is not None:
             r = min(r, max_rank)
-        u, rest = _split_step(mat, r)
+        u, rest = split_step(mat, r)
         cores.append(u.reshape(prev, x.shape[k], r))
         prev = r
     cores.append(rest.reshape(prev, x.shape[-1], 1))

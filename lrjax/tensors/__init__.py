@@ -6,6 +6,7 @@ from ._dedicom import DedicomTensor as DedicomTensor
 from ._dedicom import Paratuck2Tensor as Paratuck2Tensor
 from ._lowrank import LowRankMatrix as LowRankMatrix
 from ._parafac2 import Parafac2Tensor as Parafac2Tensor
+from ._tr import TRTensor as TRTensor
 from ._tt import TTMatrix as TTMatrix
 from ._tt import TTTensor as TTTensor
 from ._tt_arith import tt_add as tt_add
@@ -22,6 +23,7 @@ __all__ = [
     "LowRankMatrix",
     "Parafac2Tensor",
     "Paratuck2Tensor",
+    "TRTensor",
     "TTMatrix",
     "TTTensor",
     "TuckerTensor",

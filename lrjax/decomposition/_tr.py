@@ -1,0 +1,319 @@
+"""Tensor-ring decomposition: TR-SVD (sequential SVDs) and TR-ALS (alternating least squares)."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.linalg as jsl
+from jaxtyping import Array, Float
+
+from .. import _checks
+from .._numeric import relative, relative_error
+from ..solvers import SolverInfo
+from ..solvers._loop import iterate
+from ..tensors import TRTensor
+from ._common import split_step
+
+__all__ = ["TRResult", "tr_als", "tr_svd"]
+
+
+class TRResult(NamedTuple):
+    """Result of :func:`tr_als`: the tensor ring and the solver's ``info`` (``info.error``
+    is the relative reconstruction error)."""
+
+    tr: TRTensor
+    info: SolverInfo
+
+
+def _rotate(seq, mode):
+    return tuple(seq[mode:]) + tuple(seq[:mode])
+
+
+def _svd_ranks(shape, ranks):
+    """The ranks TR-SVD reaches from mode 0: ``r_0 r_1`` must fit the first unfolding; each
+    later rank is clipped to what its unfolding allows (TensorLy clips the same way)."""
+    n = len(shape)
+    rest = math.prod(shape[1:])
+    if ranks[0] * ranks[1 % n] > min(shape[0], rest):
+        return None
+    out = [ranks[0], ranks[1 % n]]
+    for k in range(1, n - 1):
+        cols = math.prod(shape[k + 1 :]) * ranks[0]
+        out.append(min(ranks[k + 1], out[k] * shape[k], cols))
+    return tuple(out[:n])
+
+
+@functools.partial(jax.jit, static_argnames=("ranks",))
+def _tr_svd(x, *, ranks):
+    n = x.ndim
+    r0, r1 = ranks[0], ranks[1 % n]
+    u, rest = split_step(x.reshape(x.shape[0], -1), r0 * r1)  # (I_0, r0 r1), (r0 r1, rest)
+    cores = [u.reshape(x.shape[0], r0, r1).transpose(1, 0, 2)]
+    rest = rest.reshape(r0, r1, -1).transpose(1, 2, 0)  # (r1, I_1 ... I_{N-1}, r0)
+    prev = r1
+    for k in range(1, n - 1):
+        mat = rest.reshape(prev * x.shape[k], -1)
+        r = ranks[k + 1]
+        u, rest = split_step(mat, r)
+        cores.append(u.reshape(prev, x.shape[k], r))
+        prev = r
+    cores.append(rest.reshape(prev, x.shape[-1], r0))
+    return TRTensor(tuple(cores))
+
+
+def tr_svd(
+    x: Float[Array, "*dims"],
+    rank: int | Sequence[int],
+    *,
+    mode: int = 0,
+) -> TRTensor:
+    r"""Tensor-ring decomposition by sequential truncated SVDs (TR-SVD; jit-able).
+
+    The mode-``mode`` unfolding's ``r_mode r_{mode+1}`` leading singular vectors become the
+    first core (split into ``r_mode x r_{mode+1}``), the rest is carried on and decomposed
+    by the TT-SVD sweep of :func:`tt_svd` around the ring, the last core closing on
+    ``r_mode``. Like TT-SVD the cores ``mode .. mode+N-2`` are orthonormal along their
+    first two axes and the error is bounded by the discarded singular values of each step
+    (Zhao et al. 2016, Theorem 2). Ranks later in the sweep above what their unfolding allows
+    are clipped, as in TensorLy's ``tensor_ring``, so :attr:`TRTensor.rank` may come out
+    below ``rank`` there.
+
+    Args:
+        x: tensor with ``N >= 2`` modes.
+        rank: TR ranks (static): an int for every bond, ``N`` ranks ``(r_0, ..., r_{N-1})``
+            or ``N + 1`` with ``r_N = r_0`` (TensorLy's form).
+        mode: the mode whose unfolding is split first (TensorLy's ``mode``).
+
+    Returns:
+        :class:`~lrjax.tensors.TRTensor` with ``r_mode`` and ``r_{mode+1}`` as given.
+
+    Raises:
+        ValueError: for fewer than 2 modes, NaN/inf in an eager call, invalid ranks or
+            ``mode``, or ``r_mode r_{mode+1}`` larger than the mode-``mode`` unfolding's
+            smaller side (choose another ``mode`` or smaller ranks).
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> ks = jax.random.split(jax.random.key(0), 3)
+        >>> planted = TRTensor(tuple(jax.random.normal(k, (2, 6, 2)) for k in ks))
+        >>> tr = tr_svd(planted.to_dense(), 2)
+        >>> tr.rank, bool(jnp.allclose(tr.to_dense(), planted.to_dense(), atol=1e-4))
+        ((2, 2, 2, 2), True)
+
+    References:
+        Q. Zhao, G. Zhou, S. Xie, L. Zhang, A. Cichocki, "Tensor ring decomposition",
+        arXiv:1606.05535, 2016, Algorithm 1. Same model as TensorLy's ``tensor_ring``.
+    """
+    x = _checks.as_array("x", x, min_ndim=2)
+    n = x.ndim
+    ranks = _checks.ranks("rank", rank, n, form="tr")
+    if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode < n:
+        raise ValueError(f"`mode` must be an integer in [0, {n}), got {mode!r}.")
+    shape, ranks_r = _rotate(x.shape, mode), _rotate(ranks, mode)
+    reach = _svd_ranks(shape, ranks_r)
+    if reach is None:
+        raise ValueError(
+            f"`rank`: r_{mode} * r_{(mode + 1) % n} = {ranks_r[0] * ranks_r[1]} is larger than "
+            f"the mode-{mode} unfolding's smaller side ({min(shape[0], math.prod(shape[1:]))}) "
+            f"for shape {x.shape}; give smaller ranks or another `mode`."
+        )
+    xr = jnp.transpose(x, _rotate(tuple(range(n)), mode)) if mode else x
+    tr = _tr_svd(xr, ranks=reach)
+    if mode:
+        tr = TRTensor(_rotate(tr.cores, n - mode))
+    return tr
+
+
+def _subchain(cores, k):
+    """``G_{k+1} G_{k+2} \\cdots G_{k-1}`` (indices mod N): shape ``(r_{k+1}, P, r_k)`` with
+    ``P`` the other modes' sizes multiplied in cyclic order from ``k + 1``."""
+    n = len(cores)
+    first = cores[(k + 1) % n]
+    out = first.reshape(-1, first.shape[-1])
+    for j in range(2, n):
+        core = cores[(k + j) % n]
+        r = core.shape[0]
+        out = (out.reshape(-1, r) @ core.reshape(r, -1)).reshape(-1, core.shape[-1])
+    return out.reshape(first.shape[0], -1, out.shape[-1])
+
+
+def _subchain_gram(cores, k):
+    r"""``C[a, b, a', b'] = \sum_p S[b, p, a] S[b', p, a']`` for the subchain ``S`` of core
+    ``k``, by the product of the transfer matrices of the other cores (never forms ``S``)."""
+    n = len(cores)
+    first = cores[(k + 1) % n]
+    m = jnp.einsum("bic,eif->becf", first, first)  # (b, b', c, c')
+    for j in range(2, n):
+        core = cores[(k + j) % n]
+        m = jnp.einsum("becf,cig,fih->begh", m, core, core, optimize=True)
+    # m[b, b', a, a'] -> (a, b, a', b')
+    return m.transpose(2, 0, 3, 1)
+
+
+def _cyclic_unfolding(x, k):
+    """``x`` with modes ``k, k+1, ..., k-1`` as a ``(I_k, P)`` matrix."""
+    n = x.ndim
+    order = tuple((k + j) % n for j in range(n))
+    return jnp.transpose(x, order).reshape(x.shape[k], -1)
+
+
+def _solve_psd(gram, rhs, refine=2):
+    """``rhs @ inv(gram)`` for a symmetric PSD ``gram``: a Cholesky solve of ``gram + ρI``
+    with ``ρ = 10 n ε tr(gram)`` (defined when over-specified ranks make ``gram`` singular),
+    then ``refine`` steps of iterative refinement with the same factor, which remove the
+    ridge's bias on the well-determined directions (rate ``ρ / (λ + ρ)`` per step)."""
+    n = gram.shape[0]
+    eps = jnp.finfo(gram.dtype).eps
+    ridge = 10 * n * eps * jnp.maximum(jnp.trace(gram), jnp.finfo(gram.dtype).tiny)
+    factor = jsl.cho_factor(gram + ridge * jnp.eye(n, dtype=gram.dtype), lower=True)
+    w = jsl.cho_solve(factor, rhs.T).T
+    for _ in range(refine):
+        w = w + jsl.cho_solve(factor, (rhs - w @ gram).T).T
+    return w
+
+
+def _als_sweep(cores, data, *, solve):
+    """One sweep over the cores; cores ``0..N-2`` come out unit-norm (the solves are exact, so
+    the scale lands in the last core). Returns the relative error after the last solve."""
+    x, norm_sq = data
+    n = x.ndim
+    cores = list(cores)
+    for k in range(n):
+        r_k, i_k, r_next = cores[k].shape
+        s = _subchain(cores, k)  # (r_{k+1}, P, r_k)
+        xk = _cyclic_unfolding(x, k)  # (I_k, P)
+        use_lstsq = solve == "lstsq" or (solve == "auto" and 4 * r_k * r_next > s.shape[1])
+        if use_lstsq:
+            design = s.transpose(1, 2, 0).reshape(s.shape[1], r_k * r_next)  # (P, r_k r_{k+1})
+            w = jnp.linalg.lstsq(design, xk.T)[0].T
+        else:
+            rhs = jnp.einsum("ip,bpa->iab", xk, s).reshape(i_k, r_k * r_next)
+            gram = _subchain_gram(cores, k).reshape(r_k * r_next, r_k * r_next)
+            w = _solve_psd(gram, rhs)
+        core = w.reshape(i_k, r_k, r_next).transpose(1, 0, 2)
+        if k != n - 1:
+            core = core / jnp.maximum(jnp.linalg.norm(core), jnp.finfo(x.dtype).tiny)
+        cores[k] = core
+    # the explicit residual of the last solve (``||X||^2 - 2<X, X^> + ||X^||^2`` from the
+    # normal equations cancels to noise of order sqrt(eps) near a fit, stalling the test)
+    residual = xk - jnp.einsum("aib,bpa->ip", core, s)
+    return tuple(cores), relative(jnp.sum(residual * residual), norm_sq)
+
+
+@functools.partial(jax.jit, static_argnames=("maxiter", "solve"))
+def _tr_als(x, cores, tol, *, maxiter, solve):
+    sweep = functools.partial(_als_sweep, solve=solve)
+    cores, info = iterate(
+        sweep, cores, (x, jnp.sum(x * x)), maxiter=maxiter, tol=tol, diff="unroll"
+    )
+    tr = TRTensor(cores)
+    error = relative_error(x, tr.to_dense())
+    info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
+    return TRResult(tr, info)
+
+
+def _random_cores(x, key, ranks):
+    n = x.ndim
+    keys = jax.random.split(key, n)
+    return tuple(
+        jax.random.normal(keys[k], (ranks[k], x.shape[k], ranks[(k + 1) % n]), x.dtype)
+        / math.sqrt(x.shape[k] * ranks[k])
+        for k in range(n)
+    )
+
+
+def tr_als(
+    x: Float[Array, "*dims"],
+    rank: int | Sequence[int],
+    *,
+    key: Array | None = None,
+    init: str | TRTensor = "random",
+    solve: str = "auto",
+    maxiter: int = 100,
+    tol: float | Array = 1e-10,
+) -> TRResult:
+    r"""Tensor-ring decomposition by alternating least squares (TR-ALS; jit-able).
+
+    .. math:: \min_{G_0, \dots, G_{N-1}} \big\|\mathcal{X} - \operatorname{TR}(G_0, \dots,
+       G_{N-1})\big\|_F^2
+
+    Each sweep solves for one core at a time with the others fixed, the linear least-squares
+    problem :math:`X_{[k]} \approx G_{k(2)}\, S_{\ne k}^\top` whose design matrix is the
+    subchain :math:`S_{\ne k} = G_{k+1} \cdots G_{k-1}` of the other cores (Zhao et al. 2016,
+    Algorithm 2). With ``solve="normal"`` (default) the normal equations are formed without
+    the design matrix: the right-hand side is one GEMM of the unfolded tensor with the
+    subchain, the ``r_k r_{k+1}``-square Gram matrix the product of the other cores'
+    transfer matrices, solved by Cholesky. ``solve="lstsq"`` forms the design matrix and
+    solves by SVD least squares (TensorLy's default ``ls_solve="lstsq"``): more accurate for
+    ill-conditioned subchains, ``O(P r^4)`` per core instead of ``O(P I r^2)``. Cores
+    ``0..N-2`` are normalised after their solve; the error of each sweep comes from the last
+    solve (no dense reconstruction). Stops when the relative error changes by less than
+    ``tol`` or after ``maxiter`` sweeps. The ring's gauge freedom (``G_k A``,
+    ``A^{-1} G_{k+1}``) makes its fixed points non-isolated, so derivatives unroll the
+    sweeps rather than use the implicit function theorem.
+
+    Args:
+        x: tensor with ``N >= 2`` modes.
+        rank: TR ranks as for :func:`tr_svd` (static).
+        key: PRNG key of the random start (needed for ``init="random"``).
+        init: ``"random"`` (normal cores, default; TensorLy's start is uniform), ``"svd"``
+            (:func:`tr_svd`, which needs ``r_0 r_1 <= min(I_0, Π_{k>0} I_k)`` and every
+            later rank reachable) or a :class:`~lrjax.tensors.TRTensor` of the ranks.
+        solve: ``"normal"`` or ``"lstsq"`` (static), see above.
+        maxiter: maximum number of sweeps (static).
+        tol: stopping tolerance on the change of the relative error (traced).
+
+    Returns:
+        ``TRResult(tr, info)``; ``info.error`` is the relative reconstruction error of the
+        returned ring.
+
+    Raises:
+        ValueError: for fewer than 2 modes, NaN/inf in an eager call, invalid ranks, an
+            ``init`` of other ranks or shape, ``init="svd"`` for ranks TR-SVD cannot reach,
+            or a missing ``key``.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> ks = jax.random.split(jax.random.key(0), 3)
+        >>> planted = TRTensor(tuple(jax.random.normal(k, (2, 8, 2)) for k in ks))
+        >>> res = tr_als(planted.to_dense(), 2, key=jax.random.key(1), maxiter=200)
+        >>> res.tr.rank, float(res.info.error) < 1e-3
+        ((2, 2, 2, 2), True)
+
+    References:
+        Q. Zhao, G. Zhou, S. Xie, L. Zhang, A. Cichocki, "Tensor ring decomposition",
+        arXiv:1606.05535, 2016, Algorithm 2. TensorLy's ``tensor_ring_als``.
+    """
+    x = _checks.as_array("x", x, min_ndim=2)
+    n = x.ndim
+    ranks = _checks.ranks("rank", rank, n, form="tr")
+    solve = _checks.choice("solve", solve, ("auto", "normal", "lstsq"))
+    maxiter = _checks.positive_int("maxiter", maxiter)
+    tol = _checks.tolerance(tol)
+    want = (*ranks, ranks[0])
+    if isinstance(init, TRTensor):
+        if init.rank != want or init.shape != x.shape:
+            raise ValueError(
+                f"`init` must be a TRTensor of shape {x.shape} and ranks {want}, got shape "
+                f"{init.shape} and ranks {init.rank}."
+            )
+        cores = tuple(c.astype(x.dtype) for c in init.cores)
+    else:
+        init = _checks.choice("init", init, ("random", "svd"))
+        if init == "svd":
+            reach = _svd_ranks(x.shape, ranks)
+            if reach != ranks:
+                raise ValueError(
+                    f"`init='svd'`: TR-SVD cannot reach the ranks {want} for shape {x.shape} "
+                    "(r_0 r_1 must fit the first unfolding and no later rank be clipped); use "
+                    "init='random' with a key."
+                )
+            cores = tr_svd(x, ranks).cores
+        else:
+            cores = _random_cores(x, _checks.prng_key("key", key), ranks)
+    return _tr_als(x, cores, tol, maxiter=maxiter, solve=solve)
