@@ -162,6 +162,14 @@ SPECS: dict[str, Spec] = {
         bad_shapes=((5,),), key=True,
         bad={"rank": [0, (2, 2, 2, 3)], "init": ["hosvd"], "solve": ["qr"], **iters, **neg_tol},
     ),
+    "cp_constrained": Spec(
+        lambda x, **kw: lrjax.cp_constrained(
+            x, kw.pop("rank", 2), **{"prox": prox.prox_nonneg, "key": KEY, **kw}
+        ),
+        t3, "x", bad_shapes=((5,),), key=True,
+        bad={"rank": [0, 2.5], "inner": [0], "init": ["nndsvd"], "prox": ["nonneg", [None]],
+             **iters, **neg_tol},
+    ),
     "tt_svd_adaptive": Spec(
         lambda x, **kw: lrjax.tt_svd_adaptive(x, **{"eps": 0.1, **kw}), t3, "x",
         bad_shapes=((5,),), bad={"eps": [-0.1, NAN, INF, "a"], "max_rank": [0]}, jit=False,
@@ -404,6 +412,19 @@ SPECS: dict[str, Spec] = {
     "projection_simplex": Spec(
         lambda x, **kw: prox.projection_simplex(x, kw.pop("value", 1.0)), m2, "x",
         nonfinite="propagate", bad_shapes=((),), bad={"value": [0.0, -1.0]}, empty="passthrough"
+    ),
+    "projection_monotone": Spec(
+        lambda x, **kw: prox.projection_monotone(x, **kw), m2, "x",
+        nonfinite="propagate", bad_shapes=((),), bad={"decreasing": [1, "yes"]}, empty="passthrough"
+    ),
+    "projection_unimodal": Spec(
+        lambda x, **kw: prox.projection_unimodal(x), m2, "x",
+        nonfinite="propagate", bad_shapes=((),), empty="passthrough"
+    ),
+    "prox_smooth": Spec(
+        lambda x, **kw: prox.prox_smooth(x, kw.pop("smoothreg", 0.5), kw.pop("scaling", 1.0)),
+        m2, "x", nonfinite="propagate", bad_shapes=((),),
+        bad={"smoothreg": [-1.0, NAN], "scaling": [-1.0]}, empty="passthrough"
     ),
     "prox_ksupport_sq": Spec(
         lambda x, **kw: prox.prox_ksupport_sq(x, kw.pop("hyperparams", (0.3, 2)), kw.pop("scaling", 1.0)),

@@ -8,6 +8,9 @@ from ._penalties import prox_log_sum as prox_log_sum
 from ._penalties import prox_mcp as prox_mcp
 from ._penalties import prox_scad as prox_scad
 from ._penalties import prox_schatten_p as prox_schatten_p
+from ._shape import projection_monotone as projection_monotone
+from ._shape import projection_unimodal as projection_unimodal
+from ._shape import prox_smooth as prox_smooth
 from ._spectral import generalized_svt as generalized_svt
 from ._spectral import projection_rank as projection_rank
 from ._spectral import prox_nuclear as prox_nuclear
@@ -28,8 +31,10 @@ __all__ = [
     "generalized_svt",
     "projection_box",
     "projection_l2_ball",
+    "projection_monotone",
     "projection_rank",
     "projection_simplex",
+    "projection_unimodal",
     "prox_capped_l1",
     "prox_elastic_net",
     "prox_group_l21",
@@ -43,6 +48,7 @@ __all__ = [
     "prox_nuclear_randomized",
     "prox_scad",
     "prox_schatten_p",
+    "prox_smooth",
     "prox_tensor_nuclear",
     "prox_weighted_nuclear",
 ]

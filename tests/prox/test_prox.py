@@ -285,3 +285,60 @@ def test_prox_schatten_p_at_zero_weight_is_the_identity():
     np.testing.assert_array_equal(prox.prox_schatten_p(x, (0.5, 0.5), 0.0), x)
     g = jax.grad(lambda lam: jnp.sum(prox.prox_schatten_p(x, (lam, 0.5))))(0.0)
     assert np.isfinite(float(g))
+
+
+def _isotonic_pava(v, increasing=True):
+    """Pool-adjacent-violators, the textbook sequential algorithm (an independent oracle)."""
+    v = list(v if increasing else -np.asarray(v))
+    blocks = []  # [mean, count]
+    for a in v:
+        blocks.append([a, 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            m2, c2 = blocks.pop()
+            m1, c1 = blocks.pop()
+            blocks.append([(m1 * c1 + m2 * c2) / (c1 + c2), c1 + c2])
+    out = np.concatenate([np.full(c, m) for m, c in blocks]) if blocks else np.zeros(0)
+    return out if increasing else -out
+
+
+def _unimodal_brute_force(v):
+    best = None
+    for m in range(len(v)):
+        fit = np.concatenate([_isotonic_pava(v[: m + 1]), _isotonic_pava(v[m + 1 :], False)])
+        err = np.sum((fit - v) ** 2)
+        if best is None or err < best[0]:
+            best = (err, fit)
+    return best[1]
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 40])
+def test_monotone_and_unimodal_projections_match_pava(n):
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((3, n))
+    up = np.asarray(prox.projection_monotone(x))
+    down = np.asarray(prox.projection_monotone(x, decreasing=True))
+    for v, u, d in zip(x, up, down, strict=True):
+        np.testing.assert_allclose(u, _isotonic_pava(v), atol=1e-12)
+        np.testing.assert_allclose(d, _isotonic_pava(v, False), atol=1e-12)
+    if n <= 7:
+        uni = np.asarray(prox.projection_unimodal(x))
+        for v, u in zip(x, uni, strict=True):
+            np.testing.assert_allclose(u, _unimodal_brute_force(v), atol=1e-12)
+    # projections: idempotent, and a monotone input is its own projection
+    np.testing.assert_allclose(prox.projection_monotone(up), up, atol=1e-12)
+    np.testing.assert_allclose(prox.projection_unimodal(up), up, atol=1e-12)
+
+
+def test_prox_smooth_is_the_tridiagonal_solve_and_keeps_the_mean():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 9))
+    lam, s = 0.8, 0.5
+    d = np.diff(np.eye(9), axis=0)
+    want = np.linalg.solve(np.eye(9) + lam * s * d.T @ d, x.reshape(-1, 9).T).T.reshape(x.shape)
+    got = np.asarray(prox.prox_smooth(x, lam, s))
+    np.testing.assert_allclose(got, want, atol=1e-12)
+    np.testing.assert_allclose(got.mean(-1), x.mean(-1), atol=1e-12)  # D 1 = 0
+    np.testing.assert_allclose(prox.prox_smooth(x, 0.0), x)
+    # the optimality condition z - x + s λ D^T D z = 0
+    z = got.reshape(-1, 9)
+    np.testing.assert_allclose(z - x.reshape(-1, 9) + lam * s * z @ d.T @ d, 0.0, atol=1e-12)
