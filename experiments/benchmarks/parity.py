@@ -254,6 +254,42 @@ def bench_tr_als(shape, rank, sweeps, repeats):
     return t_lr, t_tl, _rel(ours(xj, start).to_dense(), x), _rel(theirs().to_tensor(), x)
 
 
+def bench_cp_constrained(shape, rank, sweeps, inner, repeats):
+    """``cp_constrained`` with ``prox_nonneg`` vs TensorLy's ``constrained_parafac``
+    (``non_negative=True``) from the same start (planted non-negative factors plus 10 %
+    uniform noise, TensorLy's test recipe), fixed sweeps and ADMM steps (both tolerances 0),
+    on the planted tensor plus 1 % noise."""
+    from tensorly.cp_tensor import CPTensor as TLCP
+    from tensorly.cp_tensor import cp_to_tensor
+    from tensorly.decomposition import constrained_parafac
+
+    rng = np.random.default_rng(0)
+    facs = [rng.random((n, rank)) for n in shape]
+    x = np.asarray(cp_to_tensor((np.ones(rank), facs)))
+    x = x + 0.01 * x.std() * rng.standard_normal(x.shape)
+    start = [f + 0.1 * rng.random(f.shape) for f in facs]
+    init = lrjax.CPTensor(jnp.ones(rank), tuple(jnp.asarray(f) for f in start))
+    nonneg = lrjax.prox.prox_nonneg
+    ours = jax.jit(
+        lambda x, s: (
+            lrjax.cp_constrained(
+                x, rank, prox=nonneg, init=s, maxiter=sweeps, inner=inner, tol=0.0
+            ).cp
+        )
+    )
+    xj = jnp.asarray(x)
+    t_lr = _best(lambda: ours(xj, init), repeats)
+
+    def theirs():
+        return constrained_parafac(
+            x, rank, init=TLCP((np.ones(rank), [f.copy() for f in start])), n_iter_max=sweeps,
+            n_iter_max_inner=inner, tol_outer=0, tol_inner=0, non_negative=True,
+        )  # fmt: skip
+
+    t_tl = _best(theirs, repeats)
+    return t_lr, t_tl, _rel(ours(xj, init).to_dense(), x), _rel(cp_to_tensor(theirs()), x)
+
+
 CASES = [
     ("tt_matrix_svd, TensorLy's test shape (2,3,4) x (3,2,2), rank 2", (2, 3, 4), (3, 2, 2), 2),
     ("tt_matrix_svd, 4096 x 4096 as (8,8,8,8) x (8,8,8,8), rank 16", (8,) * 4, (8,) * 4, 16),
@@ -316,6 +352,10 @@ def main(argv=None) -> None:
          lambda: bench_tr_als((20, 18, 19), (6, 7, 8, 6), 100, args.repeats)),
         ("tr_als, 10^5 ranks 3, 20 sweeps",
          lambda: bench_tr_als((10,) * 5, (3,) * 6, 20, args.repeats)),
+        ("cp_constrained non-negative, TensorLy's test shape (6,8,4) rank 3, 50 sweeps",
+         lambda: bench_cp_constrained((6, 8, 4), 3, 50, 10, args.repeats)),
+        ("cp_constrained non-negative, 100^3 rank 5, 30 sweeps",
+         lambda: bench_cp_constrained((100,) * 3, 5, 30, 10, args.repeats)),
     ]  # fmt: skip
     for name, job in jobs:
         t_lr, t_tl, e_lr, e_tl = job()
