@@ -64,7 +64,7 @@ def test_grad_matches_finite_differences():
     v = jax.random.normal(jax.random.key(7), x.shape)
 
     def loss(z, method="lm", diff="implicit"):
-        res = lrjax.cp_opt(z, 2, method=method, diff=diff, tol=1e-14, maxiter=150)
+        res = lrjax.cp_opt(z, 2, method=method, diff=diff, tol=1e-14, maxiter=40)
         return jnp.sum(jnp.sin(res.cp.to_dense()))
 
     fd = directional_fd(loss, x, v, h=1e-5)

@@ -28,6 +28,11 @@ def test_container_matches_an_einsum_and_tensorly(rng):
     assert tr.shape == (4, 5, 3) and tr.rank == (2, 3, 1, 2) and len(tr) == 3
     np.testing.assert_array_equal(tr[1], cores[1])
     np.testing.assert_allclose(tr.to_unfolded(1), tl.unfold(dense, 1), rtol=1e-12)
+    # the TensorLy round trip: its functions take the container, its TRTensor converts
+    np.testing.assert_allclose(tl.tr_to_tensor(tr), dense, rtol=1e-12)
+    tl_tr = tl.tr_tensor.TRTensor(list(cores))
+    np.testing.assert_allclose(TRTensor(tuple(tl_tr)).to_dense(), dense, rtol=1e-12)
+    np.testing.assert_allclose(lrjax.tr_svd(tl_tr, tr.rank, mode=1).to_dense(), dense, atol=1e-10)
     # a tensor train is the ring with r_0 = 1
     tt = lrjax.testing.random_tt(jax.random.key(0), (3, 4, 5), (2, 3))
     np.testing.assert_allclose(TRTensor(tt.cores).to_dense(), tt.to_dense(), rtol=1e-12)
