@@ -158,7 +158,9 @@ SPECS: dict[str, Spec] = {
         bad={"rank": [0, 2.5, (2, 2, 2, 3), (2, 2)], "mode": [3, -1, 1.0]},
     ),
     "tr_als": Spec(
-        lambda x, **kw: lrjax.tr_als(x, kw.pop("rank", 2), **{"key": KEY, **kw}), t3, "x",
+        lambda x, **kw: lrjax.tr_als(
+            x, kw.pop("rank", 2), **{"key": KEY, "init": "random", **kw}
+        ), t3, "x",
         bad_shapes=((5,),), key=True,
         bad={"rank": [0, (2, 2, 2, 3)], "init": ["hosvd"], "solve": ["qr"], **iters, **neg_tol},
     ),

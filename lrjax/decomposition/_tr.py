@@ -97,13 +97,19 @@ def tr_svd(
             ``mode``, or ``r_mode r_{mode+1}`` larger than the mode-``mode`` unfolding's
             smaller side (choose another ``mode`` or smaller ranks).
 
+    TR-SVD is one pass, not the best ring of its ranks: the first split's ``r_0 r_1``
+    singular vectors mix the two bonds, and the later steps fit that mixture, so a ring of
+    exactly the planted ranks is in general not recovered (TensorLy's ``tensor_ring`` behaves
+    the same); it is exact for a tensor train (``r_0 = 1``) and a good start for
+    :func:`tr_als`, which then finds the ring (its default start).
+
     Examples:
         >>> import jax, jax.numpy as jnp
-        >>> ks = jax.random.split(jax.random.key(0), 3)
-        >>> planted = TRTensor(tuple(jax.random.normal(k, (2, 6, 2)) for k in ks))
-        >>> tr = tr_svd(planted.to_dense(), 2)
-        >>> tr.rank, bool(jnp.allclose(tr.to_dense(), planted.to_dense(), atol=1e-4))
-        ((2, 2, 2, 2), True)
+        >>> from lrjax.testing import random_tt
+        >>> x = random_tt(jax.random.key(0), (4, 5, 6), (2, 3)).to_dense()
+        >>> tr = tr_svd(x, (1, 2, 3))  # r_0 = 1: a tensor train, recovered exactly
+        >>> tr.rank, bool(jnp.allclose(tr.to_dense(), x, atol=1e-4))
+        ((1, 2, 3, 1), True)
 
     References:
         Q. Zhao, G. Zhou, S. Xie, L. Zhang, A. Cichocki, "Tensor ring decomposition",
@@ -232,7 +238,7 @@ def tr_als(
     rank: int | Sequence[int],
     *,
     key: Array | None = None,
-    init: str | TRTensor = "random",
+    init: str | TRTensor = "svd",
     solve: str = "auto",
     maxiter: int = 100,
     tol: float | Array = 1e-10,
@@ -261,9 +267,9 @@ def tr_als(
         x: tensor with ``N >= 2`` modes.
         rank: TR ranks as for :func:`tr_svd` (static).
         key: PRNG key of the random start (needed for ``init="random"``).
-        init: ``"random"`` (normal cores, default; TensorLy's start is uniform), ``"svd"``
-            (:func:`tr_svd`, which needs ``r_0 r_1 <= min(I_0, Π_{k>0} I_k)`` and every
-            later rank reachable) or a :class:`~lrjax.tensors.TRTensor` of the ranks.
+        init: ``"svd"`` (default: :func:`tr_svd`, which needs ``r_0 r_1 <= min(I_0,
+            Π_{k>0} I_k)`` and every later rank reachable), ``"random"`` (normal cores;
+            TensorLy's start is uniform) or a :class:`~lrjax.tensors.TRTensor` of the ranks.
         solve: ``"normal"`` or ``"lstsq"`` (static), see above.
         maxiter: maximum number of sweeps (static).
         tol: stopping tolerance on the change of the relative error (traced).
@@ -274,15 +280,19 @@ def tr_als(
 
     Raises:
         ValueError: for fewer than 2 modes, NaN/inf in an eager call, invalid ranks, an
-            ``init`` of other ranks or shape, ``init="svd"`` for ranks TR-SVD cannot reach,
-            or a missing ``key``.
+            ``init`` of other ranks or shape, ``init="svd"`` for ranks TR-SVD cannot reach
+            (the message says to pass ``init="random"`` and a key), or a missing ``key``.
+
+    Random starts can stall in swamps: on the planted ring below, 4 of 5 random starts sat at
+    19 % error after 200 sweeps while the TR-SVD start reached ``2e-7`` (float32), hence the
+    default ``init="svd"`` where the ranks allow it.
 
     Examples:
         >>> import jax, jax.numpy as jnp
         >>> ks = jax.random.split(jax.random.key(0), 3)
         >>> planted = TRTensor(tuple(jax.random.normal(k, (2, 8, 2)) for k in ks))
-        >>> res = tr_als(planted.to_dense(), 2, key=jax.random.key(1), maxiter=200)
-        >>> res.tr.rank, float(res.info.error) < 1e-3
+        >>> res = tr_als(planted.to_dense(), 2, maxiter=200)  # from TR-SVD
+        >>> res.tr.rank, float(res.info.error) < 1e-4
         ((2, 2, 2, 2), True)
 
     References:

@@ -62,7 +62,7 @@ def test_tr_als_on_tensorlys_scenario(shape, rank):
     from tensorly.decomposition import tensor_ring_als
 
     x, _ = _planted(shape, rank, 1)
-    res = lrjax.tr_als(x, rank, key=jax.random.key(1))
+    res = lrjax.tr_als(x, rank, init="random", key=jax.random.key(1))
     assert res.tr.rank == rank
     assert float(res.info.error) < 1e-2  # TensorLy's bound for this test
     hist = np.asarray(res.info.history)[: int(res.info.n_iter)]
@@ -111,9 +111,9 @@ def test_tr_als_init_and_errors():
     with pytest.raises(ValueError, match="cannot reach"):
         lrjax.tr_als(x, 3, init="svd")
     with pytest.raises(ValueError, match="`key`"):
-        lrjax.tr_als(x, 2)
+        lrjax.tr_als(x, 2, init="random")
     with pytest.raises(ValueError, match="`solve`"):
-        lrjax.tr_als(x, 2, key=jax.random.key(0), solve="qr")
+        lrjax.tr_als(x, 2, solve="qr")
     with pytest.raises(ValueError, match="must end with its first entry"):
         lrjax.tr_svd(x, (2, 2, 2, 3))
     with pytest.raises(ValueError, match="`mode`"):
