@@ -46,6 +46,7 @@ from .decomposition import compressed_factorization as compressed_factorization
 from .decomposition import cp_als as cp_als
 from .decomposition import cp_apr as cp_apr
 from .decomposition import cp_constrained as cp_constrained
+from .decomposition import cp_generalized as cp_generalized
 from .decomposition import cp_nonneg as cp_nonneg
 from .decomposition import cp_opt as cp_opt
 from .decomposition import cp_power as cp_power
@@ -129,6 +130,7 @@ __all__ = [
     "cp_als",
     "cp_apr",
     "cp_constrained",
+    "cp_generalized",
     "cp_nonneg",
     "cp_opt",
     "cp_power",

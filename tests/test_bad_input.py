@@ -172,6 +172,12 @@ SPECS: dict[str, Spec] = {
         bad={"rank": [0, 2.5], "inner": [0], "init": ["nndsvd"], "prox": ["nonneg", [None]],
              **iters, **neg_tol},
     ),
+    "cp_generalized": Spec(
+        lambda x, **kw: lrjax.cp_generalized(x, kw.pop("rank", 2), **{"key": KEY, **kw}),
+        t3, "x", bad_shapes=((5,),), key=True,
+        bad={"rank": [0, 2.5], "loss": ["cauchy", 3], "nonneg": [1], "init": ["svd"],
+             "mask": [np.ones((5, 4))], **iters, **neg_tol},
+    ),
     "tt_svd_adaptive": Spec(
         lambda x, **kw: lrjax.tt_svd_adaptive(x, **{"eps": 0.1, **kw}), t3, "x",
         bad_shapes=((5,),), bad={"eps": [-0.1, NAN, INF, "a"], "max_rank": [0]}, jit=False,

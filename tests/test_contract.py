@@ -307,6 +307,13 @@ CASES = [
     ),
     ("tr_svd", lambda x: lrjax.tr_svd(x, (1, 2, 2)), _tensor3),
     (
+        "cp_generalized",
+        lambda x: lrjax.cp_generalized(
+            jnp.abs(x) + 0.5, 2, loss="gamma", key=KEY, maxiter=15, tol=0.0
+        ),
+        _tensor3,
+    ),
+    (
         "cp_constrained",
         lambda x: lrjax.cp_constrained(
             jnp.abs(x),

@@ -21,6 +21,7 @@ from ._cp import cp_als as cp_als
 from ._cp_apr import cp_apr as cp_apr
 from ._cp_apr import poisson_nll as poisson_nll
 from ._cp_constrained import cp_constrained as cp_constrained
+from ._cp_generalized import cp_generalized as cp_generalized
 from ._cp_nonneg import cp_nonneg as cp_nonneg
 from ._cp_opt import cp_opt as cp_opt
 from ._cp_power import cp_power as cp_power
@@ -78,6 +79,7 @@ __all__ = [
     "cp_als",
     "cp_apr",
     "cp_constrained",
+    "cp_generalized",
     "cp_nonneg",
     "cp_opt",
     "cp_power",

@@ -55,7 +55,10 @@ def _backtrack(fun, prox, y, args, hyper, lipschitz, max_backtracks):
         x = _pg_point(fun, prox, y, grad_y, lip, args, hyper)
         d = jax.tree.map(jnp.subtract, x, y)
         bound = val_y + _tree_vdot(grad_y, d) + 0.5 * lip * _tree_sq(d)
-        return (fun(x, *args) > bound + 1e-12 * jnp.abs(val_y)) & (j < max_backtracks)
+        # the slack covers rounding in f (float32 included); a non-finite f(x) is too far
+        value = fun(x, *args)
+        slack = 10 * jnp.finfo(jnp.result_type(value)).eps * jnp.abs(val_y)
+        return ~(value <= bound + slack) & (j < max_backtracks)
 
     lip, _ = lax.while_loop(too_small, lambda c: (2.0 * c[0], c[1] + 1), (lipschitz, 0))
     return lip
