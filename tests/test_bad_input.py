@@ -162,7 +162,8 @@ SPECS: dict[str, Spec] = {
             x, kw.pop("rank", 2), **{"key": KEY, "init": "random", **kw}
         ), t3, "x",
         bad_shapes=((5,),), key=True,
-        bad={"rank": [0, (2, 2, 2, 3)], "init": ["hosvd"], "solve": ["qr"], **iters, **neg_tol},
+        bad={"rank": [0, (2, 2, 2, 3)], "init": ["hosvd"], "solve": ["qr"], "n_samples": [0, 2.5],
+             "sampling": ["stratified"], **iters, **neg_tol},
     ),
     "cp_constrained": Spec(
         lambda x, **kw: lrjax.cp_constrained(

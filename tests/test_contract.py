@@ -332,6 +332,11 @@ CASES = [
         _tensor3,
     ),
     (
+        "tr_als_sampled",
+        lambda x: lrjax.tr_als(x, (1, 2, 2), n_samples=12, key=KEY, maxiter=3, tol=0.0),
+        _tensor3,
+    ),
+    (
         "tt_matrix_svd",
         lambda a: lrjax.tt_matrix_svd(a[:6, :4], 2, row_modes=(2, 3), col_modes=(2, 2)),
         _matrix,

@@ -254,6 +254,34 @@ def bench_tr_als(shape, rank, sweeps, repeats):
     return t_lr, t_tl, _rel(ours(xj, start).to_dense(), x), _rel(theirs().to_tensor(), x)
 
 
+def bench_tr_als_sampled(shape, rank, n_samples, sweeps, repeats):
+    """``tr_als(n_samples=)`` vs TensorLy's ``tensor_ring_als_sampled`` (leverage-score
+    sampling) from the same start, fixed sweeps (tolerances 0), on a planted ring plus 1 %
+    noise; each library draws its own samples."""
+    from tensorly.decomposition import tensor_ring_als_sampled
+
+    rng = np.random.default_rng(0)
+    x = np.asarray(_tl_ring(shape, rank, 1234).to_tensor())
+    x = x + 0.01 * x.std() * rng.standard_normal(x.shape)
+    xj = jnp.asarray(x)
+    start = lrjax.TRTensor(tuple(jnp.asarray(c) for c in _tl_ring(shape, rank, 0)))
+    key = jax.random.key(0)
+    ours = jax.jit(
+        lambda x, s: (
+            lrjax.tr_als(x, rank, init=s, key=key, n_samples=n_samples, maxiter=sweeps, tol=0.0).tr
+        )
+    )
+    t_lr = _best(lambda: ours(xj, start), repeats)
+
+    def theirs():
+        return tensor_ring_als_sampled(
+            x, rank, n_samples, n_iter_max=sweeps, tol=0.0, random_state=0
+        )
+
+    t_tl = _best(theirs, repeats)
+    return t_lr, t_tl, _rel(ours(xj, start).to_dense(), x), _rel(theirs().to_tensor(), x)
+
+
 def bench_cp_constrained(shape, rank, sweeps, inner, repeats):
     """``cp_constrained`` with ``prox_nonneg`` vs TensorLy's ``constrained_parafac``
     (``non_negative=True``) from the same start (planted non-negative factors plus 10 %
@@ -352,6 +380,11 @@ def main(argv=None) -> None:
          lambda: bench_tr_als((20, 18, 19), (6, 7, 8, 6), 100, args.repeats)),
         ("tr_als, 10^5 ranks 3, 20 sweeps",
          lambda: bench_tr_als((10,) * 5, (3,) * 6, 20, args.repeats)),
+        ("tr_als sampled, TensorLy's test shape (20,18,19) ranks (6,7,8,6), 300 rows, "
+         "50 sweeps",
+         lambda: bench_tr_als_sampled((20, 18, 19), (6, 7, 8, 6), 300, 50, args.repeats)),
+        ("tr_als sampled, 10^5 ranks 3, 500 rows, 20 sweeps",
+         lambda: bench_tr_als_sampled((10,) * 5, (3,) * 6, 500, 20, args.repeats)),
         ("cp_constrained non-negative, TensorLy's test shape (6,8,4) rank 3, 50 sweeps",
          lambda: bench_cp_constrained((6, 8, 4), 3, 50, 10, args.repeats)),
         ("cp_constrained non-negative, 100^3 rank 5, 30 sweeps",

@@ -223,6 +223,112 @@ def _tr_als(x, cores, tol, *, maxiter, solve):
     return TRResult(tr, info)
 
 
+def _chain_at(cores, order, idx):
+    """``G_{order[0]}[:, i, :] @ G_{order[1]}[:, i, :] @ ...`` for each of ``n`` multi-indices
+    (``idx[j]`` the ``n`` indices of mode ``j``): shape ``(n, r_first, r_last)``."""
+    out = jnp.swapaxes(cores[order[0]][:, idx[order[0]], :], 0, 1)
+    for j in order[1:]:
+        out = out @ jnp.swapaxes(cores[j][:, idx[j], :], 0, 1)
+    return out
+
+
+def _leverage(core):
+    """Leverage scores of the mode-2 unfolding ``(I, r_k r_{k+1})`` of a core, normalised
+    to a distribution (Malik & Becker 2021: their product over the other cores bounds the
+    subchain's leverage scores)."""
+    g = jnp.moveaxis(core, 1, 0).reshape(core.shape[1], -1)
+    if g.shape[0] <= g.shape[1]:  # full row rank (generically): every leverage score is 1
+        return jnp.full((g.shape[0],), 1.0 / g.shape[0], g.dtype)
+    # the diagonal of the hat matrix g (g^T g)^-1 g^T by a ridged Cholesky solve of the small
+    # Gram matrix (a QR per core compiled several times slower)
+    gram = g.T @ g
+    factor = jsl.cho_factor(gram + _ridge(gram), lower=True)
+    lev = jnp.sum(g * jsl.cho_solve(factor, g.T).T, axis=1)
+    lev = jnp.maximum(lev, 0.0) + jnp.finfo(g.dtype).eps
+    return lev / jnp.sum(lev)
+
+
+def _ridge(gram):
+    n = gram.shape[0]
+    return (
+        10
+        * n
+        * jnp.finfo(gram.dtype).eps
+        * jnp.maximum(jnp.trace(gram), 1e-30)
+        * jnp.eye(n, dtype=gram.dtype)
+    )
+
+
+def _sampled_sweep(cores, data, *, n_samples, uniform):
+    """One sweep of TR-ALS-Sampled: each core from a least-squares problem on ``n_samples``
+    rows of its design matrix, drawn mode by mode (leverage-score or uniform), rescaled by
+    ``1 / sqrt(n p)``. The error is estimated on fixed probe entries."""
+    x, key_data, probe_idx, probe_vals = data
+    key = jax.random.wrap_key_data(key_data)
+    n = x.ndim
+    cores = list(cores)
+    keys = jax.random.split(key, n + 1)
+
+    def distribution(j):
+        if uniform:
+            return jnp.full((x.shape[j],), 1.0 / x.shape[j], x.dtype)
+        # differentiable: the drawn rows are piecewise constant in p, their weights are not
+        return _leverage(cores[j])
+
+    probs = [distribution(j) for j in range(n)]  # refreshed for a core once it is updated
+    for k in range(n):
+        order = [(k + j) % n for j in range(1, n)]
+        mode_keys = jax.random.split(keys[k], n)
+        idx, log_p = {}, jnp.zeros((n_samples,), x.dtype)
+        for j in order:
+            idx[j] = jax.random.choice(mode_keys[j], x.shape[j], (n_samples,), p=probs[j])
+            log_p = log_p + jnp.log(probs[j][idx[j]])
+        scale = jnp.exp(-0.5 * log_p) / jnp.sqrt(n_samples)  # 1 / sqrt(n Π p)
+        chain = _chain_at(cores, order, idx)  # (n_samples, r_{k+1}, r_k)
+        r_k, i_k, r_next = cores[k].shape
+        design = jnp.swapaxes(chain, 1, 2).reshape(n_samples, r_k * r_next) * scale[:, None]
+        moved = jnp.moveaxis(x, k, -1)
+        rhs = moved[tuple(idx[j] for j in range(n) if j != k)] * scale[:, None]  # (n, I_k)
+        w = jnp.linalg.lstsq(design, rhs)[0].T
+        core = w.reshape(i_k, r_k, r_next).transpose(1, 0, 2)
+        if k != n - 1:
+            core = core / jnp.maximum(jnp.linalg.norm(core), jnp.finfo(x.dtype).tiny)
+        cores[k] = core
+        probs[k] = distribution(k)
+    model = jnp.trace(_chain_at(cores, list(range(n)), probe_idx), axis1=1, axis2=2)
+    resid = probe_vals - model
+    err = relative(jnp.sum(resid * resid), jnp.sum(probe_vals * probe_vals))
+    return tuple(cores), err
+
+
+@functools.partial(jax.jit, static_argnames=("maxiter", "n_samples", "uniform", "n_probe"))
+def _tr_als_sampled(x, cores, key, tol, *, maxiter, n_samples, uniform, n_probe):
+    n = x.ndim
+    probe_key, sweep_key = jax.random.split(key)
+    pk = jax.random.split(probe_key, n)
+    probe_idx = tuple(jax.random.randint(pk[j], (n_probe,), 0, x.shape[j]) for j in range(n))
+    probe_vals = x[probe_idx]
+
+    def step(state, data):
+        cores, count = state
+        x, key_data, probe_idx, probe_vals = data
+        fresh = jax.random.fold_in(jax.random.wrap_key_data(key_data), count)
+        sweep_data = (x, jax.random.key_data(fresh), probe_idx, probe_vals)
+        cores, err = _sampled_sweep(cores, sweep_data, n_samples=n_samples, uniform=uniform)
+        return (cores, count + 1), err
+
+    # keys travel as their raw data: the loop's state and parameters hold numeric arrays only
+    data = (x, jax.random.key_data(sweep_key), probe_idx, probe_vals)
+    (cores, _), info = iterate(
+        step, (cores, jnp.zeros((), jnp.int32)), data, maxiter=maxiter, tol=tol,
+        diff="unroll", watch=lambda s: s[0],
+    )  # fmt: skip
+    tr = TRTensor(cores)
+    error = relative_error(x, tr.to_dense())
+    info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
+    return TRResult(tr, info)
+
+
 def _random_cores(x, key, ranks):
     n = x.ndim
     keys = jax.random.split(key, n)
@@ -240,6 +346,8 @@ def tr_als(
     key: Array | None = None,
     init: str | TRTensor = "svd",
     solve: str = "auto",
+    n_samples: int | None = None,
+    sampling: str = "leverage",
     maxiter: int = 100,
     tol: float | Array = 1e-10,
 ) -> TRResult:
@@ -270,7 +378,14 @@ def tr_als(
         init: ``"svd"`` (default: :func:`tr_svd`, which needs ``r_0 r_1 <= min(I_0,
             Π_{k>0} I_k)`` and every later rank reachable), ``"random"`` (normal cores;
             TensorLy's start is uniform) or a :class:`~lrjax.tensors.TRTensor` of the ranks.
-        solve: ``"normal"`` or ``"lstsq"`` (static), see above.
+        solve: ``"auto"``, ``"normal"`` or ``"lstsq"`` (static), see above.
+        n_samples: with an int, TR-ALS-Sampled (Malik & Becker 2021; TensorLy's
+            ``tensor_ring_als_sampled``): each core from ``n_samples`` rows of its design
+            matrix, drawn afresh every sweep mode by mode (``key`` needed) with probabilities
+            from the other cores' leverage scores, solved by least squares; the error of each
+            sweep is estimated on 1000 fixed random entries, the returned ``info.error`` is
+            exact (static).
+        sampling: ``"leverage"`` (default) or ``"uniform"`` rows for ``n_samples`` (static).
         maxiter: maximum number of sweeps (static).
         tol: stopping tolerance on the change of the relative error (traced).
 
@@ -297,12 +412,17 @@ def tr_als(
 
     References:
         Q. Zhao, G. Zhou, S. Xie, L. Zhang, A. Cichocki, "Tensor ring decomposition",
-        arXiv:1606.05535, 2016, Algorithm 2. TensorLy's ``tensor_ring_als``.
+        arXiv:1606.05535, 2016, Algorithm 2. O. A. Malik, S. Becker, "A sampling-based
+        method for tensor ring decomposition", ICML 2021 (``n_samples``). TensorLy's
+        ``tensor_ring_als`` and ``tensor_ring_als_sampled``.
     """
     x = _checks.as_array("x", x, min_ndim=2)
     n = x.ndim
     ranks = _checks.ranks("rank", rank, n, form="tr")
     solve = _checks.choice("solve", solve, ("auto", "normal", "lstsq"))
+    sampling = _checks.choice("sampling", sampling, ("leverage", "uniform"))
+    if n_samples is not None:
+        n_samples = _checks.positive_int("n_samples", n_samples)
     maxiter = _checks.positive_int("maxiter", maxiter)
     tol = _checks.tolerance(tol)
     want = (*ranks, ranks[0])
@@ -326,4 +446,11 @@ def tr_als(
             cores = tr_svd(x, ranks).cores
         else:
             cores = _random_cores(x, _checks.prng_key("key", key), ranks)
-    return _tr_als(x, cores, tol, maxiter=maxiter, solve=solve)
+    if n_samples is None:
+        return _tr_als(x, cores, tol, maxiter=maxiter, solve=solve)
+    sample_key = jax.random.fold_in(_checks.prng_key("key", key), 1)
+    n_probe = min(1000, math.prod(x.shape))
+    return _tr_als_sampled(
+        x, cores, sample_key, tol, maxiter=maxiter, n_samples=n_samples,
+        uniform=sampling == "uniform", n_probe=n_probe,
+    )  # fmt: skip

@@ -118,3 +118,35 @@ def test_tr_als_init_and_errors():
         lrjax.tr_svd(x, (2, 2, 2, 3))
     with pytest.raises(ValueError, match="`mode`"):
         lrjax.tr_svd(x, 2, mode=3)
+
+
+@pytest.mark.parametrize(("shape", "rank", "sampling"), [(*SMALL, "leverage"), (*CUBE, "uniform")])
+def test_tr_als_sampled_on_tensorlys_scenario(shape, rank, sampling):
+    """TensorLy's test_tensor_ring_als_sampled: 300 sampled rows per core, error below 1e-2;
+    the same key gives the same run."""
+    x, _ = _planted(shape, rank, 1)
+    kw = dict(init="random", key=jax.random.key(1), n_samples=300, sampling=sampling, maxiter=40)
+    res = lrjax.tr_als(x, rank, **kw)
+    assert res.tr.rank == rank and float(res.info.error) < 1e-2
+    np.testing.assert_allclose(
+        float(res.info.error), np.linalg.norm(res.tr.to_dense() - x) / np.linalg.norm(x)
+    )
+    again = lrjax.tr_als(x, rank, **kw)
+    np.testing.assert_array_equal(again.tr.to_dense(), res.tr.to_dense())
+    with pytest.raises(ValueError, match="`sampling`"):
+        lrjax.tr_als(x, rank, **{**kw, "sampling": "stratified"})
+    with pytest.raises(ValueError, match="`n_samples`"):
+        lrjax.tr_als(x, rank, **{**kw, "n_samples": 0})
+
+
+def test_leverage_scores_match_a_qr_and_drive_the_sampled_sweeps():
+    from lrjax.decomposition._tr import _leverage
+
+    core = jax.random.normal(jax.random.key(0), (2, 9, 3))
+    g = np.moveaxis(np.asarray(core), 1, 0).reshape(9, -1)
+    q = np.linalg.qr(g)[0]
+    np.testing.assert_allclose(_leverage(core), (q * q).sum(1) / 6, atol=1e-12)
+    # tall cores (I_k > r_k r_{k+1}): the leverage path, against the full ALS
+    x, _ = _planted((14, 12, 13), (2, 2, 2, 2), 5)
+    sampled = lrjax.tr_als(x, 2, n_samples=80, key=jax.random.key(0), maxiter=30)
+    assert float(sampled.info.error) < 1e-2
