@@ -52,7 +52,10 @@ def test_roofline_tiny_run_measures_its_bounds_and_every_routine(tmp_path):
     t_ms = float(re.search(r"randomized_svd.*?\| ([0-9.]+) ms", text).group(1))
     pct = int(re.search(r"randomized_svd.*?\| ([0-9]+)% of GEMM", text).group(1))
     want = 2.0 * m * n * (k + 10) * (2 + 2 * 4) / (t_ms / 1e3) / (gemm * 1e9)
-    assert abs(pct - 100 * want) <= 1 + 0.02 * 100 * want  # rounding of the printed figures
+    # the printed figures are rounded (GEMM to 0.1 GFLOP/s, the time to 0.01 ms): on a slow or
+    # loaded machine (GEMM near 1 GFLOP/s) that rounding alone moves the fraction by ~5 %
+    rounding = 0.02 + 0.05 / gemm + 0.005 / t_ms
+    assert abs(pct - 100 * want) <= 1 + rounding * 100 * want
 
 
 def test_first_call_measures_a_cold_and_a_cached_process():
