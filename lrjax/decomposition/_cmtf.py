@@ -16,7 +16,7 @@ from ..linalg import mttkrp
 from ..solvers import SolverInfo
 from ..solvers._loop import iterate
 from ..tensors import CPTensor
-from ._common import init_factors
+from ._common import init_factors, solve_gram
 
 __all__ = ["CMTFResult", "cmtf"]
 
@@ -30,12 +30,6 @@ class CMTFResult(NamedTuple):
     info: SolverInfo
 
 
-def _solve(gram, rhs):
-    """``rhs gram^{-1}`` for a symmetric PSD ``gram`` (a tiny ridge keeps it defined)."""
-    ridge = 1e-12 * jnp.maximum(jnp.trace(gram), 1.0) * jnp.eye(gram.shape[0], dtype=gram.dtype)
-    return jnp.linalg.solve(gram + ridge, rhs.T).T
-
-
 def _models(factors, v):
     ones = jnp.ones(v.shape[1], v.dtype)
     return CPTensor(ones, tuple(factors)), CPTensor(ones, (factors[0], v))
@@ -45,7 +39,7 @@ def _models(factors, v):
 def _cmtf(x, y, mask_x, mask_y, key, tol, *, rank, init, maxiter):
     n_modes = x.ndim
     factors0 = init_factors(x, key, rank, init)
-    v0 = _solve(factors0[0].T @ factors0[0], y.T @ factors0[0])
+    v0 = solve_gram(factors0[0].T @ factors0[0], y.T @ factors0[0])
     norm_sq = jnp.sum(mask_x * x * x) + jnp.sum(mask_y * y * y)
 
     def sweep(state, data):
@@ -62,8 +56,8 @@ def _cmtf(x, y, mask_x, mask_y, key, tol, *, rank, init, maxiter):
             rhs = mttkrp(xf, factors, n)
             if n == 0:  # the shared factor also fits the matrix
                 gram, rhs = gram + v.T @ v, rhs + yf @ v
-            factors[n] = _solve(gram, rhs)
-        v = _solve(factors[0].T @ factors[0], yf.T @ factors[0])
+            factors[n] = solve_gram(gram, rhs)
+        v = solve_gram(factors[0].T @ factors[0], yf.T @ factors[0])
         tensor_model, matrix_model = _models(factors, v)
         x_hat, y_hat = tensor_model.to_dense(), matrix_model.to_dense()
         res = jnp.sum(mask_x * (x - x_hat) ** 2) + jnp.sum(mask_y * (y - y_hat) ** 2)

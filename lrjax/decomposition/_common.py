@@ -25,6 +25,14 @@ def split_step(mat: Array, rank: int) -> tuple[Array, Array]:
     return u, factor_gemm(u, mat, contract=0)
 
 
+def solve_gram(gram: Array, rhs: Array) -> Array:
+    """``rhs gram^{-1}`` for a symmetric PSD Gram matrix (a ridge of ``1e-12 max(tr, 1)``
+    keeps it defined when a factor is rank deficient): the least-squares update of one factor
+    from its MTTKRP ``rhs``."""
+    ridge = 1e-12 * jnp.maximum(jnp.trace(gram), 1.0) * jnp.eye(gram.shape[0], dtype=gram.dtype)
+    return jnp.linalg.solve(gram + ridge, rhs.T).T
+
+
 def hals_columns(a: Array, m: Array, v: Array) -> Array:
     """One pass of HALS column updates ``a_r <- max(0, a_r + (m_r - A v_r) / v_rr)`` for
     ``min_{A >= 0} ||X - A B^T||`` with ``m = X B`` and ``v = B^T B``."""

@@ -16,7 +16,7 @@ from .._numeric import relative, relative_error
 from ..linalg import mttkrp
 from ..solvers._loop import iterate
 from ..tensors import CPTensor
-from ._common import init_factors
+from ._common import init_factors, solve_gram
 from ._cp import CPResult
 
 __all__ = ["cp_constrained"]
@@ -43,11 +43,6 @@ def _admm_mode(h, u, k, gram, prox, hyper, inner):
     return jax.lax.fori_loop(0, inner, step, (h, u))
 
 
-def _ls_mode(k, gram):
-    ridge = 1e-12 * jnp.maximum(jnp.trace(gram), 1.0)
-    return jnp.linalg.solve(gram + ridge * jnp.eye(gram.shape[0], dtype=gram.dtype), k.T).T
-
-
 @functools.partial(jax.jit, static_argnames=("proxes", "inner", "maxiter"))
 def _cp_constrained(x, factors0, hypers, tol, *, proxes, inner, maxiter):
     n_modes = x.ndim
@@ -62,7 +57,7 @@ def _cp_constrained(x, factors0, hypers, tol, *, proxes, inner, maxiter):
             k = mttkrp(x, factors, n)
             gram = functools.reduce(jnp.multiply, [grams[m] for m in range(n_modes) if m != n])
             if proxes[n] is None:
-                factors[n] = _ls_mode(k, gram)
+                factors[n] = solve_gram(gram, k)
             else:
                 factors[n], duals[n] = _admm_mode(
                     factors[n], duals[n], k, gram, proxes[n], hypers[n], inner

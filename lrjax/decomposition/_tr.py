@@ -168,15 +168,20 @@ def _cyclic_unfolding(x, k):
     return jnp.transpose(x, order).reshape(x.shape[k], -1)
 
 
+def _ridge(gram):
+    """``ρ I`` with ``ρ = 10 n ε tr(gram)``: keeps a Cholesky factor of a singular PSD ``gram``
+    defined."""
+    n = gram.shape[0]
+    rho = 10 * n * jnp.finfo(gram.dtype).eps * jnp.maximum(jnp.trace(gram), 1e-30)
+    return rho * jnp.eye(n, dtype=gram.dtype)
+
+
 def _solve_psd(gram, rhs, refine=2):
     """``rhs @ inv(gram)`` for a symmetric PSD ``gram``: a Cholesky solve of ``gram + ρI``
     with ``ρ = 10 n ε tr(gram)`` (defined when over-specified ranks make ``gram`` singular),
     then ``refine`` steps of iterative refinement with the same factor, which remove the
     ridge's bias on the well-determined directions (rate ``ρ / (λ + ρ)`` per step)."""
-    n = gram.shape[0]
-    eps = jnp.finfo(gram.dtype).eps
-    ridge = 10 * n * eps * jnp.maximum(jnp.trace(gram), jnp.finfo(gram.dtype).tiny)
-    factor = jsl.cho_factor(gram + ridge * jnp.eye(n, dtype=gram.dtype), lower=True)
+    factor = jsl.cho_factor(gram + _ridge(gram), lower=True)
     w = jsl.cho_solve(factor, rhs.T).T
     for _ in range(refine):
         w = w + jsl.cho_solve(factor, (rhs - w @ gram).T).T
@@ -240,23 +245,12 @@ def _leverage(core):
     if g.shape[0] <= g.shape[1]:  # full row rank (generically): every leverage score is 1
         return jnp.full((g.shape[0],), 1.0 / g.shape[0], g.dtype)
     # the diagonal of the hat matrix g (g^T g)^-1 g^T by a ridged Cholesky solve of the small
-    # Gram matrix (a QR per core compiled several times slower)
+    # Gram matrix
     gram = g.T @ g
     factor = jsl.cho_factor(gram + _ridge(gram), lower=True)
     lev = jnp.sum(g * jsl.cho_solve(factor, g.T).T, axis=1)
     lev = jnp.maximum(lev, 0.0) + jnp.finfo(g.dtype).eps
     return lev / jnp.sum(lev)
-
-
-def _ridge(gram):
-    n = gram.shape[0]
-    return (
-        10
-        * n
-        * jnp.finfo(gram.dtype).eps
-        * jnp.maximum(jnp.trace(gram), 1e-30)
-        * jnp.eye(n, dtype=gram.dtype)
-    )
 
 
 def _sampled_sweep(cores, data, *, n_samples, uniform):
@@ -267,7 +261,7 @@ def _sampled_sweep(cores, data, *, n_samples, uniform):
     key = jax.random.wrap_key_data(key_data)
     n = x.ndim
     cores = list(cores)
-    keys = jax.random.split(key, n + 1)
+    keys = jax.random.split(key, n)
 
     def distribution(j):
         if uniform:

@@ -65,3 +65,26 @@ class TensorLyAPI(abc.ABC):
         mode %= ndim
         x = self.to_dense()
         return jnp.moveaxis(x, mode, 0).reshape(self.shape[mode], -1)
+
+
+class CoreSequence:
+    """TensorLy's sequence protocol of a chain of cores (TT tensors and matrices, tensor
+    rings): ``len(t)``, ``t[k]``, iteration, and ``ndim`` as the number of cores."""
+
+    cores: tuple
+
+    @property
+    def ndim(self) -> int:
+        """Number of cores (modes of a TT tensor or a tensor ring)."""
+        return len(self.cores)
+
+    def __iter__(self):
+        """The cores, as TensorLy's ``TTTensor`` / ``TTMatrix`` / ``TRTensor``."""
+        return iter(self.cores)
+
+    def __len__(self) -> int:
+        return len(self.cores)
+
+    def __getitem__(self, index: int):
+        """Core ``index``, as in TensorLy."""
+        return self.cores[index]

@@ -8,12 +8,12 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._base import TensorLyAPI, has_shape
+from ._base import CoreSequence, TensorLyAPI, has_shape
 
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
-class TRTensor(TensorLyAPI):
+class TRTensor(CoreSequence, TensorLyAPI):
     r"""A tensor ring :math:`\mathcal{X}_{i_0 \dots i_{N-1}} = \operatorname{tr}\big(
     G_0[:, i_0, :]\, G_1[:, i_1, :] \cdots G_{N-1}[:, i_{N-1}, :]\big)`.
 
@@ -63,11 +63,6 @@ class TRTensor(TensorLyAPI):
         return tuple(c.shape[-2] for c in self.cores)
 
     @property
-    def ndim(self) -> int:
-        """Number of cores (modes)."""
-        return len(self.cores)
-
-    @property
     def rank(self) -> tuple[int, ...]:
         """TR ranks ``(r_0, r_1, ..., r_{N-1}, r_0)`` (TensorLy's convention)."""
         return (self.cores[0].shape[-3], *(c.shape[-1] for c in self.cores))
@@ -93,14 +88,3 @@ class TRTensor(TensorLyAPI):
         for core in self.cores[1:]:
             m = jnp.einsum("acbd,bie,dif->acef", m, core, core, optimize=True)
         return jnp.sqrt(jnp.maximum(jnp.einsum("acac->", m), 0.0))
-
-    def __iter__(self):
-        """The cores, as TensorLy's ``TRTensor``."""
-        return iter(self.cores)
-
-    def __len__(self) -> int:
-        return len(self.cores)
-
-    def __getitem__(self, index: int):
-        """Core ``index``, as in TensorLy."""
-        return self.cores[index]

@@ -10,10 +10,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._base import TensorLyAPI, has_shape
+from ._base import CoreSequence, TensorLyAPI, has_shape
 
 
-class _TensorTrain(TensorLyAPI):
+class _TensorTrain(CoreSequence, TensorLyAPI):
     """What TT tensors and TT-matrices share: the core checks, ranks, the sequence protocol
     (TensorLy's), the arithmetic operators and the norm. ``_mode_axes`` is the number of mode
     axes per core (1 for a tensor, 2 for a matrix)."""
@@ -45,11 +45,6 @@ class _TensorTrain(TensorLyAPI):
                 )
 
     @property
-    def ndim(self) -> int:
-        """Number of cores (modes of a TT tensor)."""
-        return len(self.cores)
-
-    @property
     def rank(self) -> tuple[int, ...]:
         """TT ranks ``(1, r_1, ..., r_{N-1}, 1)``."""
         return (1, *(c.shape[-1] for c in self.cores))
@@ -61,17 +56,6 @@ class _TensorTrain(TensorLyAPI):
 
         this: Any = self  # a TTTensor or a TTMatrix
         return jnp.sqrt(jnp.maximum(tt_inner(this, this), 0.0))
-
-    def __iter__(self):
-        """The cores, as TensorLy's ``TTTensor`` / ``TTMatrix``."""
-        return iter(self.cores)
-
-    def __len__(self) -> int:
-        return len(self.cores)
-
-    def __getitem__(self, index: int):
-        """Core ``index``, as in TensorLy."""
-        return self.cores[index]
 
     def __add__(self, other):
         from ._tt_arith import tt_add
