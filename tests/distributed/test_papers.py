@@ -1,6 +1,7 @@
-"""The two distributed papers on 8 CPU devices: DGD+LOCAL reaches exact consensus on the
+"""The two distributed papers on CPU devices: DGD+LOCAL (8 devices) reaches exact consensus on the
 centralized subspace (ring and torus) while plain DGD keeps an O(step) gap; decentralized
-sketching recovers a low-rank matrix above its phase transition, sharded like on one device."""
+sketching (4 devices) recovers a low-rank matrix above its phase transition, sharded like on
+one device."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ import lrjax.distributed as ld
 
 RING = jax.make_mesh((8,), ("x",), axis_types=(AxisType.Explicit,))
 TORUS = jax.make_mesh((2, 4), ("a", "b"), axis_types=(AxisType.Explicit,) * 2)
+# The sketching tests shard over 4 of the devices: on 8 CPU devices sharing the machine's
+# cores, the sharded FISTA ran 2x slower than on 4 (measured) and shows nothing more.
+RING4 = jax.make_mesh((4,), ("x",), axis_types=(AxisType.Explicit,), devices=jax.devices()[:4])
 
 
 def _planted(m=30, r=4, n=80, key=1):
@@ -147,8 +151,8 @@ def _low_rank(d, t, r, key):
 def _recover(x, sketch, *, sharded, key=10):
     a, y = ld.sketch_columns(x, sketch, key=jax.random.key(key))
     if sharded:
-        a = jax.device_put(a, NamedSharding(RING, P("x")))
-        y = jax.device_put(y, NamedSharding(RING, P("x")))
+        a = jax.device_put(a, NamedSharding(RING4, P("x")))
+        y = jax.device_put(y, NamedSharding(RING4, P("x")))
     res = ld.recover_sketched(a, y, lam=1e-3, stages=8, maxiter=300)
     return res, float(jnp.linalg.norm(res.x.T - x) / jnp.linalg.norm(x))
 
@@ -169,7 +173,7 @@ def test_sketched_recovery_above_and_below_the_phase_transition():
 def test_sketched_recovery_under_jit_vmap_and_grad():
     x = _low_rank(8, 64, 1, key=3)
     a, y = ld.sketch_columns(x, 4, key=jax.random.key(3))
-    put = lambda t: jax.device_put(t, NamedSharding(RING, P("x")))
+    put = lambda t: jax.device_put(t, NamedSharding(RING4, P("x")))
     run = lambda a, y, lam: ld.recover_sketched(a, y, lam=lam, stages=2, maxiter=150).x
     eager = run(a, y, 1e-3)
     np.testing.assert_allclose(jax.jit(run)(put(a), put(y), 1e-3), eager, atol=1e-10)
