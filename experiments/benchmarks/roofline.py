@@ -178,7 +178,7 @@ def main(argv=None) -> list[str]:
         f"host {platform.machine()}, {platform.system()}; jax {jax.__version__}.",
         "",
         f"Measured in this run: GEMM {flops / 1e9:.1f} GFLOP/s ({s['gemm']}^2 matmul); read "
-        f"bandwidth {bandwidth / 1e9:.1f} GB/s (`jnp.sum` over {s['cp'][0]}^3). Times are the "
+        f"bandwidth {bandwidth / 1e9:.3g} GB/s (`jnp.sum` over {s['cp'][0]}^3). Times are the "
         f"best of {r} calls after a warm-up (compilation excluded).",
         "",
         "| routine | time | fraction of its bound |",
