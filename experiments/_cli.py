@@ -11,6 +11,7 @@ processes of a multi-process run that do not come together stop with exit status
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 from collections.abc import Callable, Sequence
@@ -120,9 +121,18 @@ def check_common(config) -> list[str]:
     return problems
 
 
+def _resolve(run: Callable[..., object] | str) -> Callable[..., object]:
+    """``run`` itself, or the function a ``"package.module:function"`` string names
+    (imported only when the run starts: ``--help`` and rejected configs never import JAX)."""
+    if callable(run):
+        return run
+    module, _, attr = run.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
 def launch(
     name: str,
-    run: Callable[..., object],
+    run: Callable[..., object] | str,
     *,
     validate: Validator | None = None,
     before_run: Callable[[object], None] | None = None,
@@ -133,7 +143,8 @@ def launch(
 
     Args:
         name: the experiment's package name.
-        run: ``run(config, workdir)``.
+        run: ``run(config, workdir)``, or ``"package.module:run"`` to import it only once the
+            config has passed its checks (``--help`` then answers in a fraction of a second).
         validate: ``validate(config) -> list of problems`` (one line each); any problem stops
             the launch with exit status 2 before anything runs.
         before_run: called with the checked config just before ``run`` (logging set-up).
@@ -157,7 +168,7 @@ def launch(
         if before_run is not None:
             before_run(cfg)
         try:
-            run(cfg, workdir.value)  # each runner locks its workdir (WorkdirLock)
+            _resolve(run)(cfg, workdir.value)  # each runner locks its workdir (WorkdirLock)
         except WorkdirBusy as err:
             print(f"error: {err}", file=sys.stderr)
             sys.exit(3)

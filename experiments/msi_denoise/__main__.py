@@ -1,7 +1,6 @@
 """Command line: python -m experiments.msi_denoise --config=... --workdir=..."""
 
 from experiments._cli import launch
-from experiments.msi_denoise.main import run
 
 if __name__ == "__main__":
-    launch("msi_denoise", run)
+    launch("msi_denoise", "experiments.msi_denoise.main:run")

@@ -4,7 +4,6 @@ from absl import logging
 
 from experiments._cli import launch
 from experiments.polyphonic.configuration import validate
-from experiments.polyphonic.main import run
 
 
 def _quiet_orbax(config) -> None:
@@ -13,4 +12,6 @@ def _quiet_orbax(config) -> None:
 
 
 if __name__ == "__main__":
-    launch("polyphonic", run, validate=validate, before_run=_quiet_orbax)
+    launch(
+        "polyphonic", "experiments.polyphonic.main:run", validate=validate, before_run=_quiet_orbax
+    )
