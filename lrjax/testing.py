@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _checks
+from . import _checks, _random
 from .linalg._small import orthonormalize
 from .tensors import CPTensor, LowRankMatrix, TTTensor, TuckerTensor
 
@@ -64,11 +64,11 @@ def random_cp(
     keys = jax.random.split(key, len(shape) + 1)
     factors = []
     for k, size in zip(keys[1:], shape, strict=True):
-        f = jax.random.normal(k, (size, rank), dtype=dtype)
+        f = _random.normal(k, (size, rank), dtype=dtype)
         if normalize:
             f = f / jnp.linalg.norm(f, axis=0)
         factors.append(f)
-    weights = jax.random.uniform(keys[0], (rank,), dtype=dtype, minval=1.0, maxval=2.0)
+    weights = _random.uniform(keys[0], (rank,), dtype=dtype, minval=1.0, maxval=2.0)
     return CPTensor(weights, tuple(factors))
 
 
@@ -89,9 +89,9 @@ def random_tucker(
             raise ValueError(f"`ranks[{i}]` must be at most shape[{i}] = {n}, got {r}.")
     dtype = dtype or jnp.result_type(float)
     keys = jax.random.split(key, len(shape) + 1)
-    core = jax.random.normal(keys[0], tuple(ranks), dtype=dtype)
+    core = _random.normal(keys[0], tuple(ranks), dtype=dtype)
     factors = tuple(
-        orthonormalize(jax.random.normal(k, (size, r), dtype=dtype))
+        orthonormalize(_random.normal(k, (size, r), dtype=dtype))
         for k, size, r in zip(keys[1:], shape, ranks, strict=True)
     )
     return TuckerTensor(core, factors)
@@ -113,7 +113,7 @@ def random_tt(
     full = (1, *ranks, 1)
     keys = jax.random.split(key, len(shape))
     cores = tuple(
-        jax.random.normal(k, (full[i], size, full[i + 1]), dtype=dtype)
+        _random.normal(k, (full[i], size, full[i + 1]), dtype=dtype)
         for i, (k, size) in enumerate(zip(keys, shape, strict=True))
     )
     return TTTensor(cores)
@@ -138,9 +138,9 @@ def random_low_rank(
         raise ValueError(f"`rank` must be at most min(shape) = {min(shape)}, got {rank}.")
     dtype = dtype or jnp.result_type(float)
     ku, ks, kv = jax.random.split(key, 3)
-    u = orthonormalize(jax.random.normal(ku, (shape[0], rank), dtype=dtype))
-    v = orthonormalize(jax.random.normal(kv, (shape[1], rank), dtype=dtype))
-    s = jnp.sort(jax.random.uniform(ks, (rank,), dtype=dtype, minval=1.0, maxval=2.0))[::-1]
+    u = orthonormalize(_random.normal(ku, (shape[0], rank), dtype=dtype))
+    v = orthonormalize(_random.normal(kv, (shape[1], rank), dtype=dtype))
+    s = jnp.sort(_random.uniform(ks, (rank,), dtype=dtype, minval=1.0, maxval=2.0))[::-1]
     return LowRankMatrix(u, s, v.T)
 
 
@@ -165,10 +165,10 @@ def random_low_rank_plus_sparse(
     _checks.scalar("fraction", fraction, lambda v: 0 <= v <= 1, "in [0, 1]")
     dtype = dtype or jnp.result_type(float)
     kx, ky, ks, kv = jax.random.split(key, 4)
-    x = jax.random.normal(kx, (n, rank), dtype=dtype) / np.sqrt(n)
-    y = jax.random.normal(ky, (n, rank), dtype=dtype)
-    signs = jnp.where(jax.random.bernoulli(kv, 0.5, (n, n)), 1.0, -1.0).astype(dtype)
-    sparse = jnp.where(jax.random.bernoulli(ks, fraction, (n, n)), signs, 0.0)
+    x = _random.normal(kx, (n, rank), dtype=dtype) / np.sqrt(n)
+    y = _random.normal(ky, (n, rank), dtype=dtype)
+    signs = jnp.where(_random.bernoulli(kv, 0.5, (n, n)), 1.0, -1.0).astype(dtype)
+    sparse = jnp.where(_random.bernoulli(ks, fraction, (n, n)), signs, 0.0)
     return x @ y.T, sparse
 
 

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _random
 from ._common import PricingProblem, best_coordinates, check_problem
 
 METHODS = ("gdg", "opok", "opol")
@@ -75,7 +75,7 @@ def _fkm(problem, dim):
 
 
 def _sphere(key, k, dtype):
-    g = jax.random.normal(key, (k,), dtype)
+    g = _random.normal(key, (k,), dtype)
     return g / jnp.linalg.norm(g)
 
 
@@ -83,7 +83,7 @@ def _demand(problem, p, t):
     """Observed demand ``q_t`` at prices ``p`` and the expected revenue ``f_t(U^T p)``."""
     y = problem.u.T @ p
     c = problem.z[t] - problem.v[t] @ y
-    eps = problem.noise_scale * jax.random.normal(
+    eps = problem.noise_scale * _random.normal(
         jax.random.fold_in(problem.noise_key, t), p.shape, p.dtype
     )
     return problem.u @ c + eps, y @ c
@@ -127,7 +127,7 @@ def _dynamic_pricing(problem, key, features, eta, delta, *, method, rank):
     elif method == "opok":
         basis0 = features
     else:
-        basis0, _ = jnp.linalg.qr(jax.random.normal(k_init, (n, rank), dtype))
+        basis0, _ = jnp.linalg.qr(_random.normal(k_init, (n, rank), dtype))
     sigma0 = jnp.zeros((k,), dtype)
 
     def embed(basis, x):

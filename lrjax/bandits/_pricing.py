@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _random
 from ._common import PricingProblem, best_coordinates, check_problem
 
 
@@ -31,22 +31,22 @@ from ._common import PricingProblem, best_coordinates, check_problem
 def _problem(key, noise_scale, radius, drift, *, n_products, rank, horizon):
     dtype = jnp.result_type(float)
     k_u, k_s, k_k, k_z, k_zt, k_vt, k_noise = jax.random.split(key, 7)
-    u, _ = jnp.linalg.qr(jax.random.normal(k_u, (n_products, rank), dtype))
+    u, _ = jnp.linalg.qr(_random.normal(k_u, (n_products, rank), dtype))
     # Symmetric part Q diag(lam) Q^T with lam evenly spread over [1/2, 3/2] for every d, so
     # instances of different rank are equally well conditioned.
-    q, _ = jnp.linalg.qr(jax.random.normal(k_s, (rank, rank), dtype))
+    q, _ = jnp.linalg.qr(_random.normal(k_s, (rank, rank), dtype))
     lam = jnp.linspace(0.5, 1.5, rank, dtype=dtype) if rank > 1 else jnp.ones((1,), dtype)
     sym = (q * lam) @ q.T
-    g = jax.random.normal(k_k, (rank, rank), dtype)
+    g = _random.normal(k_k, (rank, rank), dtype)
     v_mean = sym + 0.25 * (g - g.T) / jnp.sqrt(rank)  # asymmetric cross-elasticities
     # The mean baseline demand puts the unconstrained best price at half the radius.
-    direction = jax.random.normal(k_z, (rank,), dtype)
+    direction = _random.normal(k_z, (rank,), dtype)
     x_half = 0.5 * radius * direction / jnp.linalg.norm(direction)
     z_mean = 2.0 * sym @ x_half
-    z = z_mean + drift * jnp.linalg.norm(z_mean) / jnp.sqrt(rank) * jax.random.normal(
+    z = z_mean + drift * jnp.linalg.norm(z_mean) / jnp.sqrt(rank) * _random.normal(
         k_zt, (horizon, rank), dtype
     )
-    e = jax.random.normal(k_vt, (horizon, rank, rank), dtype)
+    e = _random.normal(k_vt, (horizon, rank, rank), dtype)
     v = v_mean + 0.25 * drift * (e + jnp.swapaxes(e, 1, 2)) / jnp.sqrt(rank)
     return PricingProblem(
         u, z, v, k_noise, jnp.asarray(noise_scale, dtype), jnp.asarray(radius, dtype)

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _random
 from .._numeric import relative_error
 from .._sharding import partitioned
 from ..linalg._svd import leading_left_singular_vectors, svd_flip
@@ -57,7 +57,7 @@ def _init(x, key, ranks, n_blocks):
         if key is None:
             u = leading_left_singular_vectors(unfold(x, n), total)
         else:
-            u = jax.random.normal(keys[n], (x.shape[n], total), x.dtype)
+            u = _random.normal(keys[n], (x.shape[n], total), x.dtype)
         factors.append(jnp.moveaxis(u.reshape(x.shape[n], n_blocks, rank), 1, 0))
     # Each block's core: x projected on that block's bases (exact for orthonormal bases).
     cores = jnp.stack(

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
+from .. import _random
 from .._numeric import relative
 from ..linalg._gemm import factor_gemm
 from ..linalg._svd import leading_left_singular_vectors
@@ -80,10 +81,10 @@ def init_factors(x, key, rank, init):
             k = min(rank, size)
             u = leading_left_singular_vectors(unfold(x, n), k)
             if k < rank:
-                extra = jax.random.normal(keys[n], (size, rank - k), dtype=x.dtype)
+                extra = _random.normal(keys[n], (size, rank - k), dtype=x.dtype)
                 u = jnp.concatenate([u, extra / safe_norms(extra)], axis=1)
         else:
-            u = jax.random.normal(keys[n], (size, rank), dtype=x.dtype)
+            u = _random.normal(keys[n], (size, rank), dtype=x.dtype)
             u = u / safe_norms(u)
         factors.append(u)
     return tuple(factors)

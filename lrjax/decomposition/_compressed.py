@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _random
 from .._numeric import relative, relative_error
 from .._sharding import partitioned
 from ..linalg._sketches import SKETCH_TYPES
@@ -59,7 +59,7 @@ class CompressedFactorizationResult(NamedTuple):
 
 
 def _nonneg_init(key, shape, scale, dtype):
-    return jax.random.uniform(key, shape, dtype=dtype, minval=0.1, maxval=1.0) * scale
+    return _random.uniform(key, shape, dtype=dtype, minval=0.1, maxval=1.0) * scale
 
 
 def _error(norm_sq, fit, model):

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _random
 from .._numeric import relative_error
 from ..linalg import khatri_rao, unfold
 from ..solvers._loop import iterate
@@ -47,7 +47,7 @@ def _cp_apr(x, key, tol, kappa, kappa_tol, eps, *, rank, maxiter, inner):
     keys = jax.random.split(key, n_modes)
     factors0 = []
     for k, size in zip(keys, x.shape, strict=True):
-        f = jax.random.uniform(k, (size, rank), x.dtype, 0.1, 1.0)
+        f = _random.uniform(k, (size, rank), x.dtype, 0.1, 1.0)
         factors0.append(f / jnp.sum(f, axis=0))  # stochastic columns
     total = jnp.sum(x)
     weights0 = jnp.full((rank,), total / rank, x.dtype)  # the model's total matches the data's

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _random
 from ..solvers._loop import iterate
 from ._common import canonical_cp, dense_cp, safe_norms
 from ._cp import CPResult
@@ -147,10 +147,10 @@ def _start(x, w, key, rank, nonneg, small):
     log-link losses (``small``), whose model is a log-rate or a logit."""
     keys = jax.random.split(key, x.ndim)
     if nonneg:
-        factors = [jax.random.uniform(k, (n, rank), x.dtype, 0.1, 1.0) for k, n in
+        factors = [_random.uniform(k, (n, rank), x.dtype, 0.1, 1.0) for k, n in
                    zip(keys, x.shape, strict=True)]  # fmt: skip
     else:
-        factors = [jax.random.normal(k, (n, rank), x.dtype) for k, n in
+        factors = [_random.normal(k, (n, rank), x.dtype) for k, n in
                    zip(keys, x.shape, strict=True)]  # fmt: skip
     model = dense_cp(factors)
     target = jnp.sqrt(jnp.sum(w * x * x) / jnp.maximum(jnp.sum(w), 1.0))

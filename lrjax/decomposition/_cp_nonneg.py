@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _random
 from .._numeric import relative_error
 from .._sharding import partitioned
 from ..solvers._loop import iterate
@@ -26,7 +26,7 @@ def _hals_sweep(factors, data):
 def _cp_nonneg(x, key, tol, *, rank, maxiter, diff):
     keys = jax.random.split(key, x.ndim)
     factors0 = tuple(
-        jax.random.uniform(k, (size, rank), dtype=x.dtype, minval=0.1, maxval=1.0)
+        _random.uniform(k, (size, rank), dtype=x.dtype, minval=0.1, maxval=1.0)
         for k, size in zip(keys, x.shape, strict=True)
     )
     scale = jnp.sqrt(jnp.sum(x * x)) ** (1.0 / x.ndim)  # start near the data's magnitude

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _random
 from .._numeric import relative, relative_error
 from ..solvers._loop import iterate
 from ._common import canonical_cp, init_factors, safe_norms
@@ -52,8 +52,7 @@ def _cp_randomized(x, key, tol, *, rank, n_samples, init, maxiter, sampling):
     if init == "random":  # uniform [0, 1) factors, TensorLy's random start
         keys = jax.random.split(k_init, x.ndim)
         factors0 = tuple(
-            jax.random.uniform(k, (size, rank), x.dtype)
-            for k, size in zip(keys, x.shape, strict=True)
+            _random.uniform(k, (size, rank), x.dtype) for k, size in zip(keys, x.shape, strict=True)
         )
     else:
         factors0 = init_factors(x, k_init, rank, init)

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _random
 from .._numeric import relative_error
 from .._sharding import partitioned
 from ..linalg._svd import leading_left_singular_vectors
@@ -50,7 +50,7 @@ def _init_weights(key, shape, dtype) -> Array:
     """Slice weights to start from: all ones, or uniform in [0.5, 1.5] with a key."""
     if key is None:
         return jnp.ones(shape, dtype)
-    return jax.random.uniform(key, shape, dtype, 0.5, 1.5)
+    return _random.uniform(key, shape, dtype, 0.5, 1.5)
 
 
 def _dedicom_residual(theta, x):

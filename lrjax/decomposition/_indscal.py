@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _random
 from .._numeric import relative_error
 from .._sharding import partitioned
 from ..linalg._svd import leading_left_singular_vectors
@@ -60,7 +60,7 @@ def _indscal(x, key, tol, *, rank, maxiter, diff):
     k = min(rank, size)
     a = leading_left_singular_vectors(unfold(x, 0), k)
     if k < rank:
-        extra = jax.random.normal(key, (size, rank - k), dtype=x.dtype)
+        extra = _random.normal(key, (size, rank - k), dtype=x.dtype)
         a = jnp.concatenate([a, extra / safe_norms(extra)], axis=1)
     gram = (a.T @ a) ** 2
     rhs = jnp.einsum("ir,ijk,jr->kr", a, x, a)

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from .. import _checks
+from .. import _checks, _random
 from .._numeric import relative, relative_error
 from .._sharding import partitioned
 from ..linalg._spectral import svd_guarded
@@ -80,15 +80,15 @@ def _parafac2(x, lengths, key, tol, *, rank, init, maxiter, diff):
         k = min(rank, n_cols)
         c = leading_left_singular_vectors(x.reshape(-1, n_cols).T, k)
         if k < rank:
-            extra = jax.random.normal(key, (n_cols, rank - k), dtype=x.dtype)
+            extra = _random.normal(key, (n_cols, rank - k), dtype=x.dtype)
             c = jnp.concatenate([c, extra / safe_norms(extra)], axis=1)
         a = jnp.ones((n_slices, rank), x.dtype) / jnp.sqrt(n_slices)
         b = jnp.eye(rank, dtype=x.dtype)
     else:
         ka, kb, kc = jax.random.split(key, 3)
-        a = jax.random.uniform(ka, (n_slices, rank), x.dtype, 0.1, 1.0)
-        b = jax.random.normal(kb, (rank, rank), x.dtype)
-        c = jax.random.normal(kc, (n_cols, rank), x.dtype)
+        a = _random.uniform(ka, (n_slices, rank), x.dtype, 0.1, 1.0)
+        b = _random.normal(kb, (rank, rank), x.dtype)
+        c = _random.normal(kc, (n_cols, rank), x.dtype)
         a, b = a / safe_norms(a), b / safe_norms(b)
     data = (x, rows, jnp.sum(x * x))
     step, init_state, attach = extrapolated(_sweep)

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _random
 from .._numeric import relative, relative_error
 from ..solvers import SolverInfo
 from ..solvers._loop import iterate
@@ -330,7 +330,7 @@ def _random_cores(x, key, ranks):
     n = x.ndim
     keys = jax.random.split(key, n)
     return tuple(
-        jax.random.normal(keys[k], (ranks[k], x.shape[k], ranks[(k + 1) % n]), x.dtype)
+        _random.normal(keys[k], (ranks[k], x.shape[k], ranks[(k + 1) % n]), x.dtype)
         / math.sqrt(x.shape[k] * ranks[k])
         for k in range(n)
     )

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _random
 from .._numeric import relative, relative_error
 from .._sharding import partitioned
 from ..linalg._small import orthonormalize
@@ -142,7 +142,7 @@ def _tucker_hooi(x, key, tol, fixed, *, ranks, init, maxiter, diff, free, kept):
                 start[n] = leading_left_singular_vectors(unfold(base, n), ranks[n])
             else:
                 start[n] = orthonormalize(
-                    jax.random.normal(keys[n], (x.shape[n], ranks[n]), dtype=x.dtype)
+                    _random.normal(keys[n], (x.shape[n], ranks[n]), dtype=x.dtype)
                 )
         factors0 = tuple(start)
     factors, info = iterate(sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)

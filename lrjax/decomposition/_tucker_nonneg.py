@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _random
 from .._numeric import relative_error
 from ..linalg import unfold
 from ..solvers._loop import iterate
@@ -21,10 +21,8 @@ __all__ = ["tucker_nonneg"]
 
 def _random_start(x, key, ranks):
     keys = jax.random.split(key, x.ndim + 1)
-    factors = tuple(
-        jax.random.uniform(keys[m], (x.shape[m], r), x.dtype) for m, r in enumerate(ranks)
-    )
-    return jax.random.uniform(keys[-1], ranks, x.dtype), factors
+    factors = tuple(_random.uniform(keys[m], (x.shape[m], r), x.dtype) for m, r in enumerate(ranks))
+    return _random.uniform(keys[-1], ranks, x.dtype), factors
 
 
 @functools.partial(jax.jit, static_argnames=("maxiter",))

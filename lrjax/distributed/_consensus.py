@@ -14,7 +14,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _random
 from .._sharding import partitioned
 from ._layout import Layout, layout_of, require_sharded
 
@@ -196,8 +196,8 @@ def dgd_local(
         y, rank, key, step, mesh, spec, topology, maxiter, record_every
     )
     ku, kv = jax.random.split(key)
-    u0 = init_scale * jax.random.normal(ku, (agents, y.shape[0], rank), y.dtype)
-    v0 = init_scale * jax.random.normal(kv, (y.shape[1], rank), y.dtype)
+    u0 = init_scale * _random.normal(ku, (agents, y.shape[0], rank), y.dtype)
+    v0 = init_scale * _random.normal(kv, (y.shape[1], rank), y.dtype)
     return _launch(y, u0, v0, step, layout=layout, topology=topology, maxiter=maxiter,
                    record_every=record_every)  # fmt: skip
 

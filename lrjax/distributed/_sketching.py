@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _random
 from .._sharding import partitioned
 from ..prox._spectral import prox_nuclear
 from ..solvers._proximal_gradient import ProximalGradientResult, proximal_gradient
@@ -40,7 +40,7 @@ def sketch_columns(
     sketch_size = _checks.positive_int("sketch_size", sketch_size)
     key = _checks.prng_key("key", key)
     d, t = x.shape
-    a = jax.random.normal(key, (t, sketch_size, d), x.dtype) / jnp.sqrt(sketch_size)
+    a = _random.normal(key, (t, sketch_size, d), x.dtype) / jnp.sqrt(sketch_size)
     return a, jnp.einsum("tld,dt->tl", a, x)
 
 

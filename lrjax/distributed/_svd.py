@@ -11,7 +11,7 @@ from jax import lax
 from jax.sharding import PartitionSpec as P
 from jaxtyping import Array, Float
 
-from .. import _checks, _hyper
+from .. import _checks, _hyper, _random
 from .._sharding import partitioned
 from ..linalg._small import cholesky_guarded, gauss_jordan
 from ..linalg._spectral import singular_value_map, svd_guarded
@@ -177,7 +177,7 @@ def _randomized_local(a_blk, omega, *, axes, rank, n_iter):
 @functools.partial(jax.jit, static_argnames=("layout", "rank", "n_oversamples", "n_iter"))
 def _randomized_svd(a, key, *, layout, rank, n_oversamples, n_iter):
     width = min(rank + n_oversamples, a.shape[1])
-    omega = jax.random.normal(key, (a.shape[1], width), dtype=a.dtype)
+    omega = _random.normal(key, (a.shape[1], width), dtype=a.dtype)
     return _smap(
         functools.partial(_randomized_local, axes=layout.axes[0], rank=rank, n_iter=n_iter),
         layout, (layout.spec, P()), (layout.spec, P(), P()),

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
-from .. import _checks
+from .. import _checks, _random
 
 
 def _register(cls):
@@ -232,7 +232,7 @@ def gaussian_sketch(key: jax.Array, m: int, n: int, *, dtype: Any = None) -> Gau
     key = _checks.prng_key("key", key)
     m, n = _sizes(m, n)
     dtype = dtype or jnp.result_type(float)
-    return GaussianSketch(jax.random.normal(key, (m, n), dtype) / math.sqrt(m))
+    return GaussianSketch(_random.normal(key, (m, n), dtype) / math.sqrt(m))
 
 
 def count_sketch(key: jax.Array, m: int, n: int, *, dtype: Any = None) -> CountSketch:
@@ -299,8 +299,8 @@ def sparse_sign_sketch(
         raise ValueError(f"`nnz` must be at most m = {m}, got {nnz}.")
     dtype = dtype or jnp.result_type(float)
     k1, k2 = jax.random.split(key)
-    order = jnp.argsort(jax.random.uniform(k1, (n, m)), axis=1)[:, :nnz]  # distinct rows
-    values = jax.random.rademacher(k2, (nnz, n), dtype) / math.sqrt(nnz)
+    order = jnp.argsort(_random.uniform(k1, (n, m)), axis=1)[:, :nnz]  # distinct rows
+    values = _random.rademacher(k2, (nnz, n), dtype) / math.sqrt(nnz)
     return SparseSignSketch(order.T, values, m)
 
 

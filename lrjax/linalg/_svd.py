@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float
 
-from .. import _checks
+from .. import _checks, _random
 from .._sharding import partitioned
 from ._gemm import factor_gemm
 from ._small import orthonormalize, orthonormalize_rows
@@ -102,7 +102,7 @@ def randomized_range(a, key, width, n_iter):
     """Orthonormal ``(m, width)`` basis approximating the range of ``a`` (Halko Alg. 4.4)."""
     m, n = a.shape
     width = min(width, m, n)
-    omega = jax.random.normal(key, (n, width), dtype=a.dtype)
+    omega = _random.normal(key, (n, width), dtype=a.dtype)
     q = orthonormalize(a @ omega)
 
     def power(_, q):

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float, Int
 
-from .. import _checks
+from .. import _checks, _random
 from ..linalg import svd_flip
 from ..solvers._info import SolverInfo
 from ._common import check_fit, unit_rows
@@ -100,7 +100,7 @@ def _flrml(x, anchors, similar, dissimilar, margin_ratio, tol, key, *, rank, max
     w = jnp.zeros((n, r), dtype).at[anchors].add(v[similar] - v[dissimilar])
     w = w / (counts + 1.0)[:, None]
 
-    rot, _ = jnp.linalg.qr(jax.random.normal(key, (rank, rank), dtype))
+    rot, _ = jnp.linalg.qr(_random.normal(key, (rank, rank), dtype))
     p0 = jnp.zeros((r, rank), dtype).at[:rank].set(rot)
     s0 = jnp.ones((rank,), dtype)
 

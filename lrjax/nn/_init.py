@@ -17,6 +17,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _random
+
 
 def part_std(target_variance: float, paths: int, n_parts: int) -> float:
     """Standard deviation of each of ``n_parts`` factors so the product has ``target_variance``."""
@@ -25,7 +27,7 @@ def part_std(target_variance: float, paths: int, n_parts: int) -> float:
 
 def scaled_normal(key: jax.Array, shape: Sequence[int], std: float, dtype) -> jax.Array:
     """A Gaussian array rescaled so its root-mean-square is exactly ``std``."""
-    z = jax.random.normal(key, tuple(shape), dtype=jnp.float32)
+    z = _random.normal(key, tuple(shape), dtype=jnp.float32)
     z = z * (std / jnp.sqrt(jnp.mean(z * z)))
     return z.astype(dtype)
 
