@@ -4,11 +4,13 @@
 the numbers of a one-dimensional draw of ``prod(shape)`` values reshaped to ``shape``
 (tests/test_random.py checks both settings of ``jax_threefry_partitionable``), but XLA:CPU
 compiles the N-dimensional form far more slowly. Measured on the 2-core machine with the
-default (partitionable) threefry: 0.37 s to compile a ``(60, 5)`` draw against 0.17 s for 300
-values, 0.84 s for ``(7, 9, 11)``; first calls in a fresh process (median of 3) of
-``cp_als(init="random")`` on 60 x 50 x 40: 2.0 s -> 1.55 s, ``tucker_hooi(init="random")``:
-3.2 s -> 2.5 s, ``randomized_svd`` of 300 x 200: 1.6 s -> 1.45 s. lrjax's own draws of
-matrices and tensors go through here.
+default (partitionable) threefry: 0.37 s to compile ``jax.random.bits`` over ``(60, 5)``
+against 0.17 s over 300 values, 0.84 s over ``(7, 9, 11)``. Cold first calls (``python -m
+experiments.benchmarks.first_call``, median of 3 runs alternating with the code before this
+module): ``cp_als(init="random")`` on 60 x 50 x 40 2.9 s -> 2.2 s,
+``tucker_hooi(init="random")`` 3.5 s -> 2.8 s; ``randomized_svd`` of 300 x 200 (one 200 x 20
+draw) unchanged within noise.
+lrjax's own draws of matrices and tensors go through here.
 """
 
 from __future__ import annotations
