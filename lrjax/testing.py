@@ -10,7 +10,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _checks, _random
-from .linalg._small import orthonormalize
 from .tensors import CPTensor, LowRankMatrix, TTTensor, TuckerTensor
 
 
@@ -91,7 +90,7 @@ def random_tucker(
     keys = jax.random.split(key, len(shape) + 1)
     core = _random.normal(keys[0], tuple(ranks), dtype=dtype)
     factors = tuple(
-        orthonormalize(_random.normal(k, (size, r), dtype=dtype))
+        _random.orthonormal(k, size, r, dtype)
         for k, size, r in zip(keys[1:], shape, ranks, strict=True)
     )
     return TuckerTensor(core, factors)
@@ -138,8 +137,8 @@ def random_low_rank(
         raise ValueError(f"`rank` must be at most min(shape) = {min(shape)}, got {rank}.")
     dtype = dtype or jnp.result_type(float)
     ku, ks, kv = jax.random.split(key, 3)
-    u = orthonormalize(_random.normal(ku, (shape[0], rank), dtype=dtype))
-    v = orthonormalize(_random.normal(kv, (shape[1], rank), dtype=dtype))
+    u = _random.orthonormal(ku, shape[0], rank, dtype)
+    v = _random.orthonormal(kv, shape[1], rank, dtype)
     s = jnp.sort(_random.uniform(ks, (rank,), dtype=dtype, minval=1.0, maxval=2.0))[::-1]
     return LowRankMatrix(u, s, v.T)
 

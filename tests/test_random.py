@@ -44,3 +44,14 @@ def test_under_jit_and_vmap_and_with_array_bounds():
         jax.random.uniform(keys[0], (4, 6), jnp.float64, low, low + 1),
     )
     assert _random.normal(keys[0], 5).shape == (5,)  # an int shape, as jax.random takes
+
+
+def test_orthonormal_is_the_cholesky_qr_basis_of_the_same_gaussian_matrix():
+    from lrjax.linalg import orthonormalize
+
+    key = jax.random.key(5)
+    for rows, cols in [(9, 4), (6, 6), (30, 1)]:
+        q = _random.orthonormal(key, rows, cols, jnp.float64)
+        np.testing.assert_allclose(q.T @ q, np.eye(cols), atol=1e-13)
+        ref = orthonormalize(jax.random.normal(key, (rows, cols), jnp.float64))
+        np.testing.assert_allclose(q, ref, atol=1e-11)  # R's diagonal positive in both

@@ -119,15 +119,6 @@ def _partial_sweep(free, kept):
     return sweep
 
 
-def _random_basis(key, size: int, rank: int, dtype) -> Array:
-    """Orthonormal basis of a Gaussian ``(size, rank)`` matrix, the Q of its QR with a positive
-    diagonal R (what :func:`orthonormalize` returns, up to rounding). LAPACK's QR here, outside
-    the loop: the XLA-op CholeskyQR2 took 0.5 s more to compile for three modes."""
-    q, r = jnp.linalg.qr(_random.normal(key, (size, rank), dtype))
-    signs = jnp.sign(jnp.diagonal(r))
-    return q * jnp.where(signs == 0, 1, signs).astype(dtype)
-
-
 @functools.partial(jax.jit, static_argnames=("ranks", "init", "maxiter", "diff", "free", "kept"))
 def _tucker_hooi(x, key, tol, fixed, *, ranks, init, maxiter, diff, free, kept):
     n_modes = x.ndim
@@ -149,7 +140,8 @@ def _tucker_hooi(x, key, tol, fixed, *, ranks, init, maxiter, diff, free, kept):
             if init == "svd":  # leading singular vectors of x projected on the fixed factors
                 start[n] = leading_left_singular_vectors(unfold(base, n), ranks[n])
             else:
-                start[n] = _random_basis(keys[n], x.shape[n], ranks[n], x.dtype)
+                # LAPACK's QR: the XLA-op CholeskyQR2 took 0.5 s more to compile for 3 modes
+                start[n] = _random.orthonormal(keys[n], x.shape[n], ranks[n], x.dtype)
         factors0 = tuple(start)
     factors, info = iterate(sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
     core = project(x, factors, used)
