@@ -65,8 +65,8 @@ def rademacher(key: jax.Array, shape, dtype: DTypeLike = int) -> jax.Array:
 def orthonormal(key: jax.Array, rows: int, cols: int, dtype: DTypeLike = float) -> jax.Array:
     """An orthonormal ``(rows, cols)`` basis of a Gaussian matrix (``cols <= rows``): the Q of
     its QR with R's diagonal made positive, so the same basis as ``lrjax.linalg.orthonormalize``
-    of that matrix up to rounding. LAPACK's QR compiles in a tenth of the time of the XLA-op
-    CholeskyQR2 (0.03 s against 0.2-0.26 s on small matrices, measured).
+    of that matrix up to rounding. A first call of LAPACK's QR took 0.03 s against 0.2-0.26 s
+    for the XLA-op CholeskyQR2 (small matrices, measured with the test suite's compile flags).
     """
     q, r = jnp.linalg.qr(normal(key, (rows, cols), dtype))
     signs = jnp.sign(jnp.diagonal(r))

@@ -52,6 +52,17 @@ def safe_norms(a: Array) -> Array:
     return jnp.where(norms == 0, 1.0, norms)
 
 
+def scale_into_last(factors) -> tuple[Array, ...]:
+    """Unit-norm columns in factors ``0..N-2``, their norms moved into the last factor (the
+    form :func:`canonical_cp` expects)."""
+    out, scale = [], jnp.ones((), factors[-1].dtype)
+    for f in factors[:-1]:
+        norms = safe_norms(f)
+        out.append(f / norms)
+        scale = scale * norms
+    return (*out, factors[-1] * scale)
+
+
 def canonical_cp(factors: tuple[Array, ...]) -> CPTensor:
     """Unit-norm columns, weights sorted descending, largest entry of factors 0..N-2 positive."""
     out = list(factors)

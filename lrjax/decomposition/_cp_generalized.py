@@ -12,7 +12,7 @@ from jaxtyping import Array, Float
 
 from .. import _checks, _random
 from ..solvers._loop import iterate
-from ._common import canonical_cp, dense_cp, safe_norms
+from ._common import canonical_cp, dense_cp, scale_into_last
 from ._cp import CPResult
 
 __all__ = ["cp_generalized"]
@@ -130,12 +130,7 @@ def _cp_generalized(x, w, factors0, param, tol, *, loss, nonneg, maxiter):
         step, state0, (x, w, param), maxiter=maxiter, tol=tol, diff="unroll",
         watch=lambda s: s[0],
     )  # fmt: skip
-    factors = list(state[0])
-    for n in range(len(factors) - 1):  # the scale into the last factor, then canonical form
-        norms = safe_norms(factors[n])
-        factors[n] = factors[n] / norms
-        factors[-1] = factors[-1] * norms
-    cp = canonical_cp(tuple(factors))
+    cp = canonical_cp(scale_into_last(state[0]))
     value = _objective(state[0], x, w, param, loss=loss)
     info = info._replace(error=value, converged=info.converged & jnp.isfinite(value))
     return CPResult(cp, info)

@@ -15,7 +15,7 @@ from ..solvers import levenberg_marquardt
 from ..solvers._implicit import implicit_stationary_point
 from ..solvers._loop import iterate
 from ..tensors._base import letters
-from ._common import canonical_cp, dense_cp, init_factors, safe_norms, weighted_error
+from ._common import canonical_cp, dense_cp, init_factors, scale_into_last, weighted_error
 from ._cp import CPResult, observation_weights
 
 
@@ -32,17 +32,6 @@ def _balanced(factors: tuple[Array, ...], x: Array) -> tuple[Array, ...]:
     out = [f * root for f in factors]
     out[0] = out[0] * jnp.where(lam < 0, -1.0, 1.0)
     return tuple(out)
-
-
-def _scale_into_last(factors: tuple[Array, ...]) -> tuple[Array, ...]:
-    """Unit-norm columns in factors ``0..N-2``, their norms moved into the last factor (the
-    form :func:`~lrjax.decomposition._cp._canonical_cp` expects)."""
-    out, scale = [], jnp.ones((), factors[-1].dtype)
-    for f in factors[:-1]:
-        norms = safe_norms(f)
-        out.append(f / norms)
-        scale = scale * norms
-    return (*out, factors[-1] * scale)
 
 
 def _cp_residual(factors, x, sqrt_w):
@@ -67,7 +56,7 @@ def _cp_opt(x, weights, key, tol, *, rank, init, method, maxiter, diff):
         )
     else:
         factors, info = _lbfgs(factors0, data, tol, maxiter=maxiter)
-    cp = canonical_cp(_scale_into_last(factors))
+    cp = canonical_cp(scale_into_last(factors))
     if weights is None:
         error = relative_error(x, cp.to_dense())
     else:

@@ -12,7 +12,7 @@ from jaxtyping import Array, Float
 from .. import _checks, _random
 from .._numeric import relative, relative_error
 from ..solvers._loop import iterate
-from ._common import canonical_cp, init_factors, safe_norms
+from ._common import canonical_cp, init_factors, scale_into_last
 from ._cp import CPResult
 
 __all__ = ["cp_randomized"]
@@ -93,12 +93,7 @@ def _cp_randomized(x, key, tol, *, rank, n_samples, init, maxiter, sampling):
         diff="unroll",
         watch=lambda s: s[0],
     )
-    factors = list(factors)
-    for n in range(x.ndim - 1):  # move every column's scale into the last factor
-        norms = safe_norms(factors[n])
-        factors[n] = factors[n] / norms
-        factors[-1] = factors[-1] * norms
-    cp = canonical_cp(tuple(factors))
+    cp = canonical_cp(scale_into_last(factors))
     error = relative_error(x, cp.to_dense())
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     return CPResult(cp, info)

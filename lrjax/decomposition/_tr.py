@@ -168,20 +168,14 @@ def _cyclic_unfolding(x, k):
     return jnp.transpose(x, order).reshape(x.shape[k], -1)
 
 
-def _ridge(gram):
-    """``ρ I`` with ``ρ = 10 n ε tr(gram)``: keeps a Cholesky factor of a singular PSD ``gram``
-    defined."""
-    n = gram.shape[0]
-    rho = 10 * n * jnp.finfo(gram.dtype).eps * jnp.maximum(jnp.trace(gram), 1e-30)
-    return rho * jnp.eye(n, dtype=gram.dtype)
-
-
 def _solve_psd(gram, rhs, refine=2):
     """``rhs @ inv(gram)`` for a symmetric PSD ``gram``: a Cholesky solve of ``gram + ρI``
     with ``ρ = 10 n ε tr(gram)`` (defined when over-specified ranks make ``gram`` singular),
     then ``refine`` steps of iterative refinement with the same factor, which remove the
     ridge's bias on the well-determined directions (rate ``ρ / (λ + ρ)`` per step)."""
-    factor = jsl.cho_factor(gram + _ridge(gram), lower=True)
+    n = gram.shape[0]
+    rho = 10 * n * jnp.finfo(gram.dtype).eps * jnp.maximum(jnp.trace(gram), 1e-30)
+    factor = jsl.cho_factor(gram + rho * jnp.eye(n, dtype=gram.dtype), lower=True)
     w = jsl.cho_solve(factor, rhs.T).T
     for _ in range(refine):
         w = w + jsl.cho_solve(factor, (rhs - w @ gram).T).T
@@ -246,9 +240,7 @@ def _leverage(core):
         return jnp.full((g.shape[0],), 1.0 / g.shape[0], g.dtype)
     # the diagonal of the hat matrix g (g^T g)^-1 g^T by a ridged Cholesky solve of the small
     # Gram matrix
-    gram = g.T @ g
-    factor = jsl.cho_factor(gram + _ridge(gram), lower=True)
-    lev = jnp.sum(g * jsl.cho_solve(factor, g.T).T, axis=1)
+    lev = jnp.sum(g * _solve_psd(g.T @ g, g, refine=0), axis=1)
     lev = jnp.maximum(lev, 0.0) + jnp.finfo(g.dtype).eps
     return lev / jnp.sum(lev)
 
