@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
-from .._numeric import relative, relative_error
+from .._numeric import expanded_relative_error, relative, relative_error
 from .._sharding import partitioned
 from ..linalg._mttkrp import rank_first_partial
 from ..linalg._small import spd_inverse
@@ -100,6 +100,24 @@ def _em_sweep(factors, data):
     return new, weighted_error(x, w, dense_cp(new))
 
 
+def _cp_error(x: Array, norm_x_sq: Array, cp: CPTensor) -> Array:
+    """``||x - cp||_F / ||x||_F`` from ``<x, cp>`` (one GEMM pass over ``x``, with the last
+    factor) and the factors' Gram matrices, without the dense reconstruction (which took
+    ~30 ms on 200^3 float64, three sweeps' worth); the dense difference where the expansion's
+    cancellation would cost accuracy (``expanded_relative_error``)."""
+    *lead, last = cp.factors
+    t = jnp.tensordot(x, last, axes=[[x.ndim - 1], [0]])  # (I_0, ..., I_{N-2}, R)
+    idx = letters(x.ndim - 1, skip="z")
+    spec = idx + "z," + ",".join(c + "z" for c in idx) + ",z->"
+    inner = jnp.einsum(spec, t, *lead, cp.weights)
+    gram = functools.reduce(jnp.multiply, [f.T @ f for f in cp.factors])
+    norm_hat_sq = cp.weights @ gram @ cp.weights
+    return expanded_relative_error(
+        norm_x_sq - 2 * inner + norm_hat_sq, norm_x_sq, x.size,
+        lambda: relative_error(x, cp.to_dense()),
+    )  # fmt: skip
+
+
 @functools.partial(jax.jit, static_argnames=("rank", "init", "maxiter", "diff", "line_search"))
 def _cp_als(x, weights, key, tol, *, rank, init, maxiter, diff, line_search=False):
     if weights is None:
@@ -119,7 +137,7 @@ def _cp_als(x, weights, key, tol, *, rank, init, maxiter, diff, line_search=Fals
         factors, info = iterate(sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
     cp = canonical_cp(factors)
     if weights is None:
-        error = relative_error(x, cp.to_dense())
+        error = _cp_error(x, data[1], cp)
     else:
         error = weighted_error(x, weights, cp.to_dense())
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
@@ -178,8 +196,10 @@ def cp_als(
             :func:`cp_opt` (Gauss-Newton) is the stronger tool.
 
     Returns:
-        ``CPResult(cp, info)``; ``info.error`` is the exact relative error
-        ``||x - cp.to_dense()|| / ||x||`` and ``info.history`` the per-sweep error.
+        ``CPResult(cp, info)``; ``info.error`` is the relative error
+        ``||x - cp.to_dense()|| / ||x||``, to 1e-6 relative accuracy or better (from
+        ``<x, cp>`` without a dense reconstruction where the expansion allows it, else from
+        the dense difference), and ``info.history`` the per-sweep error.
 
     Raises:
         ValueError: for a tensor with fewer than 2 modes, NaN/inf in an eager call, a

@@ -187,3 +187,45 @@ def test_bad_weights():
         lrjax.cp_als(x, 2, weights=2 * jnp.ones_like(x))
     with pytest.raises(ValueError, match="must not be all zero"):
         lrjax.cp_als(x, 2, weights=jnp.zeros_like(x))
+
+
+@pytest.mark.parametrize("shape", [(12, 11, 10), (6, 7, 5, 4)])
+def test_final_error_without_the_dense_tensor_equals_the_dense_one(shape):
+    """``info.error`` comes from ``<x, cp>`` (no dense reconstruction) where the expansion is
+    accurate, and from the dense difference where it is not (a near-exact fit, float32): NumPy's
+    dense error either way, and differentiable like it (unrolled sweeps against finite
+    differences of the same error)."""
+    rng = np.random.default_rng(4)
+    noisy = rng.standard_normal(shape)
+    planted = np.asarray(random_cp(jax.random.key(5), shape, 3).to_dense())
+    for x, dtype, rtol in (
+        (noisy, jnp.float64, 1e-10),
+        (planted + 1e-7 * noisy, jnp.float64, 1e-6),  # error ~1e-7: the dense branch
+        (noisy, jnp.float32, 1e-5),
+    ):
+        r = lrjax.cp_als(jnp.asarray(x, dtype), 3, maxiter=50)
+        dense = np.linalg.norm(x - np.asarray(r.cp.to_dense(), np.float64)) / np.linalg.norm(x)
+        np.testing.assert_allclose(float(r.info.error), dense, rtol=rtol)
+    f = lambda x: lrjax.cp_als(x, 3, maxiter=4, tol=0.0, diff="unroll").info.error
+    v = jnp.asarray(rng.standard_normal(shape))
+    g = jax.grad(f)(jnp.asarray(noisy))
+    fd = directional_fd(f, jnp.asarray(noisy), v)
+    np.testing.assert_allclose(float(jnp.vdot(g, v)), float(fd), rtol=1e-5)
+
+
+def test_expanded_relative_error_falls_back_where_the_expansion_cancels():
+    """The expansion is kept only where its rounding error (~eps·sqrt(size)·||x||²) is at most
+    1e-6 of the residual; a smaller or non-finite residual takes the dense branch."""
+    from lrjax._numeric import expanded_relative_error
+
+    dense = lambda: jnp.asarray(-1.0)  # a marker: which branch ran
+    ref = jnp.asarray(4.0)
+    floor = 1e6 * np.finfo(np.float64).eps * 100 * 4.0  # size 10_000
+    assert float(expanded_relative_error(jnp.asarray(1.0), ref, 10_000, dense)) == 0.5
+    assert float(expanded_relative_error(jnp.asarray(1.01 * floor), ref, 10_000, dense)) > 0
+    assert float(expanded_relative_error(jnp.asarray(0.99 * floor), ref, 10_000, dense)) == -1
+    assert float(expanded_relative_error(jnp.asarray(np.nan), ref, 10_000, dense)) == -1
+    assert float(expanded_relative_error(jnp.asarray(0.0), jnp.asarray(0.0), 4, dense)) == -1
+    # float32 at this size: the floor is above the reference itself (error 1), always dense
+    four32, dense32 = jnp.asarray(4.0, jnp.float32), lambda: jnp.asarray(-1.0, jnp.float32)
+    assert float(expanded_relative_error(four32, four32, 10_000, dense32)) == -1

@@ -184,3 +184,29 @@ def test_tucker_with_a_fixed_factor_is_the_tucker_of_the_projected_tensor():
         lrjax.tucker_hooi(jnp.asarray(x), [2, 2, 2], fixed={1: jnp.asarray(f0[1])})
     with pytest.raises(ValueError, match="not in `modes`"):
         lrjax.tucker_hooi(jnp.asarray(x), 2, modes=(0, 2), fixed={1: jnp.asarray(f0[1])})
+
+
+def test_final_error_without_the_dense_tensor_equals_the_dense_one():
+    """``info.error`` comes from the core's norm (and the factors' Gram matrices) where the
+    expansion is accurate: it equals NumPy's dense error, also for a traced fixed factor that
+    is not orthonormal (where ``||x̂|| != ||G||``), and its derivative in that factor is the
+    finite difference of the error."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((9, 8, 7))
+    for r in (
+        lrjax.tucker_hooi(jnp.asarray(x), (3, 2, 4)),
+        lrjax.tucker_hooi(jnp.asarray(x), (3, 4), modes=(0, 2)),
+        lrjax.tucker_hooi(jnp.asarray(x, jnp.float32), (3, 2, 4)),
+    ):
+        dense = np.linalg.norm(x - np.asarray(r.tucker.to_dense(), np.float64)) / np.linalg.norm(x)
+        rtol = 1e-10 if r.tucker.core.dtype == jnp.float64 else 1e-5
+        np.testing.assert_allclose(float(r.info.error), dense, rtol=rtol)
+    u = np.linalg.qr(rng.standard_normal((8, 2)))[0] * np.array([1.3, 0.8])  # not orthonormal
+    fit = jax.jit(lambda u: lrjax.tucker_hooi(jnp.asarray(x), 2, fixed={1: u}, diff="unroll"))
+    r = fit(jnp.asarray(u))
+    dense = np.linalg.norm(x - np.asarray(r.tucker.to_dense())) / np.linalg.norm(x)
+    np.testing.assert_allclose(float(r.info.error), dense, rtol=1e-10)
+    v = rng.standard_normal(u.shape)
+    g = jax.grad(lambda u: fit(u).info.error)(jnp.asarray(u))
+    fd = directional_fd(lambda u: fit(u).info.error, jnp.asarray(u), jnp.asarray(v))
+    np.testing.assert_allclose(float(jnp.vdot(g, v)), float(fd), rtol=1e-5)
