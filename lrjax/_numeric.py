@@ -3,6 +3,8 @@ answer (a zero tensor is fitted exactly by zero factors, with relative error 0).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 
@@ -33,21 +35,33 @@ def relative_error(x: jax.Array, x_hat: jax.Array) -> jax.Array:
 
 # The expansion ||x||² − 2<x, x̂> + ||x̂||² subtracts numbers of size ||x||²: its rounding error
 # is about eps·sqrt(size)·||x||² (sums over `size` terms). It is used only where that is at
-# most 1e-6 of the residual it computes; elsewhere (good fits, float32 on large tensors) the
-# dense residual is.
+# most 1e-6 of the residual it computes; elsewhere (good fits) the dense residual is. Where
+# even an error of 1 would fail that test (float32 above ~70 entries), or the dense residual
+# is cheap anyway (under 2^20 entries: about a millisecond), only the dense branch is built,
+# which keeps small first calls from compiling a branch they would not use.
 EXPANSION_MARGIN = 1e6
+EXPANSION_MIN_SIZE = 2**20
 
 
 def expanded_relative_error(
-    residual_sq: jax.Array, reference_sq: jax.Array, size: int, dense
+    residual_sq: Callable[[], jax.Array],
+    reference_sq: jax.Array,
+    size: int,
+    dtype,
+    dense: Callable[[], jax.Array],
 ) -> jax.Array:
-    """The relative error ``sqrt(residual_sq / reference_sq)`` from a residual computed by the
-    expansion ``||x||² − 2<x, x̂> + ||x̂||²`` (no dense reconstruction, one pass over ``x`` or
-    none), or ``dense()`` (a callable, e.g. ``lambda: relative_error(x, x_hat)``) where the
+    """The relative error ``sqrt(r / reference_sq)`` with ``r = residual_sq()`` computed by
+    the expansion ``||x||² − 2<x, x̂> + ||x̂||²`` (no dense reconstruction: one pass over
+    ``x`` or none), or ``dense()`` (e.g. ``lambda: relative_error(x, x_hat)``) where the
     expansion's cancellation would cost more than a 1e-6 relative accuracy: when
-    ``residual_sq < 1e6·eps·sqrt(size)·reference_sq`` or it is not finite. Under ``jit`` only
-    one branch runs (``lax.cond``; under ``vmap`` both do). Differentiable either way."""
-    eps = jnp.finfo(jnp.result_type(residual_sq)).eps
-    floor = EXPANSION_MARGIN * eps * (size**0.5) * reference_sq
-    accurate = jnp.isfinite(residual_sq) & (residual_sq >= floor) & (reference_sq > 0)
-    return jax.lax.cond(accurate, lambda: relative(residual_sq, reference_sq), dense)
+    ``r < 1e6·eps·sqrt(size)·reference_sq`` or ``r`` is not finite (chosen at run time by
+    ``lax.cond``: under ``jit`` one branch runs, under ``vmap`` both). Only ``dense`` is
+    built when ``size`` is under ``2^20`` or ``1e6·eps·sqrt(size) >= 1`` (float32 above ~70
+    entries; ``size`` and ``dtype`` are static). Differentiable either way."""
+    eps = float(jnp.finfo(dtype).eps)
+    relative_floor = EXPANSION_MARGIN * eps * size**0.5
+    if size < EXPANSION_MIN_SIZE or relative_floor >= 1:
+        return dense()
+    r = residual_sq()
+    accurate = jnp.isfinite(r) & (r >= relative_floor * reference_sq) & (reference_sq > 0)
+    return jax.lax.cond(accurate, lambda: relative(r, reference_sq), dense)

@@ -101,21 +101,23 @@ def _em_sweep(factors, data):
 
 
 def _cp_error(x: Array, norm_x_sq: Array, cp: CPTensor) -> Array:
-    """``||x - cp||_F / ||x||_F`` from ``<x, cp>`` (one GEMM pass over ``x``, with the last
-    factor) and the factors' Gram matrices, without the dense reconstruction (which took
-    ~30 ms on 200^3 float64, three sweeps' worth); the dense difference where the expansion's
-    cancellation would cost accuracy (``expanded_relative_error``)."""
-    *lead, last = cp.factors
-    t = jnp.tensordot(x, last, axes=[[x.ndim - 1], [0]])  # (I_0, ..., I_{N-2}, R)
-    idx = letters(x.ndim - 1, skip="z")
-    spec = idx + "z," + ",".join(c + "z" for c in idx) + ",z->"
-    inner = jnp.einsum(spec, t, *lead, cp.weights)
-    gram = functools.reduce(jnp.multiply, [f.T @ f for f in cp.factors])
-    norm_hat_sq = cp.weights @ gram @ cp.weights
+    """``||x - cp||_F / ||x||_F``; on large float64 tensors from ``<x, cp>`` (one GEMM pass
+    over ``x``, with the last factor) and the factors' Gram matrices, without the dense
+    reconstruction (~30 ms on 200^3 float64, three sweeps' worth); the dense difference
+    where the expansion's cancellation would cost accuracy (``expanded_relative_error``)."""
+
+    def residual_sq():
+        *lead, last = cp.factors
+        t = jnp.tensordot(x, last, axes=[[x.ndim - 1], [0]])  # (I_0, ..., I_{N-2}, R)
+        idx = letters(x.ndim - 1, skip="z")
+        spec = idx + "z," + ",".join(c + "z" for c in idx) + ",z->"
+        inner = jnp.einsum(spec, t, *lead, cp.weights)
+        gram = functools.reduce(jnp.multiply, [f.T @ f for f in cp.factors])
+        return norm_x_sq - 2 * inner + cp.weights @ gram @ cp.weights
+
     return expanded_relative_error(
-        norm_x_sq - 2 * inner + norm_hat_sq, norm_x_sq, x.size,
-        lambda: relative_error(x, cp.to_dense()),
-    )  # fmt: skip
+        residual_sq, norm_x_sq, x.size, x.dtype, lambda: relative_error(x, cp.to_dense())
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("rank", "init", "maxiter", "diff", "line_search"))

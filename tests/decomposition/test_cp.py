@@ -189,43 +189,72 @@ def test_bad_weights():
         lrjax.cp_als(x, 2, weights=jnp.zeros_like(x))
 
 
-@pytest.mark.parametrize("shape", [(12, 11, 10), (6, 7, 5, 4)])
-def test_final_error_without_the_dense_tensor_equals_the_dense_one(shape):
-    """``info.error`` comes from ``<x, cp>`` (no dense reconstruction) where the expansion is
-    accurate, and from the dense difference where it is not (a near-exact fit, float32): NumPy's
-    dense error either way, and differentiable like it (unrolled sweeps against finite
-    differences of the same error)."""
+def test_final_error_without_the_dense_tensor_equals_the_dense_one():
+    """On tensors of 2^20 entries or more (float64), ``info.error`` comes from ``<x, cp>``
+    (no dense reconstruction) where the expansion is accurate, and from the dense difference
+    where it is not (a near-exact fit) or in float32: NumPy's dense error either way."""
     rng = np.random.default_rng(4)
-    noisy = rng.standard_normal(shape)
-    planted = np.asarray(random_cp(jax.random.key(5), shape, 3).to_dense())
+    noisy = rng.standard_normal((128, 96, 90))
+    planted = np.asarray(random_cp(jax.random.key(5), noisy.shape, 3).to_dense())
     for x, dtype, rtol in (
         (noisy, jnp.float64, 1e-10),
+        (noisy.reshape(32, 36, 30, 32), jnp.float64, 1e-10),  # a 4-way einsum
         (planted + 1e-7 * noisy, jnp.float64, 1e-6),  # error ~1e-7: the dense branch
         (noisy, jnp.float32, 1e-5),
     ):
-        r = lrjax.cp_als(jnp.asarray(x, dtype), 3, maxiter=50)
+        r = lrjax.cp_als(jnp.asarray(x, dtype), 3, maxiter=8)
         dense = np.linalg.norm(x - np.asarray(r.cp.to_dense(), np.float64)) / np.linalg.norm(x)
         np.testing.assert_allclose(float(r.info.error), dense, rtol=rtol)
+
+
+def _conds(f, *args) -> int:
+    """The ``lax.cond``s in ``f``'s program, traced anew (JAX's caches cleared)."""
+    jax.clear_caches()
+    return str(jax.make_jaxpr(f)(*args)).count("cond[")
+
+
+def test_final_error_by_the_expansion_is_differentiable(monkeypatch):
+    """The expansion's branch differentiates like the error it computes: the unrolled
+    gradient of ``info.error`` against finite differences (the size limit lowered so that a
+    small tensor takes that branch; JAX's caches cleared so the programs are traced anew)."""
+    from lrjax import _numeric
+
+    rng = np.random.default_rng(6)
+    x = jnp.asarray(rng.standard_normal((9, 7, 8)))
     f = lambda x: lrjax.cp_als(x, 3, maxiter=4, tol=0.0, diff="unroll").info.error
-    v = jnp.asarray(rng.standard_normal(shape))
-    g = jax.grad(f)(jnp.asarray(noisy))
-    fd = directional_fd(f, jnp.asarray(noisy), v)
-    np.testing.assert_allclose(float(jnp.vdot(g, v)), float(fd), rtol=1e-5)
+    before = _conds(f, x)
+    monkeypatch.setattr(_numeric, "EXPANSION_MIN_SIZE", 0)
+    assert _conds(f, x) == before + 1  # the expansion's branch is built
+    r = lrjax.cp_als(x, 3, maxiter=4, tol=0.0)
+    dense = np.linalg.norm(np.asarray(x) - np.asarray(r.cp.to_dense())) / np.linalg.norm(x)
+    np.testing.assert_allclose(float(r.info.error), dense, rtol=1e-10)
+    v = jnp.asarray(rng.standard_normal(x.shape))
+    g = jax.grad(f)(x)
+    np.testing.assert_allclose(float(jnp.vdot(g, v)), float(directional_fd(f, x, v)), rtol=1e-5)
+    jax.clear_caches()  # later tests of this process trace with the real limit
 
 
 def test_expanded_relative_error_falls_back_where_the_expansion_cancels():
     """The expansion is kept only where its rounding error (~eps·sqrt(size)·||x||²) is at most
-    1e-6 of the residual; a smaller or non-finite residual takes the dense branch."""
+    1e-6 of the residual; a smaller or non-finite residual takes the dense branch, and small
+    or float32 tensors build the dense branch alone (the expansion is never evaluated)."""
     from lrjax._numeric import expanded_relative_error
 
     dense = lambda: jnp.asarray(-1.0)  # a marker: which branch ran
-    ref = jnp.asarray(4.0)
-    floor = 1e6 * np.finfo(np.float64).eps * 100 * 4.0  # size 10_000
-    assert float(expanded_relative_error(jnp.asarray(1.0), ref, 10_000, dense)) == 0.5
-    assert float(expanded_relative_error(jnp.asarray(1.01 * floor), ref, 10_000, dense)) > 0
-    assert float(expanded_relative_error(jnp.asarray(0.99 * floor), ref, 10_000, dense)) == -1
-    assert float(expanded_relative_error(jnp.asarray(np.nan), ref, 10_000, dense)) == -1
-    assert float(expanded_relative_error(jnp.asarray(0.0), jnp.asarray(0.0), 4, dense)) == -1
-    # float32 at this size: the floor is above the reference itself (error 1), always dense
-    four32, dense32 = jnp.asarray(4.0, jnp.float32), lambda: jnp.asarray(-1.0, jnp.float32)
-    assert float(expanded_relative_error(four32, four32, 10_000, dense32)) == -1
+    ref, n = jnp.asarray(4.0), 2**22
+    floor = 1e6 * np.finfo(np.float64).eps * 2**11 * 4.0
+
+    def error(r, size=n, dtype=jnp.float64):
+        return float(expanded_relative_error(lambda: jnp.asarray(r), ref, size, dtype, dense))
+
+    assert error(1.0) == 0.5
+    assert error(1.01 * floor) > 0
+    assert error(0.99 * floor) == -1
+    assert error(np.nan) == -1
+    assert float(expanded_relative_error(lambda: ref, ref * 0, n, jnp.float64, dense)) == -1
+
+    def never():
+        raise AssertionError("the expansion was built")
+
+    for size, dtype in ((2**20 - 1, jnp.float64), (2**22, jnp.float32)):
+        assert float(expanded_relative_error(never, ref, size, dtype, dense)) == -1
