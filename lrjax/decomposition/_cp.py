@@ -199,7 +199,7 @@ def cp_als(
 
     Returns:
         ``CPResult(cp, info)``; ``info.error`` is the relative error
-        ``||x - cp.to_dense()|| / ||x||``, to 1e-6 relative accuracy or better (from
+        ``||x - cp.to_dense()|| / ||x||``, to about 1e-6 of itself or better (from
         ``<x, cp>`` without a dense reconstruction where the expansion allows it, else from
         the dense difference), and ``info.history`` the per-sweep error.
 

@@ -219,7 +219,7 @@ def tucker_hooi(
 
     Returns:
         ``TuckerResult(tucker, info)`` with orthonormal, sign-fixed factors; ``info.error``
-        is the relative error, to 1e-6 relative accuracy or better (from the core's norm
+        is the relative error, to about 1e-6 of itself or better (from the core's norm
         where the expansion allows it, else from the dense difference).
 
     Raises:
