@@ -43,6 +43,13 @@ EXPANSION_MARGIN = 1e6
 EXPANSION_MIN_SIZE = 2**20
 
 
+def expansion_pays(size: int, dtype) -> bool:
+    """Whether :func:`expanded_relative_error` builds the expansion at all (static): a tensor
+    of at least ``2^20`` entries whose dtype can resolve it (``1e6·eps·sqrt(size) < 1``)."""
+    eps = float(jnp.finfo(dtype).eps)
+    return size >= EXPANSION_MIN_SIZE and EXPANSION_MARGIN * eps * size**0.5 < 1
+
+
 def expanded_relative_error(
     residual_sq: Callable[[], jax.Array],
     reference_sq: jax.Array,
@@ -58,10 +65,9 @@ def expanded_relative_error(
     ``lax.cond``: under ``jit`` one branch runs, under ``vmap`` both). Only ``dense`` is
     built when ``size`` is under ``2^20`` or ``1e6·eps·sqrt(size) >= 1`` (float32 above ~70
     entries; ``size`` and ``dtype`` are static). Differentiable either way."""
-    eps = float(jnp.finfo(dtype).eps)
-    relative_floor = EXPANSION_MARGIN * eps * size**0.5
-    if size < EXPANSION_MIN_SIZE or relative_floor >= 1:
+    if not expansion_pays(size, dtype):
         return dense()
+    relative_floor = EXPANSION_MARGIN * float(jnp.finfo(dtype).eps) * size**0.5
     r = residual_sq()
     accurate = jnp.isfinite(r) & (r >= relative_floor * reference_sq) & (reference_sq > 0)
     return jax.lax.cond(accurate, lambda: relative(r, reference_sq), dense)

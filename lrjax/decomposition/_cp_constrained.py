@@ -12,11 +12,11 @@ import jax.scipy.linalg as jsl
 from jaxtyping import Array, Float
 
 from .. import _checks
-from .._numeric import relative, relative_error
+from .._numeric import relative
 from ..linalg import mttkrp
 from ..solvers._loop import iterate
 from ..tensors import CPTensor
-from ._common import init_factors, solve_gram
+from ._common import cp_relative_error, init_factors, solve_gram
 from ._cp import CPResult
 
 __all__ = ["cp_constrained"]
@@ -78,7 +78,7 @@ def _cp_constrained(x, factors0, hypers, tol, *, proxes, inner, maxiter):
         watch=lambda s: s[0],
     )
     cp = CPTensor(jnp.ones(factors[0].shape[1], x.dtype), factors)
-    error = relative_error(x, cp.to_dense())
+    error = cp_relative_error(x, cp)
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     return CPResult(cp, info)
 

@@ -9,10 +9,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks, _random
-from .._numeric import relative_error
 from .._sharding import partitioned
 from ..solvers._loop import iterate
-from ._common import canonical_cp, hals_columns, safe_norms
+from ._common import canonical_cp, cp_relative_error, hals_columns, safe_norms
 from ._cp import CPResult, dimension_tree_sweep
 
 
@@ -34,7 +33,7 @@ def _cp_nonneg(x, key, tol, *, rank, maxiter, diff):
     data = (x, jnp.sum(x * x))
     factors, info = iterate(_hals_sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
     cp = canonical_cp(factors)
-    error = relative_error(x, cp.to_dense())
+    error = cp_relative_error(x, cp, data[1])
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     return CPResult(cp, info)
 

@@ -9,13 +9,19 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
-from .._numeric import relative_error
 from .._sharding import partitioned
 from ..solvers import levenberg_marquardt
 from ..solvers._implicit import implicit_stationary_point
 from ..solvers._loop import iterate
 from ..tensors._base import letters
-from ._common import canonical_cp, dense_cp, init_factors, scale_into_last, weighted_error
+from ._common import (
+    canonical_cp,
+    cp_relative_error,
+    dense_cp,
+    init_factors,
+    scale_into_last,
+    weighted_error,
+)
 from ._cp import CPResult, observation_weights
 
 
@@ -58,7 +64,7 @@ def _cp_opt(x, weights, key, tol, *, rank, init, method, maxiter, diff):
         factors, info = _lbfgs(factors0, data, tol, maxiter=maxiter)
     cp = canonical_cp(scale_into_last(factors))
     if weights is None:
-        error = relative_error(x, cp.to_dense())
+        error = cp_relative_error(x, cp)
     else:
         error = weighted_error(x, weights, cp.to_dense())
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))

@@ -258,3 +258,26 @@ def test_expanded_relative_error_falls_back_where_the_expansion_cancels():
 
     for size, dtype in ((2**20 - 1, jnp.float64), (2**22, jnp.float32)):
         assert float(expanded_relative_error(never, ref, size, dtype, dense)) == -1
+
+
+@pytest.mark.parametrize(
+    ("nonneg", "solve"),
+    [
+        (True, lambda x: lrjax.cp_nonneg(x, 3, key=jax.random.key(0), maxiter=3)),
+        (
+            False,
+            lambda x: lrjax.cp_randomized(x, 3, n_samples=30, key=jax.random.key(0), maxiter=3),
+        ),
+        (False, lambda x: lrjax.cp_constrained(x, 3, prox=None, maxiter=2, inner=2)),
+        (False, lambda x: lrjax.cp_opt(x, 3, method="lbfgs", maxiter=3)),
+    ],
+    ids=["cp_nonneg", "cp_randomized", "cp_constrained", "cp_opt"],
+)
+def test_other_cp_solvers_report_the_dense_error_on_a_large_tensor(nonneg, solve):
+    """The other CP solvers share ``cp_als``'s final error (the expansion on float64 tensors
+    of 2^20 entries or more): NumPy's dense error of the tensor each was given."""
+    x = np.random.default_rng(7).standard_normal((128, 96, 90))
+    x = np.abs(x) if nonneg else x
+    r = solve(jnp.asarray(x))
+    dense = np.linalg.norm(x - np.asarray(r.cp.to_dense())) / np.linalg.norm(x)
+    np.testing.assert_allclose(float(r.info.error), dense, rtol=1e-10)
