@@ -43,11 +43,16 @@ EXPANSION_MARGIN = 1e6
 EXPANSION_MIN_SIZE = 2**20
 
 
+def _relative_floor(size: int, dtype) -> float:
+    """``1e6·eps·sqrt(size)``: the expansion's residual must be at least this times
+    ``||x||²`` for its rounding to stay under 1e-6 of it."""
+    return EXPANSION_MARGIN * float(jnp.finfo(dtype).eps) * size**0.5
+
+
 def expansion_pays(size: int, dtype) -> bool:
     """Whether :func:`expanded_relative_error` builds the expansion at all (static): a tensor
     of at least ``2^20`` entries whose dtype can resolve it (``1e6·eps·sqrt(size) < 1``)."""
-    eps = float(jnp.finfo(dtype).eps)
-    return size >= EXPANSION_MIN_SIZE and EXPANSION_MARGIN * eps * size**0.5 < 1
+    return size >= EXPANSION_MIN_SIZE and _relative_floor(size, dtype) < 1
 
 
 def expanded_relative_error(
@@ -67,7 +72,7 @@ def expanded_relative_error(
     entries; ``size`` and ``dtype`` are static). Differentiable either way."""
     if not expansion_pays(size, dtype):
         return dense()
-    relative_floor = EXPANSION_MARGIN * float(jnp.finfo(dtype).eps) * size**0.5
     r = residual_sq()
-    accurate = jnp.isfinite(r) & (r >= relative_floor * reference_sq) & (reference_sq > 0)
+    floor = _relative_floor(size, dtype) * reference_sq
+    accurate = jnp.isfinite(r) & (r >= floor) & (reference_sq > 0)
     return jax.lax.cond(accurate, lambda: relative(r, reference_sq), dense)

@@ -15,11 +15,11 @@ from jaxtyping import Array
 
 from .. import _random
 from .._numeric import expanded_relative_error, expansion_pays, relative, relative_error
+from ..linalg import mttkrp
 from ..linalg._gemm import factor_gemm
 from ..linalg._svd import leading_left_singular_vectors
 from ..linalg._unfold import mode_dot, unfold
 from ..tensors import CPTensor
-from ..tensors._base import letters
 
 
 def split_step(mat: Array, rank: int) -> tuple[Array, Array]:
@@ -111,11 +111,11 @@ def dense_cp(factors) -> Array:
 
 def cp_relative_error(x: Array, cp: CPTensor, norm_x_sq: Array | None = None) -> Array:
     """``||x - cp||_F / ||x||_F``. On float64 tensors of ``2^20`` entries or more, from
-    ``<x, cp>`` (one GEMM pass over ``x``, with the last factor) and the factors' Gram
-    matrices, without the dense reconstruction (~30 ms on 200^3 float64, most of it page
-    faults on the 64 MB result); from the dense difference where the expansion's cancellation
-    would cost accuracy (``_numeric.expanded_relative_error``), and always for smaller or
-    float32 tensors (their programs build the dense difference alone). ``norm_x_sq`` is
+    ``<x, cp>`` (one MTTKRP: a GEMM pass over ``x``) and the factors' Gram matrices, without
+    the dense reconstruction (~30 ms on 200^3 float64, most of it page faults on the 64 MB
+    result); from the dense difference where the expansion's cancellation would cost
+    accuracy (``_numeric.expanded_relative_error``), and always for smaller or float32
+    tensors (their programs build the dense difference alone). ``norm_x_sq`` is
     ``||x||_F^2`` when the caller has it."""
     dense = lambda: relative_error(x, cp.to_dense())
     if not expansion_pays(x.size, x.dtype):
@@ -123,11 +123,8 @@ def cp_relative_error(x: Array, cp: CPTensor, norm_x_sq: Array | None = None) ->
     norm_sq = jnp.sum(x * x) if norm_x_sq is None else norm_x_sq
 
     def residual_sq():
-        *lead, last = cp.factors
-        t = jnp.tensordot(x, last, axes=[[x.ndim - 1], [0]])  # (I_0, ..., I_{N-2}, R)
-        idx = letters(x.ndim - 1, skip="z")
-        spec = idx + "z," + ",".join(c + "z" for c in idx) + ",z->"
-        inner = jnp.einsum(spec, t, *lead, cp.weights)
+        inner = jnp.sum(mttkrp(x, cp.factors, 0) * cp.factors[0] * cp.weights)
+        # not cp.norm() ** 2: its square root has no derivative at a zero model
         gram = functools.reduce(jnp.multiply, [f.T @ f for f in cp.factors])
         return norm_sq - 2 * inner + cp.weights @ gram @ cp.weights
 
