@@ -108,15 +108,46 @@ def _count_nonfinite(a: jax.Array) -> jax.Array:
     return jnp.sum(~jnp.isfinite(a))
 
 
+def host_view(x: Any) -> np.ndarray | None:
+    """A NumPy view (no copy) of a concrete ``jax.Array`` held whole by one CPU device, of a
+    NumPy float dtype; None for anything else (a tracer, a sharded or accelerator array)."""
+    if not isinstance(x, jax.Array) or isinstance(x, jax.core.Tracer):
+        return None
+    if x.dtype not in (np.float32, np.float64) or x.is_deleted():
+        return None
+    devices = x.sharding.device_set
+    if len(devices) != 1 or next(iter(devices)).platform != "cpu":
+        return None
+    return np.asarray(x)
+
+
+def _count_nonfinite_entries(x: jax.Array) -> int:
+    """Number of NaN or infinite entries of a concrete ``x`` (0 when all are finite).
+
+    A CPU array is read in place by NumPy: no program is compiled for its shape (the jitted
+    check cost ~70 ms on the first call of every new shape; NumPy's sum takes 3.5 ms on 8e6
+    float64 entries against 2.6 ms for the compiled one, and microseconds on small arrays).
+    Elsewhere one float reduction runs on the array's device (NaN and inf times 0 are NaN).
+    Counting runs only on the failing path.
+    """
+    view = host_view(x)
+    if view is not None:
+        # The sum is finite when every entry is (it may overflow on huge finite entries:
+        # then the count below decides, hence no overflow warning).
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.sum(view)):
+                return 0
+        return int(np.count_nonzero(~np.isfinite(view)))
+    if bool(concrete_value(_all_finite, x)):
+        return 0
+    return int(concrete_value(_count_nonfinite, x))
+
+
 def finite(name: str, x: jax.Array) -> None:
     """Raise ``ValueError`` if a concrete ``x`` has NaN or infinite entries."""
     if not is_concrete(x):
         return
-    # One float reduction (NaN and inf times 0 are NaN): 2 ms on 8e6 float64 entries where
-    # counting the non-finite ones takes 25 ms; the count runs only on the failing path.
-    if bool(concrete_value(_all_finite, x)):
-        return
-    n_bad = int(concrete_value(_count_nonfinite, x))
+    n_bad = _count_nonfinite_entries(x)
     if n_bad:
         raise ValueError(
             f"`{name}` must be finite, got {n_bad} NaN or infinite entries "
