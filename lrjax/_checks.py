@@ -115,8 +115,8 @@ def host_view(x: Any) -> np.ndarray | None:
         return None
     if x.dtype not in (np.float32, np.float64) or x.is_deleted():
         return None
-    devices = x.sharding.device_set
-    if len(devices) != 1 or next(iter(devices)).platform != "cpu":
+    devices = list(x.devices())
+    if len(devices) != 1 or devices[0].platform != "cpu":
         return None
     return np.asarray(x)
 
