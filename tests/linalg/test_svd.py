@@ -121,3 +121,31 @@ def test_svd_flip_keeps_product(rng):
     u, s, vt = np.linalg.svd(a, full_matrices=False)
     uf, vtf = linalg.svd_flip(jnp.asarray(u), jnp.asarray(vt))
     np.testing.assert_allclose(np.asarray((uf * s) @ vtf), a, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(30, 12), (12, 30)])
+def test_leading_left_singular_vectors_match_numpy(rng, shape):
+    a = rng.standard_normal(shape)
+    u = np.asarray(linalg.leading_left_singular_vectors(jnp.asarray(a), 4))
+    u_np = np.linalg.svd(a, full_matrices=False)[0][:, :4]
+    np.testing.assert_allclose(np.abs(u), np.abs(u_np), atol=1e-10)
+    assert np.all(u[np.argmax(np.abs(u), axis=0), np.arange(4)] > 0)
+
+
+@pytest.mark.parametrize("shape", [(30, 12), (12, 30)])
+def test_leading_left_singular_vectors_nonfinite_and_overflow_give_nan(rng, shape):
+    f = jax.jit(lambda m: linalg.leading_left_singular_vectors(m, 3))
+    a = rng.standard_normal(shape)
+    for bad in (np.nan, np.inf, -np.inf):
+        b = a.copy()
+        b[2, 3] = bad
+        assert np.all(np.isnan(np.asarray(f(jnp.asarray(b)))))
+    # finite entries whose Gram matrix overflows: no basis can be computed
+    assert np.all(np.isnan(np.asarray(f(jnp.asarray(a * 1e160)))))
+    # just below: the same vectors as the unscaled matrix
+    np.testing.assert_allclose(f(jnp.asarray(a * 1e150)), f(jnp.asarray(a)), atol=1e-10)
+
+
+def test_leading_left_singular_vectors_zero_matrix_is_completed():
+    u = np.asarray(linalg.leading_left_singular_vectors(jnp.zeros((9, 4)), 3))
+    np.testing.assert_allclose(u.T @ u, np.eye(3), atol=1e-12)
