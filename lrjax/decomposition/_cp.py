@@ -25,7 +25,6 @@ from ._common import (
     cp_relative_error,
     dense_cp,
     init_factors,
-    safe_norms,
     weighted_error,
 )
 
@@ -85,12 +84,18 @@ def dimension_tree_sweep(
             m = _contract_block(partial, new, block, n)
             v = functools.reduce(jnp.multiply, [grams[k] for k in range(n_modes) if k != n])
             a = update(new[n], m, v)
+            gram = a.T @ a
             if n != n_modes - 1:
-                a = a / safe_norms(a)
+                # unit columns; their norms and the new Gram matrix from the Gram matrix
+                # (no reduction over the factor's rows: fewer kernels to compile)
+                sq = jnp.diagonal(gram)
+                norms = jnp.sqrt(jnp.where(sq == 0, 1.0, sq))
+                a = a / norms
+                gram = gram / (norms[:, None] * norms[None, :])
             else:
                 mttkrp_last, v_last = m, v
             new[n] = a
-            grams[n] = a.T @ a
+            grams[n] = gram
     a_last = new[-1]
     inner = jnp.sum(mttkrp_last * a_last)
     norm_hat_sq = jnp.sum(v_last * grams[-1])
