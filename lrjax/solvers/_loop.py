@@ -70,8 +70,15 @@ def _relative_step(new, old, dtype, floor_sq=0.0):
     ]
     if not pairs:
         return jnp.zeros((), dtype)
-    diff = sum(jnp.sum(jnp.abs(a - b) ** 2) for a, b in pairs)
-    size = jnp.maximum(sum(jnp.sum(jnp.abs(a) ** 2) for a, _ in pairs), floor_sq)
+    # One reduction over all leaves (a row of squared changes, one of squared entries): XLA
+    # compiles one kernel, not two per leaf (each split again in a tree of partial sums).
+    real = jnp.finfo(dtype).dtype
+    rows = [
+        jnp.concatenate([jnp.ravel(jnp.abs(a - b) ** 2).astype(real) for a, b in pairs]),
+        jnp.concatenate([jnp.ravel(jnp.abs(a) ** 2).astype(real) for a, _ in pairs]),
+    ]
+    diff, size = jnp.sum(jnp.stack(rows), axis=1)
+    size = jnp.maximum(size, floor_sq)
     tiny = jnp.finfo(dtype).tiny
     return jnp.sqrt(diff / jnp.maximum(size, tiny)).astype(dtype)
 
