@@ -26,15 +26,15 @@ def gauss_jordan(a: Array, rhs: Array) -> Array:
     n = a.shape[0]
     aug = jnp.concatenate([a, rhs], axis=1)
 
-    def eliminate(k, aug):
-        pivot_row = aug[k] / aug[k, k]
-        aug = aug - aug[:, k, None] * pivot_row[None, :]
-        return aug.at[k].set(pivot_row)
+    rows = jnp.arange(n)
 
-    if n <= 16:  # small systems (ALS calls this once per mode): static indices fuse well
-        for k in range(n):
-            aug = eliminate(k, aug)
-        return aug[:, n:]
+    def eliminate(k, aug):
+        pivot_row = lax.dynamic_index_in_dim(aug, k, 0, keepdims=False)
+        pivot_row = pivot_row / pivot_row[k]
+        # row k becomes the pivot row, the others lose their multiple of it
+        col = lax.dynamic_index_in_dim(aug, k, 1, keepdims=False) - (rows == k)
+        return aug - col[:, None] * pivot_row[None, :]
+
     return lax.fori_loop(0, n, eliminate, aug)[:, n:]
 
 
