@@ -70,14 +70,14 @@ def _relative_step(new, old, dtype, floor_sq=0.0):
     ]
     if not pairs:
         return jnp.zeros((), dtype)
-    # One reduction over all leaves (a row of squared changes, one of squared entries): XLA
-    # compiles one kernel, not two per leaf (each split again in a tree of partial sums).
-    real = jnp.finfo(dtype).dtype
-    rows = [
-        jnp.concatenate([jnp.ravel(jnp.abs(a - b) ** 2).astype(real) for a, b in pairs]),
-        jnp.concatenate([jnp.ravel(jnp.abs(a) ** 2).astype(real) for a, _ in pairs]),
+    # One reduction per leaf for both sums (squared change, squared entries): XLA:CPU
+    # compiles one kernel per leaf, not two (each split again into a tree of partial sums).
+    # Leaves are not concatenated: a sharded leaf would be gathered for it.
+    sums = [
+        jnp.sum(jnp.stack([jnp.abs(a - b) ** 2, jnp.abs(a) ** 2]), axis=tuple(range(1, a.ndim + 1)))
+        for a, b in pairs
     ]
-    diff, size = jnp.sum(jnp.stack(rows), axis=1)
+    diff, size = sum(sums[1:], sums[0])
     size = jnp.maximum(size, floor_sq)
     tiny = jnp.finfo(dtype).tiny
     return jnp.sqrt(diff / jnp.maximum(size, tiny)).astype(dtype)
