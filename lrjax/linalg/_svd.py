@@ -198,7 +198,7 @@ def _complete_basis(u: Array, missing: Array) -> Array:
 def _leading_left(mat, rank):
     m, n = mat.shape
     if n > m:
-        s2, v = eigh_guarded(mat @ mat.T)
+        _, v = eigh_guarded(mat @ mat.T)
         u = v[:, ::-1][:, :rank]
     else:
         k = min(rank, n)
@@ -213,10 +213,11 @@ def _leading_left(mat, rank):
         missing = (~pos).astype(u.dtype)
         u = lax.cond(jnp.any(~pos), _complete_basis, lambda u, _: u, u, missing)
     u, _ = flip_signs(u, u.T)
-    # NaN in, NaN out (the completion would hide it). The Gram matrix is finite exactly when
-    # `mat` is (and its squares do not overflow), and eigh_guarded gives NaN eigenvalues
-    # otherwise: one test on a scalar, no pass over `mat`.
-    ok = jnp.isfinite(s2[0])
+    # NaN in, NaN out (the completion would hide it). Not tested on the eigenvalues instead
+    # (one scalar, no pass over `mat`): that version hung `jit(vmap(cp_als))` on 2 cores,
+    # both XLA:CPU pool threads waiting inside jaxlib 0.10's batched eigh (docs/index.md,
+    # "Performance on CPU").
+    ok = jnp.all(jnp.isfinite(mat))
     return jnp.where(ok, u, jnp.nan)
 
 
@@ -235,8 +236,7 @@ def leading_left_singular_vectors(mat: Float[Array, "m n"], rank: int) -> Float[
     nonzero singular values (a zero matrix, or ``rank`` above its number of columns, as in
     HOOI when one rank exceeds the product of the others), the basis is completed with
     directions orthogonal to ``mat``'s range, as ``full_matrices=True`` would (TensorLy does
-    the same). A matrix with a NaN or infinite entry gives NaN, as does one whose Gram
-    matrix overflows (entries above about 1e154 in float64).
+    the same). A matrix with a NaN or infinite entry gives NaN.
 
     Args:
         mat: matrix ``(m, n)``.

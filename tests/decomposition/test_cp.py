@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -281,3 +285,28 @@ def test_other_cp_solvers_report_the_dense_error_on_a_large_tensor(nonneg, solve
     r = solve(jnp.asarray(x))
     dense = np.linalg.norm(x - np.asarray(r.cp.to_dense())) / np.linalg.norm(x)
     np.testing.assert_allclose(float(r.info.error), dense, rtol=1e-10)
+
+
+_VMAPPED_CP_RUNS = r"""
+import jax, jax.numpy as jnp
+import lrjax
+keys = jax.random.split(jax.random.key(3), 32)
+xs = jnp.stack([lrjax.testing.random_cp(k, (20,) * 3, 3).to_dense() for k in keys])
+batched = jax.jit(jax.vmap(lambda x: lrjax.cp_als(x, 3, maxiter=100, tol=0.0)))
+for _ in range(40):
+    jax.block_until_ready(batched(xs))
+print("done")
+"""
+
+
+def test_vmapped_cp_als_runs_to_the_end_on_one_device():
+    # jaxlib 0.10's batched LAPACK kernels wait inside XLA:CPU's pool for work queued on
+    # the same pool: two of them at once hang a 2-core machine. A version of
+    # leading_left_singular_vectors hung this program within 1-12 calls (float32, one
+    # device, as users run it; the suite's 8 host devices hide it). Fresh process, bounded.
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    out = subprocess.run(
+        [sys.executable, "-c", _VMAPPED_CP_RUNS], env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0 and out.stdout.strip().endswith("done"), out.stderr[-2000:]

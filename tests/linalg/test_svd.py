@@ -133,16 +133,14 @@ def test_leading_left_singular_vectors_match_numpy(rng, shape):
 
 
 @pytest.mark.parametrize("shape", [(30, 12), (12, 30)])
-def test_leading_left_singular_vectors_nonfinite_and_overflow_give_nan(rng, shape):
+def test_leading_left_singular_vectors_nonfinite_gives_nan(rng, shape):
     f = jax.jit(lambda m: linalg.leading_left_singular_vectors(m, 3))
     a = rng.standard_normal(shape)
     for bad in (np.nan, np.inf, -np.inf):
         b = a.copy()
         b[2, 3] = bad
         assert np.all(np.isnan(np.asarray(f(jnp.asarray(b)))))
-    # finite entries whose Gram matrix overflows: no basis can be computed
-    assert np.all(np.isnan(np.asarray(f(jnp.asarray(a * 1e160)))))
-    # just below: the same vectors as the unscaled matrix
+    # large finite entries: the same vectors as the unscaled matrix
     np.testing.assert_allclose(f(jnp.asarray(a * 1e150)), f(jnp.asarray(a)), atol=1e-10)
 
 
