@@ -72,3 +72,20 @@ def rng():
 def directional_fd(f, x, v, h=1e-5):
     """Central finite difference of scalar ``f`` at ``x`` in direction ``v``."""
     return (f(x + h * v) - f(x - h * v)) / (2 * h)
+
+
+def count_conds(f, *args) -> int:
+    """The ``lax.cond``s in ``f``'s program, traced anew (JAX's caches cleared)."""
+    jax.clear_caches()
+    return str(jax.make_jaxpr(f)(*args)).count("cond[")
+
+
+@pytest.fixture
+def expansion_everywhere(monkeypatch):
+    """Call it to lower ``lrjax._numeric.EXPANSION_MIN_SIZE`` to 0, so that small tensors
+    build the final error's expansion branch. JAX's caches are cleared at the end, also when
+    the test fails, so later tests of the process trace with the real limit."""
+    from lrjax import _numeric
+
+    yield lambda: monkeypatch.setattr(_numeric, "EXPANSION_MIN_SIZE", 0)
+    jax.clear_caches()

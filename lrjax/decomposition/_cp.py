@@ -20,13 +20,7 @@ from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
 from ..tensors import CPTensor
 from ..tensors._base import letters
-from ._common import (
-    canonical_cp,
-    cp_relative_error,
-    dense_cp,
-    init_factors,
-    weighted_error,
-)
+from ._common import canonical_cp, cp_relative_error, dense_cp, init_factors, weighted_error
 
 
 class CPResult(NamedTuple):

@@ -11,7 +11,7 @@ from tensorly.decomposition import parafac
 
 import lrjax
 from lrjax.testing import factor_match_score, random_cp, relative_error
-from tests.conftest import directional_fd
+from tests.conftest import count_conds, directional_fd
 
 
 @pytest.mark.parametrize(
@@ -211,31 +211,22 @@ def test_final_error_without_the_dense_tensor_equals_the_dense_one():
         np.testing.assert_allclose(float(r.info.error), dense, rtol=rtol)
 
 
-def _conds(f, *args) -> int:
-    """The ``lax.cond``s in ``f``'s program, traced anew (JAX's caches cleared)."""
-    jax.clear_caches()
-    return str(jax.make_jaxpr(f)(*args)).count("cond[")
-
-
-def test_final_error_by_the_expansion_is_differentiable(monkeypatch):
+def test_final_error_by_the_expansion_is_differentiable(expansion_everywhere):
     """The expansion's branch differentiates like the error it computes: the unrolled
     gradient of ``info.error`` against finite differences (the size limit lowered so that a
     small tensor takes that branch; JAX's caches cleared so the programs are traced anew)."""
-    from lrjax import _numeric
-
     rng = np.random.default_rng(6)
     x = jnp.asarray(rng.standard_normal((9, 7, 8)))
     f = lambda x: lrjax.cp_als(x, 3, maxiter=4, tol=0.0, diff="unroll").info.error
-    before = _conds(f, x)
-    monkeypatch.setattr(_numeric, "EXPANSION_MIN_SIZE", 0)
-    assert _conds(f, x) == before + 1  # the expansion's branch is built
+    before = count_conds(f, x)
+    expansion_everywhere()
+    assert count_conds(f, x) == before + 1  # the expansion's branch is built
     r = lrjax.cp_als(x, 3, maxiter=4, tol=0.0)
     dense = np.linalg.norm(np.asarray(x) - np.asarray(r.cp.to_dense())) / np.linalg.norm(x)
     np.testing.assert_allclose(float(r.info.error), dense, rtol=1e-10)
     v = jnp.asarray(rng.standard_normal(x.shape))
     g = jax.grad(f)(x)
     np.testing.assert_allclose(float(jnp.vdot(g, v)), float(directional_fd(f, x, v)), rtol=1e-5)
-    jax.clear_caches()  # later tests of this process trace with the real limit
 
 
 def test_expanded_relative_error_falls_back_where_the_expansion_cancels():

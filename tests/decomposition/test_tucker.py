@@ -7,7 +7,7 @@ from tensorly.decomposition import tucker
 
 import lrjax
 from lrjax.testing import random_tucker, relative_error
-from tests.conftest import directional_fd
+from tests.conftest import count_conds, directional_fd
 
 
 def _st_hosvd_numpy(x, ranks):
@@ -186,13 +186,7 @@ def test_tucker_with_a_fixed_factor_is_the_tucker_of_the_projected_tensor():
         lrjax.tucker_hooi(jnp.asarray(x), 2, modes=(0, 2), fixed={1: jnp.asarray(f0[1])})
 
 
-def _conds(f, *args) -> int:
-    """The ``lax.cond``s in ``f``'s program, traced anew (JAX's caches cleared)."""
-    jax.clear_caches()
-    return str(jax.make_jaxpr(f)(*args)).count("cond[")
-
-
-def test_final_error_without_the_dense_tensor_equals_the_dense_one(monkeypatch):
+def test_final_error_without_the_dense_tensor_equals_the_dense_one(expansion_everywhere):
     """On 2^20 entries or more (float64) ``info.error`` comes from the core's norm and the
     factors' Gram matrices: NumPy's dense error, for full and partial Tucker. With the size
     limit lowered (and JAX's caches cleared), also for a traced fixed factor that is not
@@ -206,14 +200,12 @@ def test_final_error_without_the_dense_tensor_equals_the_dense_one(monkeypatch):
     ):
         dense = np.linalg.norm(big - np.asarray(r.tucker.to_dense()))
         np.testing.assert_allclose(float(r.info.error), dense / np.linalg.norm(big), rtol=1e-10)
-    from lrjax import _numeric
-
     x = rng.standard_normal((9, 8, 7))
     u = np.linalg.qr(rng.standard_normal((8, 2)))[0] * np.array([1.3, 0.8])  # not orthonormal
     fit = jax.jit(lambda u: lrjax.tucker_hooi(jnp.asarray(x), 2, fixed={1: u}, diff="unroll"))
-    before = _conds(fit, jnp.asarray(u))
-    monkeypatch.setattr(_numeric, "EXPANSION_MIN_SIZE", 0)
-    assert _conds(fit, jnp.asarray(u)) == before + 1  # the expansion's branch is built
+    before = count_conds(fit, jnp.asarray(u))
+    expansion_everywhere()
+    assert count_conds(fit, jnp.asarray(u)) == before + 1  # the expansion's branch is built
     r = fit(jnp.asarray(u))
     dense = np.linalg.norm(x - np.asarray(r.tucker.to_dense())) / np.linalg.norm(x)
     np.testing.assert_allclose(float(r.info.error), dense, rtol=1e-10)
@@ -221,4 +213,3 @@ def test_final_error_without_the_dense_tensor_equals_the_dense_one(monkeypatch):
     g = jax.grad(lambda u: fit(u).info.error)(jnp.asarray(u))
     fd = directional_fd(lambda u: fit(u).info.error, jnp.asarray(u), jnp.asarray(v))
     np.testing.assert_allclose(float(jnp.vdot(g, v)), float(fd), rtol=1e-5)
-    jax.clear_caches()  # later tests of this process trace with the real limit
