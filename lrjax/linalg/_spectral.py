@@ -116,6 +116,58 @@ def _spectral_jit(x, params, *, fn):
     return _spectral(fn, x, params)
 
 
+def _gram_primal(fn: Callable, x: Array, params: Any) -> Array:
+    """``U diag(f(σ)) V^H`` from the eigenvectors ``V`` of the smaller Gram matrix: with
+    ``B = X V``, ``σ_i = ||B e_i||`` and the result ``B diag(f(σ)/σ) V^H``.
+
+    The Gram matrix is formed from ``X / max|X|`` (no overflow or underflow), and the
+    singular values are the column norms of ``X V`` rather than square roots of its
+    eigenvalues, so that the leading ones keep full relative accuracy. Directions whose
+    singular values are below about ``sqrt(eps) max σ`` are resolved only as a subspace.
+    """
+    m, n = x.shape[-2:]
+    if m < n:
+        return _h(_gram_primal(fn, _h(x), params))
+    big = jnp.max(jnp.abs(x), axis=(-2, -1), keepdims=True)
+    scale = jnp.where(big > 0, big, 1.0).astype(x.dtype)
+    xs = x / scale
+    _, v = eigh_guarded(_h(xs) @ xs)
+    b = xs @ v
+    s = jnp.sqrt(jnp.sum(jnp.abs(b) ** 2, axis=-2)) * jnp.abs(scale[..., 0, :])
+    fs = _apply(fn, s, params)
+    pos = s > 0  # f(0) = 0: a zero column of B contributes nothing
+    ratio = jnp.where(pos, fs / jnp.where(pos, s, 1.0), 0.0) * jnp.abs(scale[..., 0, :])
+    return (b * ratio[..., None, :].astype(b.dtype)) @ _h(v)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _spectral_gram(fn: Callable, x: Array, params: Any) -> Array:
+    return _gram_primal(fn, x, params)
+
+
+# The same derivative as `_spectral` (from an SVD, computed only when differentiating).
+_spectral_gram.defjvp(_spectral_jvp)
+
+
+def gram_singular_value_map(x: Array, fn: Callable, params: Any = None) -> Array:
+    """:func:`singular_value_map` for an elementwise ``fn`` whose parameters do not depend
+    on the order of the singular values (soft thresholding), computed through the
+    eigendecomposition of the smaller Gram matrix where that is accurate enough: float64
+    and complex128 ``x``; other dtypes take the SVD.
+
+    On CPU this is 1.2-2x faster than the SVD for matrices from 40 x 40 (LAPACK's
+    symmetric eigensolver against its SVD). Its accuracy, for soft thresholding at ``τ``:
+    the result agrees with the SVD's to about ``eps ||X||_2 / τ`` relative (2e-11 at a
+    threshold of 1e-5 of the norm, 2e-8 at 1e-8), because the eigenvectors of singular
+    values ``σ_i, σ_j`` mix by ``eps ||X||² / (σ_i² - σ_j²)`` while thresholding tells them
+    apart only by ``σ_i - σ_j``. The derivative (JVP/VJP) is :func:`singular_value_map`'s,
+    from an SVD.
+    """
+    if x.dtype not in (jnp.float64, jnp.complex128):
+        return _spectral(fn, x, params)
+    return _spectral_gram(fn, x, params)
+
+
 def _eye_like(a: Array) -> Array:
     return jnp.eye(a.shape[-1], dtype=a.dtype)
 

@@ -118,3 +118,71 @@ def test_non_finite_input_gives_nan_and_does_not_hang():
     assert np.all(np.isnan(np.asarray(jax.jit(prox.prox_tensor_nuclear)(y, 0.1))))
     res = jax.jit(functools.partial(lrjax.tensor_robust_pca, maxiter=5))(jnp.asarray(y))
     assert not bool(res.info.converged) and not np.isfinite(float(res.info.error))
+
+
+def _svt_reference(x, t):
+    u, s, vt = np.linalg.svd(np.asarray(x), full_matrices=False)
+    return (u * np.maximum(s - t, 0.0)) @ vt
+
+
+_SOFT = lambda s, t: jnp.maximum(s - t, 0.0)
+
+
+@pytest.mark.parametrize("shape", [(40, 40), (60, 30), (30, 60), (7, 1), (1, 7)])
+@pytest.mark.parametrize("kind", ["full_rank", "rank3_plus_noise"])
+@pytest.mark.parametrize("scale", [1.0, 1e-150, 1e150])
+def test_gram_svt_equals_the_svd_one(shape, kind, scale):
+    """Robust PCA's default step: SVT through the Gram eigendecomposition equals the SVD's to
+    the stated accuracy, ``eps ||X|| / tau`` relative (rounding for thresholds far above the
+    noise), for thresholds from half the norm down to 1e-8 of it, at extreme scales (no
+    overflow in the Gram matrix), tall and wide."""
+    from lrjax.linalg._spectral import gram_singular_value_map
+
+    rng = np.random.default_rng(1)
+    m, n = shape
+    if kind == "full_rank":
+        x = rng.standard_normal(shape)
+    else:
+        x = rng.standard_normal((m, 3)) @ rng.standard_normal((3, n))
+        x = x + 1e-6 * rng.standard_normal(shape)
+    x = x * scale
+    norm = np.linalg.norm(x / scale, 2) * scale
+    for rel in (0.5, 1e-2, 1e-5, 1e-8):
+        out = np.asarray(gram_singular_value_map(jnp.asarray(x), _SOFT, rel * norm))
+        ref = _svt_reference(x / scale, rel * norm / scale) * scale
+        err = np.linalg.norm((out - ref) / scale) / max(np.linalg.norm(ref / scale), 1e-300)
+        assert err < 1e-13 + 10 * np.finfo(float).eps / rel, (rel, err)
+
+
+def test_gram_svt_complex_zero_nan_batch_and_float32():
+    from lrjax.linalg._spectral import gram_singular_value_map
+
+    rng = np.random.default_rng(2)
+    c = rng.standard_normal((3, 20, 30)) + 1j * rng.standard_normal((3, 20, 30))
+    out = jax.jit(lambda c: gram_singular_value_map(c, _SOFT, 1.0))(jnp.asarray(c))
+    for i in range(3):
+        np.testing.assert_allclose(out[i], _svt_reference(c[i], 1.0), atol=1e-12)
+    assert float(jnp.abs(gram_singular_value_map(jnp.zeros((4, 3)), _SOFT, 0.1)).max()) == 0.0
+    bad = jnp.array([[1.0, jnp.nan], [0.0, 1.0]])
+    assert np.all(np.isnan(np.asarray(gram_singular_value_map(bad, _SOFT, 0.1))))
+    # float32 takes the SVD (the Gram matrix would lose directions below 3e-4 of the norm)
+    x = rng.standard_normal((30, 20)).astype(np.float32)
+    out = gram_singular_value_map(jnp.asarray(x), _SOFT, 0.5)
+    np.testing.assert_allclose(out, _svt_reference(x.astype(np.float64), 0.5), atol=2e-5)
+    v = jax.vmap(lambda z: gram_singular_value_map(z, _SOFT, 1.0))(jnp.asarray(c))
+    np.testing.assert_allclose(v, np.stack([_svt_reference(z, 1.0) for z in c]), atol=1e-12)
+
+
+def test_gram_svt_derivative_is_the_svd_ones():
+    """JVP and gradient through the Gram path are :func:`singular_value_map`'s (finite at a
+    repeated singular value) and match finite differences."""
+    from lrjax.linalg._spectral import gram_singular_value_map
+
+    x = _with_spectrum(6, 5, [2.0, 2.0, 1.0, 0.5, 0.1])
+    t = jnp.asarray(RNG.standard_normal((6, 5)))
+    f_gram = lambda x: jnp.sum(gram_singular_value_map(x, _SOFT, 0.3) * t)
+    f_svd = lambda x: jnp.sum(singular_value_map(x, _SOFT, 0.3) * t)
+    g = jax.grad(f_gram)(x)
+    np.testing.assert_allclose(g, jax.grad(f_svd)(x), atol=1e-12)
+    v = jnp.asarray(RNG.standard_normal((6, 5)))
+    np.testing.assert_allclose(float(jnp.sum(g * v)), float(_fd(f_gram, x, v)), rtol=1e-6)
