@@ -16,7 +16,7 @@ from jaxtyping import Array, Float
 from .. import _checks
 from .._numeric import relative
 from .._sharding import partitioned
-from ..linalg._spectral import gram_singular_value_map
+from ..linalg._spectral import gram_svt
 from ..linalg._threads import serial_lapack_call
 from ..prox._spectral import prox_nuclear, prox_nuclear_randomized, prox_tensor_nuclear
 from ..prox._vector import prox_l1
@@ -122,17 +122,6 @@ def _robust_pca(m, lam, hyper, key, rho, tol, *, maxiter, diff, low_rank_prox, s
     return _alm(m, step, lam, hyper, mu0, y0, rho, mu0 * 1e7, tol, maxiter, diff)
 
 
-def _soft_threshold(s, params):
-    reg, scaling = params
-    return jnp.maximum(s - reg * scaling, 0.0)
-
-
-def _svt_step(x, reg, scaling):
-    """The default low-rank step: :func:`prox_nuclear`'s value, in float64 computed from the
-    eigendecomposition of the smaller Gram matrix (``gram_singular_value_map``)."""
-    return gram_singular_value_map(x, _soft_threshold, (reg, scaling))
-
-
 def _randomized_step(x, hyper, scaling, *, key, rank, n_iter):
     return prox_nuclear_randomized(x, hyper, scaling, rank=rank, key=key, n_iter=n_iter)
 
@@ -218,9 +207,9 @@ def robust_pca(
 
     * ``None``: exact singular value thresholding (the nuclear norm). In float64 it is
       computed from the eigendecomposition of the smaller Gram matrix (1.4-1.8x faster than
-      through an SVD on CPU, for 40 x 40 to 800 x 800); it agrees with :func:`prox_nuclear`
-      to about ``eps ||X||_2 / τ`` relative, and ``τ = 1/μ`` never falls below
-      ``8e-8 ||M||_2`` (the cap on ``μ``), so to ``3e-9`` or better. Other dtypes, and
+      through an SVD on CPU, for 40 x 40 to 800 x 800) and agrees with
+      :func:`prox_nuclear` to about ``min(eps ||X||_2 / τ, τ / ||X||_2)`` relative, at
+      most about ``sqrt(eps)`` (5e-9 measured at the worst threshold). Other dtypes, and
       ``LowRankProx(prox_nuclear)``, take the SVD;
     * :class:`RandomizedSVT` ``(rank, key, n_iter)``: the fast randomized SVT of Oh et al.
       (TPAMI 2018), for large matrices whose low-rank part has rank well below ``rank``;
@@ -271,7 +260,7 @@ def robust_pca(
     low_rank = _legacy_low_rank(
         low_rank, low_rank_prox, low_rank_hyperparams, svt_rank, key, n_iter
     )
-    prox, hyper, rkey, rank, power = _svt_step, 1.0, None, None, 2
+    prox, hyper, rkey, rank, power = gram_svt, 1.0, None, None, 2
     if isinstance(low_rank, RandomizedSVT):
         rank = _checks.positive_int("low_rank.rank", low_rank.rank)
         power = _checks.nonneg_int("low_rank.n_iter", low_rank.n_iter)

@@ -54,6 +54,22 @@ def test_completion_errors():
         lrjax.complete_matrix(jnp.ones((3, 3)), jnp.zeros((3, 3), bool))
     with pytest.raises(ValueError, match="`method` must be one of"):
         lrjax.complete_matrix(jnp.ones((3, 3)), jnp.ones((3, 3), bool), method="x")
+    with pytest.raises(ValueError, match="`low_rank_prox` must be callable or None, got 3"):
+        lrjax.complete_matrix(jnp.ones((3, 3)), jnp.ones((3, 3), bool), low_rank_prox=3)
+
+
+@pytest.mark.parametrize("method", [lrjax.CompletionSVT(), lrjax.SoftImpute(lam=0.5)])
+def test_default_step_equals_the_svd_prox(method):
+    """The default SVT step (through the Gram matrix in float64) gives prox_nuclear's
+    completion: the same iterations, the same matrix to far below the tolerance."""
+    m, mask = _planted(40, 3, seed=2, frac=0.6)
+    args = (jnp.asarray(m), jnp.asarray(mask))
+    ours = lrjax.complete_matrix(*args, method=method, tol=1e-8, maxiter=300)
+    svd = lrjax.complete_matrix(
+        *args, method=method, tol=1e-8, maxiter=300, low_rank_prox=lrjax.prox.prox_nuclear
+    )
+    assert int(ours.info.n_iter) == int(svd.info.n_iter)
+    np.testing.assert_allclose(ours.matrix, svd.matrix, atol=1e-10 * np.abs(m).max())
 
 
 @pytest.mark.parametrize("method", ["als", "em"])

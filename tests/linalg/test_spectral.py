@@ -129,29 +129,35 @@ _SOFT = lambda s, t: jnp.maximum(s - t, 0.0)
 
 
 @pytest.mark.parametrize("shape", [(40, 40), (60, 30), (30, 60), (7, 1), (1, 7)])
-@pytest.mark.parametrize("kind", ["full_rank", "rank3_plus_noise"])
+@pytest.mark.parametrize("kind", ["full_rank", "rank3_plus_noise", "spread"])
 @pytest.mark.parametrize("scale", [1.0, 1e-150, 1e150])
 def test_gram_svt_equals_the_svd_one(shape, kind, scale):
     """Robust PCA's default step: SVT through the Gram eigendecomposition equals the SVD's to
-    the stated accuracy, ``eps ||X|| / tau`` relative (rounding for thresholds far above the
-    noise), for thresholds from half the norm down to 1e-8 of it, at extreme scales (no
-    overflow in the Gram matrix), tall and wide."""
+    the stated accuracy, ``min(eps ||X|| / tau, tau / ||X||)`` relative, for thresholds from
+    half the norm down to zero, at extreme scales (no overflow in the Gram matrix), tall and
+    wide."""
     from lrjax.linalg._spectral import gram_singular_value_map
 
     rng = np.random.default_rng(1)
     m, n = shape
     if kind == "full_rank":
         x = rng.standard_normal(shape)
+    elif kind == "spread":  # singular values 1 ... 1e-16: some at every threshold
+        k = min(shape)
+        u = np.linalg.qr(rng.standard_normal((m, k)))[0]
+        v = np.linalg.qr(rng.standard_normal((n, k)))[0]
+        x = (u * np.logspace(0, -16, k)) @ v.T
     else:
         x = rng.standard_normal((m, 3)) @ rng.standard_normal((3, n))
         x = x + 1e-6 * rng.standard_normal(shape)
     x = x * scale
     norm = np.linalg.norm(x / scale, 2) * scale
-    for rel in (0.5, 1e-2, 1e-5, 1e-8):
+    for rel in (0.5, 1e-2, 1e-5, 1e-7, 1e-8, 1e-9, 1e-11, 0.0):
         out = np.asarray(gram_singular_value_map(jnp.asarray(x), _SOFT, rel * norm))
         ref = _svt_reference(x / scale, rel * norm / scale) * scale
         err = np.linalg.norm((out - ref) / scale) / max(np.linalg.norm(ref / scale), 1e-300)
-        assert err < 1e-13 + 10 * np.finfo(float).eps / rel, (rel, err)
+        bound = 1e-13 + 10 * (min(np.finfo(float).eps / rel, rel) if rel else 0.0)
+        assert err < bound, (rel, err)
 
 
 def test_gram_svt_complex_zero_nan_batch_and_float32():
