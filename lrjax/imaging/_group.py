@@ -18,8 +18,7 @@ from jaxtyping import Array, Float
 
 from .. import _checks
 from ..decomposition import cp_als, hosvd
-from ..linalg import singular_value_map
-from ..linalg._spectral import eigh_guarded
+from ..linalg._spectral import gram_singular_value_map
 from ..tensors import TuckerTensor
 from ._common import aggregate, image, match, match_args, patches
 
@@ -75,31 +74,13 @@ def _wnnm_shrink(s, hyper):
     return jnp.maximum(s - c * jnp.sqrt(n) * sigma**2 / (clean + 1e-8), 0.0)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
-def _gram_spectral(fn, m, params):
-    """``U diag(fn(σ)) V^T`` from the eigendecomposition of the smaller Gram matrix: batched
-    small ``eigh`` is several times faster than batched SVD on CPU, and the squared
-    condition number does not matter for thresholding at the noise level. The derivative is
-    :func:`lrjax.linalg.singular_value_map`'s (finite at repeated singular values)."""
-    tall = m.shape[0] >= m.shape[1]
-    gram = m.T @ m if tall else m @ m.T
-    ev, v = eigh_guarded(gram)  # a group with NaN/inf gives NaN, LAPACK never sees it
-    s = jnp.sqrt(jnp.maximum(ev, 0.0))
-    ratio = jnp.where(s > 0, fn(s, params) / jnp.where(s > 0, s, 1.0), 0.0)
-    proj = (v * ratio) @ v.T
-    return m @ proj if tall else proj @ m
-
-
-@_gram_spectral.defjvp
-def _gram_spectral_jvp(fn, primals, tangents):
-    return jax.jvp(lambda m, p: singular_value_map(m, fn, p), primals, tangents)
-
-
 def _svt_group(g, sigma, c):
     mean = jnp.mean(g, axis=0, keepdims=True)
     k, d = g.shape
     hyper = (sigma, jnp.asarray(k, g.dtype), jnp.asarray(max(k, d), g.dtype), c)
-    return _gram_spectral(_wnnm_shrink, g - mean, hyper) + mean
+    # Through the Gram matrix in any dtype: the threshold is at the noise level, far above
+    # sqrt(eps) of the group's norm, and batched small `eigh` beats batched SVD on CPU.
+    return gram_singular_value_map(g - mean, _wnnm_shrink, hyper, any_dtype=True) + mean
 
 
 def _group_tensor(g, patch):
