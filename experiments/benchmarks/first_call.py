@@ -35,6 +35,10 @@ CHILD = r"""
 import json, sys, time
 import jax, jax.numpy as jnp, numpy as np
 jax.config.update("jax_enable_x64", True)
+hits = []
+jax.monitoring.register_event_listener(
+    lambda event, **kw: hits.append(1) if event == "/jax/compilation_cache/cache_hits" else None
+)
 cache = sys.argv[2]
 if cache:
     jax.config.update("jax_compilation_cache_dir", cache)
@@ -60,7 +64,7 @@ t0 = time.perf_counter(); jax.block_until_ready(f()); first = time.perf_counter(
 steady = []
 for _ in range(5):
     t0 = time.perf_counter(); jax.block_until_ready(f()); steady.append(time.perf_counter() - t0)
-print(json.dumps({"first": first, "steady": min(steady)}))
+print(json.dumps({"first": first, "steady": min(steady), "cache_hits": len(hits)}))
 """
 
 
@@ -74,11 +78,18 @@ def run_child(routine: str, cache: str, flags: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure(routine: str, flags: str) -> tuple[float, float, float]:
-    """(cold first call, cached first call, steady state) in seconds."""
+def measure_runs(routine: str, flags: str) -> tuple[dict, dict]:
+    """The two fresh processes on one new cache directory: ``(cold, cached)``, each with its
+    first call and steady state (s) and its number of persistent-cache hits."""
     with tempfile.TemporaryDirectory() as cache:
         cold = run_child(routine, cache, flags)
         warm = run_child(routine, cache, flags)
+    return cold, warm
+
+
+def measure(routine: str, flags: str) -> tuple[float, float, float]:
+    """(cold first call, cached first call, steady state) in seconds."""
+    cold, warm = measure_runs(routine, flags)
     return cold["first"], warm["first"], cold["steady"]
 
 

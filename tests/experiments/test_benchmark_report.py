@@ -63,8 +63,13 @@ def test_roofline_tiny_run_measures_its_bounds_and_every_routine(tmp_path):
 
 def test_first_call_measures_a_cold_and_a_cached_process():
     """Two fresh processes on one cache directory: the second reuses the first one's compiled
-    programs, so its first call is faster; steady state is a later call of the first."""
+    programs (counted as persistent-cache hits, not timed: on a loaded 2-core machine the
+    cached first call was once slower than the cold one, 1.74 against 1.17 s); steady state
+    is a later call of the first."""
     from experiments.benchmarks import first_call
 
-    cold, cached, steady = first_call.measure("proximal_gradient", "")
-    assert 0 < steady < cold and 0 < cached < cold
+    cold, cached = first_call.measure_runs("proximal_gradient", "")
+    # the cold process also hits its own entries (measured: 5, in its later calls); the
+    # second one hits those and the first call's programs too
+    assert cached["cache_hits"] > cold["cache_hits"], (cold, cached)
+    assert 0 < cold["steady"] < cold["first"] and cached["first"] > 0
