@@ -14,7 +14,8 @@ from jaxtyping import Array, Float, Int
 
 from .. import _checks
 from .._numeric import relative
-from ..prox import prox_l1, prox_nuclear
+from ..linalg._spectral import gram_svt
+from ..prox import prox_l1
 from ..solvers import SolverInfo, iterate
 from ._common import coding_args
 
@@ -43,7 +44,7 @@ def _illumination_rpca(m, g, weights, lam, rho, tol, *, maxiter):
         # scaled dual w = Y / mu (well conditioned as mu grows)
         low, sparse, theta, w, mu = state
         m, g, weights, lam = params
-        low = prox_nuclear(m - sparse - g @ theta + w, 1.0, 1.0 / mu)
+        low = gram_svt(m - sparse - g @ theta + w, 1.0, 1.0 / mu)  # robust_pca's SVT
         theta = g.T @ (m - low - sparse + w)
         sparse = prox_l1(m - low - g @ theta + w, lam * weights, 1.0 / mu)
         residual = m - low - sparse - g @ theta
@@ -168,7 +169,7 @@ def _structured_coding(a, y, lam_sparse, tau, ridge, mu, tol, *, shape, maxiter,
         x, el, es, u = state
         y, w = params
         x = solve @ (y - el - es + u / mu)
-        el = prox_nuclear((y - a @ x - es + u / mu).reshape(shape), tau / mu).ravel()
+        el = gram_svt((y - a @ x - es + u / mu).reshape(shape), tau / mu).ravel()
         es = prox_l1(y - a @ x - el + u / mu, lam_sparse * w / mu)
         r = y - a @ x - el - es
         return (x, el, es, u + mu * r), relative(jnp.sum(r * r), norm_y_sq)

@@ -182,7 +182,7 @@ def _soft_threshold(s: Array, params: Any) -> Array:
 def gram_svt(x: Array, reg: Any, scaling: Any = 1.0) -> Array:
     """Singular value thresholding at ``reg * scaling`` with the prox signature, through
     :func:`gram_singular_value_map` (float64 / complex128; other dtypes take the SVD): the
-    default low-rank step of ``robust_pca`` and ``complete_matrix``."""
+    default low-rank step of ``robust_pca``, ``complete_matrix`` and the imaging ALMs."""
     return gram_singular_value_map(x, _soft_threshold, (reg, scaling))
 
 
