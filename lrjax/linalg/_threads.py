@@ -53,8 +53,8 @@ def lapack_threads(n: int = 1) -> Iterator[list[str]]:
     more than its arithmetic (measured on a 2-core machine: a 200^3 HOOI sweep takes 20-23 ms
     with two OpenBLAS threads and 13-15 ms with one). Large factorizations, on the other hand,
     want the threads (an ``eigh`` of 1024 x 1024 takes 1.5x as long on one thread; robust
-    PCA on 2000 x 2000, whose time is its full SVDs, measured 28 s with two and 44 s inside
-    ``lapack_threads(1)``, docs/benchmarks_solvers.md).
+    PCA on 2000 x 2000, whose time is its 2000 x 2000 eigendecompositions, measured 24 s
+    with two and 34 s inside ``lapack_threads(1)``, docs/benchmarks_solvers.md).
 
     lrjax's own eager calls of routines that loop over small factorizations
     (:func:`lrjax.tucker_hooi`, :func:`lrjax.hosvd`, :func:`lrjax.parafac2`,
