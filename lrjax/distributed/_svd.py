@@ -15,6 +15,7 @@ from .. import _checks, _hyper, _random
 from .._sharding import partitioned
 from ..linalg._small import cholesky_guarded, gauss_jordan
 from ..linalg._spectral import singular_value_map, svd_guarded
+from ..linalg._spectral import soft_threshold_values as _soft
 from ._layout import Layout, layout_of, require_sharded
 
 
@@ -228,11 +229,6 @@ def randomized_svd(
         _randomized_svd, a, key, layout=layout, rank=rank, n_oversamples=n_oversamples,
         n_iter=n_iter,
     )  # fmt: skip
-
-
-def _soft(s, params):
-    reg, scaling = params
-    return jnp.maximum(s - reg * scaling, 0.0)
 
 
 def _svt_local(x_blk, reg, scaling, *, axes):

@@ -129,14 +129,14 @@ def _gram_primal(fn: Callable, x: Array, params: Any) -> Array:
     if m < n:
         return _h(_gram_primal(fn, _h(x), params))
     big = jnp.max(jnp.abs(x), axis=(-2, -1), keepdims=True)
-    scale = jnp.where(big > 0, big, 1.0).astype(x.dtype)
+    scale = jnp.where(big > 0, big, 1.0)  # real, also for complex x
     xs = x / scale
     _, v = eigh_guarded(_h(xs) @ xs)
     b = xs @ v
-    s = jnp.sqrt(jnp.sum(jnp.abs(b) ** 2, axis=-2)) * jnp.abs(scale[..., 0, :])
+    s = jnp.sqrt(jnp.sum(jnp.abs(b) ** 2, axis=-2)) * scale[..., 0, :]
     fs = _apply(fn, s, params)
     pos = s > 0  # f(0) = 0: a zero column of B contributes nothing
-    ratio = jnp.where(pos, fs / jnp.where(pos, s, 1.0), 0.0) * jnp.abs(scale[..., 0, :])
+    ratio = jnp.where(pos, fs / jnp.where(pos, s, 1.0), 0.0) * scale[..., 0, :]
     return (b * ratio[..., None, :].astype(b.dtype)) @ _h(v)
 
 
@@ -174,7 +174,9 @@ def gram_singular_value_map(
     return _spectral_gram(fn, x, params)
 
 
-def _soft_threshold(s: Array, params: Any) -> Array:
+def soft_threshold_values(s: Array, params: Any) -> Array:
+    """``max(σ - s·λ, 0)`` for ``params = (λ, s)``: singular value soft thresholding (λ a
+    scalar or one per value), the ``fn`` of every SVT in lrjax."""
     reg, scaling = params
     return jnp.maximum(s - reg * scaling, 0.0)
 
@@ -183,7 +185,7 @@ def gram_svt(x: Array, reg: Any, scaling: Any = 1.0) -> Array:
     """Singular value thresholding at ``reg * scaling`` with the prox signature, through
     :func:`gram_singular_value_map` (float64 / complex128; other dtypes take the SVD): the
     default low-rank step of ``robust_pca``, ``complete_matrix`` and the imaging ALMs."""
-    return gram_singular_value_map(x, _soft_threshold, (reg, scaling))
+    return gram_singular_value_map(x, soft_threshold_values, (reg, scaling))
 
 
 def _eye_like(a: Array) -> Array:

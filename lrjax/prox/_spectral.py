@@ -14,14 +14,9 @@ from .. import _checks, _hyper
 from .._sharding import partitioned
 from ..linalg._gemm import factor_gemm
 from ..linalg._spectral import singular_value_map
+from ..linalg._spectral import soft_threshold_values as _soft
 from ..linalg._svd import randomized_range
 from ._vector import prox_l1
-
-
-def _soft(s, params):
-    """``max(σ - s·λ, 0)``: singular value soft thresholding (λ scalar or one per value)."""
-    reg, scaling = params
-    return jnp.maximum(s - reg * scaling, 0.0)
 
 
 def _keep_leading(s, params):
