@@ -35,8 +35,9 @@ def nonneg_int(name: str, value: Any) -> int:
 
 def choice(name: str, value: Any, allowed: Sequence[str]) -> str:
     """Check that ``value`` is one of ``allowed``."""
-    if value not in allowed:
-        raise ValueError(f"`{name}` must be one of {tuple(allowed)}, got {value!r}.")
+    if not isinstance(value, str) or value not in allowed:
+        shown = repr(value) if isinstance(value, str | None | int | float) else type(value).__name__
+        raise ValueError(f"`{name}` must be one of {tuple(allowed)}, got {shown}.")
     return value
 
 
@@ -155,6 +156,24 @@ def finite(name: str, x: jax.Array) -> None:
         )
 
 
+def boolean_mask(name: str, mask: Any, shape: tuple[int, ...]) -> jax.Array:
+    """``mask`` as a boolean array of ``shape``: booleans, or numbers that are all 0 or 1
+    (checked when concrete; a traced numeric mask is True where it is non-zero)."""
+    arr = jnp.asarray(mask)
+    if arr.shape != tuple(shape):
+        raise ValueError(f"`{name}` must have shape {tuple(shape)}, got {arr.shape}.")
+    if arr.dtype == jnp.bool_:
+        return arr
+    if not jnp.issubdtype(arr.dtype, jnp.number):
+        raise ValueError(f"`{name}` must be boolean or 0/1, got dtype {arr.dtype}.")
+    zero_one = lambda a: jnp.all((a == 0) | (a == 1))
+    if is_concrete(arr) and not bool(concrete_value(zero_one, arr)):
+        raise ValueError(
+            f"`{name}` must be boolean or 0/1, got dtype {arr.dtype} with other values."
+        )
+    return arr != 0
+
+
 def renamed(new: str, new_value: Any, old: str, old_value: Any) -> Any:
     """The value of argument ``new``, also accepted for one release under its deprecated name
     ``old`` (with a ``DeprecationWarning``); see the vocabulary table in docs/index.md."""
@@ -184,7 +203,8 @@ def ranks(
     """The one rank normaliser of the package (every decomposition, layer and helper).
 
     ``form="modes"``: one rank per mode of an ``n``-way tensor (Tucker ranks): an int for
-    every mode or ``n`` ints. With ``sizes``, a rank above its mode's size is an error, or is
+    every mode or ``n`` ints. A concrete integer array (NumPy or JAX, at most 1-D) counts as
+    its list of ints. With ``sizes``, a rank above its mode's size is an error, or is
     clipped to it with ``clip=True``.
 
     ``form="tt"``: the ranks of an ``n``-core tensor train: an int for every bond, the
@@ -198,6 +218,9 @@ def ranks(
 
     Every error names ``name`` (and the entry, ``name[k]``) and the value.
     """
+    if isinstance(value, np.ndarray | jax.Array) and not isinstance(value, jax.core.Tracer):
+        if value.ndim <= 1 and np.issubdtype(value.dtype, np.integer):
+            value = np.asarray(value).tolist()  # an int, or a list of ints
     if isinstance(value, int | np.integer) and not isinstance(value, bool):
         out = (int(value),) * (n - 1 if form == "tt" else n)
     elif isinstance(value, Sequence) and not isinstance(value, str):

@@ -111,7 +111,7 @@ def cmtf(
         key: PRNG key, needed for ``init="random"`` (and to complete an SVD start whose rank
             exceeds a mode's size).
         init: ``"svd"`` (default) or ``"random"``.
-        mask_x, mask_y: boolean masks of the observed entries (default all observed).
+        mask_x, mask_y: boolean (or 0/1) masks of the observed entries (default all observed).
         maxiter: maximum number of sweeps (static).
         tol: stopping tolerance on the change of the relative error (traced).
 
@@ -155,10 +155,7 @@ def cmtf(
         if mask is None:
             masks.append(jnp.ones(data.shape, bool))
             continue
-        mask = jnp.asarray(mask)
-        if mask.shape != data.shape:
-            raise ValueError(f"`{name}` must have shape {data.shape}, got {mask.shape}.")
-        masks.append(mask.astype(bool))
+        masks.append(_checks.boolean_mask(name, mask, data.shape))
     maxiter = _checks.positive_int("maxiter", maxiter)
     tol = _checks.tolerance(tol)
     dtype = jnp.result_type(x, y)

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from .. import _random
+from .. import _checks, _random
 from .._numeric import expanded_relative_error, expansion_pays, relative, relative_error
 from ..linalg import mttkrp
 from ..linalg._gemm import factor_gemm
@@ -102,6 +102,56 @@ def init_factors(x, key, rank, init):
             u = u / safe_norms(u)
         factors.append(u)
     return tuple(factors)
+
+
+def is_cp_start(init) -> bool:
+    """Whether ``init`` is a warm start (a CP tensor, lrjax's or TensorLy's) rather than the
+    name of an initialisation."""
+    return isinstance(init, CPTensor) or (
+        type(init).__module__.startswith("tensorly")
+        and hasattr(init, "weights")
+        and hasattr(init, "factors")
+    )
+
+
+def cp_start(init, shape: tuple[int, ...], rank: int, dtype, *, nonneg: bool = False):
+    """The factors of a warm start ``init`` (an lrjax or TensorLy CP tensor of ``shape`` and
+    ``rank``) in ``dtype``, its weights folded into the last factor. Raises ``ValueError``
+    naming ``init`` for another shape or rank, a non-finite entry or (``nonneg``) a negative
+    one, when concrete."""
+    weights = jnp.asarray(init.weights)
+    factors = [jnp.asarray(f) for f in init.factors]
+    got_shape = tuple(f.shape[0] for f in factors)
+    got_rank = {f.shape[1] for f in factors if f.ndim == 2} | {weights.shape[0]}
+    if any(f.ndim != 2 for f in factors) or got_shape != tuple(shape) or got_rank != {rank}:
+        raise ValueError(
+            f"`init` must be a CPTensor of shape {tuple(shape)} and rank {rank}, got factors "
+            f"of shapes {[f.shape for f in factors]} and weights of shape {weights.shape}."
+        )
+    for n, a in enumerate([weights, *factors]):
+        name = "init.weights" if n == 0 else f"init.factors[{n - 1}]"
+        _checks.finite(name, a)
+        if nonneg and _checks.is_concrete(a) and float(_checks.concrete_value(jnp.min, a)) < 0:
+            raise ValueError(f"`{name}` must be non-negative, got a negative entry.")
+    factors[-1] = factors[-1] * weights
+    return tuple(f.astype(dtype) for f in factors)
+
+
+def cp_init(name: str, init, x: Array, rank: int, *, nonneg: bool = False, named=("svd", "random")):
+    """``(start, init)`` of a CP solver's ``init`` argument: ``(None, name)`` for a named
+    initialisation (one of ``named``), ``(factors, "given")`` for a warm start
+    (:func:`cp_start`)."""
+    if is_cp_start(init):
+        return cp_start(init, x.shape, rank, x.dtype, nonneg=nonneg), "given"
+    return None, _checks.choice(name, init, named)
+
+
+def check_init_key(key, init: str, rank: int, shape: tuple[int, ...]) -> None:
+    """Raise when a named initialisation needs ``key`` (``"random"``, or ``"svd"`` with
+    ``rank`` above a mode's size) and none was given."""
+    if key is None and (init == "random" or (init == "svd" and rank > min(shape))):
+        reason = "init='random'" if init == "random" else f"rank {rank} > min(x.shape)"
+        raise ValueError(f"`key` must be a PRNG key when {reason}, got None.")
 
 
 def dense_cp(factors) -> Array:

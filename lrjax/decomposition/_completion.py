@@ -222,16 +222,10 @@ def complete_matrix(
             f"`observed` and `mask` must have the same shape, got {observed.shape} and "
             f"{mask_arr.shape}."
         )
-    if _checks.is_concrete(mask_arr):
-        if mask_arr.dtype != jnp.bool_ and not bool(
-            _checks.concrete_value(lambda a: jnp.all((a == 0) | (a == 1)), mask_arr)
-        ):
-            raise ValueError(
-                f"`mask` must be boolean or 0/1, got dtype {mask_arr.dtype} with other values."
-            )
-        if not _checks.concrete_value(jnp.any, mask_arr):
-            raise ValueError("`mask` must select at least one entry, got none.")
-    observed = jnp.where(mask_arr.astype(bool), observed, 0.0)
+    mask_arr = _checks.boolean_mask("mask", mask_arr, observed.shape)
+    if _checks.is_concrete(mask_arr) and not _checks.concrete_value(jnp.any, mask_arr):
+        raise ValueError("`mask` must select at least one entry, got none.")
+    observed = jnp.where(mask_arr, observed, 0.0)
     observed = _checks.as_array("observed", observed, ndim=2)
     method_obj = _method(method, tau, delta, lam)
     if isinstance(method_obj, CompletionSVT):

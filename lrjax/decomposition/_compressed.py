@@ -89,11 +89,14 @@ def _nmf_sweep(factors, data):
 
 
 @functools.partial(jax.jit, static_argnames=("rank", "maxiter", "diff"))
-def _nmf(m, key, tol, *, rank, maxiter, diff):
-    k1, k2 = jax.random.split(key)
-    scale = jnp.sqrt(jnp.maximum(jnp.mean(m), jnp.finfo(m.dtype).tiny) / rank)
-    w0 = _nonneg_init(k1, (m.shape[0], rank), scale, m.dtype)
-    ht0 = _nonneg_init(k2, (m.shape[1], rank), scale, m.dtype)
+def _nmf(m, key, tol, start=None, *, rank, maxiter, diff):
+    if start is not None:  # a warm start (W, H)
+        w0, ht0 = start[0], start[1].T
+    else:
+        k1, k2 = jax.random.split(key)
+        scale = jnp.sqrt(jnp.maximum(jnp.mean(m), jnp.finfo(m.dtype).tiny) / rank)
+        w0 = _nonneg_init(k1, (m.shape[0], rank), scale, m.dtype)
+        ht0 = _nonneg_init(k2, (m.shape[1], rank), scale, m.dtype)
     (w, ht), info = iterate(
         _nmf_sweep, (w0, ht0), (m, jnp.sum(m * m)), maxiter=maxiter, tol=tol, diff=diff
     )
@@ -116,7 +119,8 @@ def nmf(
     m: Float[Array, "d n"],
     rank: int,
     *,
-    key: jax.Array,
+    key: jax.Array | None = None,
+    init: str | tuple[Array, Array] = "random",
     maxiter: int = 500,
     tol: float | Array = 1e-8,
     diff: str = "unroll",
@@ -134,7 +138,10 @@ def nmf(
     Args:
         m: non-negative matrix ``(d, n)``.
         rank: number of components (static).
-        key: PRNG key of the random start.
+        key: PRNG key of the random start (required for ``init="random"``).
+        init: ``"random"`` (default) or a warm start ``(W, H)`` of non-negative matrices of
+            shapes ``(d, rank)`` and ``(rank, n)``, e.g. an earlier :class:`NMFResult`
+            (scikit-learn's ``init="custom"``); traced, so a new start does not recompile.
         maxiter: maximum number of sweeps (static).
         tol: stop when the relative error changes by less than this (traced).
         diff: ``"unroll"`` (default: differentiates the sweeps that ran) or ``"implicit"``
@@ -149,7 +156,8 @@ def nmf(
 
     Raises:
         ValueError: for a non-matrix, NaN/inf or (eagerly) a negative entry in ``m``, a bad
-            ``rank`` / ``maxiter`` / ``tol`` / ``diff``, or an invalid ``key``.
+            ``rank`` / ``maxiter`` / ``tol`` / ``diff``, an invalid ``key``, or a warm start
+            of the wrong shapes or with a negative or non-finite entry.
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -157,14 +165,42 @@ def nmf(
         >>> res = nmf(m, 1, key=jax.random.key(0))
         >>> bool(res.info.error < 1e-5)
         True
+        >>> more = nmf(m, 1, init=(res.w, res.h), maxiter=10)  # a warm start: no key
     """
     m = _nonneg_matrix("m", m)
     rank = _checks.positive_int("rank", rank)
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
     tol = _checks.tolerance(tol)
-    key = _checks.prng_key("key", key)
-    return partitioned(_nmf, m, key, tol, rank=rank, maxiter=maxiter, diff=diff)
+    start = None
+    if isinstance(init, str):
+        _checks.choice("init", init, ("random",))
+        if key is None:
+            raise ValueError(
+                "`key` must be a PRNG key when init='random' (or give a warm start `init=(W, "
+                "H)`), got None."
+            )
+    else:
+        start = _nmf_start(init, m, rank)
+    if key is not None:
+        key = _checks.prng_key("key", key)
+    return partitioned(_nmf, m, key, tol, start, rank=rank, maxiter=maxiter, diff=diff)
+
+
+def _nmf_start(init, m: Array, rank: int) -> tuple[Array, Array]:
+    """The warm start ``(W, H)`` of :func:`nmf`, checked against ``m`` and ``rank``."""
+    if not isinstance(init, tuple | list) or len(init) < 2:
+        raise ValueError(f"`init` must be 'random' or a pair (W, H), got {type(init).__name__}.")
+    w, h = (_checks.as_array(f"init[{k}]", a, ndim=2) for k, a in enumerate(init[:2]))
+    want = ((m.shape[0], rank), (rank, m.shape[1]))
+    if (w.shape, h.shape) != want:
+        raise ValueError(
+            f"`init` must be (W, H) of shapes {want[0]} and {want[1]}, got {w.shape} and {h.shape}."
+        )
+    for k, a in enumerate((w, h)):
+        if _checks.is_concrete(a) and float(_checks.concrete_value(jnp.min, a)) < 0:
+            raise ValueError(f"`init[{k}]` must be non-negative, got a negative entry.")
+    return w.astype(m.dtype), h.astype(m.dtype)
 
 
 def _soft(x, t):

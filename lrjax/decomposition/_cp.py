@@ -20,7 +20,15 @@ from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
 from ..tensors import CPTensor
 from ..tensors._base import letters
-from ._common import canonical_cp, cp_relative_error, dense_cp, init_factors, weighted_error
+from ._common import (
+    canonical_cp,
+    check_init_key,
+    cp_init,
+    cp_relative_error,
+    dense_cp,
+    init_factors,
+    weighted_error,
+)
 
 
 class CPResult(NamedTuple):
@@ -107,13 +115,15 @@ def _em_sweep(factors, data):
 
 
 @functools.partial(jax.jit, static_argnames=("rank", "init", "maxiter", "diff", "line_search"))
-def _cp_als(x, weights, key, tol, *, rank, init, maxiter, diff, line_search=False):
+def _cp_als(x, weights, key, tol, start=None, *, rank, init, maxiter, diff, line_search=False):
     if weights is None:
-        factors0 = init_factors(x, key, rank, init)
         sweep, data = dimension_tree_sweep, (x, jnp.sum(x * x))
     else:
-        factors0 = init_factors(weights * x, key, rank, init)
         sweep, data = _em_sweep, (x, weights)
+    if start is not None:  # a warm start
+        factors0 = start
+    else:
+        factors0 = init_factors(x if weights is None else weights * x, key, rank, init)
     if line_search:
         step, init_state, attach = extrapolated(sweep)
         state, info = iterate(
@@ -137,7 +147,7 @@ def cp_als(
     rank: int,
     *,
     key: jax.Array | None = None,
-    init: str = "svd",
+    init: str | CPTensor = "svd",
     maxiter: int = 100,
     tol: float | Array = 1e-8,
     diff: str = "implicit",
@@ -163,7 +173,12 @@ def cp_als(
         rank: number of components ``R`` (static).
         key: PRNG key; needed for ``init="random"`` and when ``rank`` exceeds a mode's size
             under ``init="svd"`` (the extra columns are random).
-        init: ``"svd"`` (leading left singular vectors of each unfolding) or ``"random"``.
+        init: ``"svd"`` (leading left singular vectors of each unfolding), ``"random"``, or a
+            warm start: a :class:`~lrjax.tensors.CPTensor` (or TensorLy's ``CPTensor``) of
+            ``x``'s shape and rank ``rank``, e.g. an earlier result (TensorLy's
+            ``parafac(init=cp)``). A warm start needs no ``key``; its values are traced (a
+            new start does not recompile). ``diff="unroll"`` differentiates through it,
+            ``"implicit"`` treats the result as independent of it.
         maxiter: maximum number of sweeps (static).
         tol: stopping tolerance on the change of the relative error (traced).
         diff: reverse-mode derivative: ``"implicit"`` (implicit function theorem at the
@@ -177,7 +192,7 @@ def cp_als(
             ``info.error`` is then ``sqrt(Σ W (X − X̂)² / Σ W X²)``. Each sweep costs two
             dense reconstructions more than plain ALS. :func:`cp_opt` minimises the same
             objective by Gauss-Newton, without imputation.
-        mask: boolean array of ``x``'s shape, True where observed: 0/1 ``weights``.
+        mask: boolean (or 0/1) array of ``x``'s shape, True where observed: 0/1 ``weights``.
         line_search: extrapolate along the last update after each sweep and keep the
             better of the plain and extrapolated sweeps (Bro 1998); two sweeps per
             iteration, never a worse fit per iteration (static). Through a real swamp
@@ -191,7 +206,8 @@ def cp_als(
 
     Raises:
         ValueError: for a tensor with fewer than 2 modes, NaN/inf in an eager call, a
-            non-positive ``rank``, an unknown ``init`` or ``diff``, or a missing ``key``.
+            non-positive ``rank``, an unknown ``init`` or ``diff``, a missing ``key``, or a
+            warm start of another shape or rank.
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -200,6 +216,9 @@ def cp_als(
         >>> cp, info = cp_als(x, 2, maxiter=200)
         >>> bool(info.error < 1e-3)  # float32; about 1e-8 with jax_enable_x64
         True
+        >>> more = cp_als(x, 2, init=cp, maxiter=10)  # go on from where it stopped
+        >>> bool(more.info.error <= info.error + 1e-6)
+        True
 
     References:
         T. G. Kolda and B. W. Bader, "Tensor Decompositions and Applications", SIAM Review
@@ -207,22 +226,20 @@ def cp_als(
     """
     x = _checks.as_array("x", x, min_ndim=2)
     rank = _checks.positive_int("rank", rank)
-    init = _checks.choice("init", init, ("svd", "random"))
+    start, init_name = cp_init("init", init, x, rank)
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
     tol = _checks.tolerance(tol)
     key = _checks.optional_prng_key("key", key)
-    if key is None and (init == "random" or rank > min(x.shape)):
-        reason = "init='random'" if init == "random" else f"rank {rank} > min(x.shape)"
-        raise ValueError(f"`key` must be a PRNG key when {reason}, got None.")
+    check_init_key(key, init_name, rank, x.shape)
     weights = observation_weights(x, weights, mask)
     if weights is not None and _checks.is_concrete(weights):
         w_max = float(_checks.concrete_value(jnp.max, weights))
         if w_max > 1:
             raise ValueError(f"`weights` must lie in [0, 1] for cp_als, got maximum {w_max}.")
     return partitioned(
-        _cp_als, x, weights, key, tol, rank=rank, init=init, maxiter=maxiter, diff=diff,
-        line_search=bool(line_search),
+        _cp_als, x, weights, key, tol, start, rank=rank, init=init_name, maxiter=maxiter,
+        diff=diff, line_search=bool(line_search),
     )  # fmt: skip
 
 
@@ -231,12 +248,7 @@ def observation_weights(x: Array, weights, mask) -> Array | None:
     if weights is not None and mask is not None:
         raise ValueError("Give `weights` or `mask`, not both.")
     if mask is not None:
-        mask = jnp.asarray(mask)
-        if mask.shape != x.shape:
-            raise ValueError(f"`mask` must have the shape of `x` {x.shape}, got {mask.shape}.")
-        if mask.dtype != jnp.bool_:
-            raise ValueError(f"`mask` must be boolean, got dtype {mask.dtype}.")
-        weights = mask.astype(x.dtype)
+        weights = _checks.boolean_mask("mask", mask, x.shape).astype(x.dtype)
     elif weights is not None:
         weights = _checks.as_array("weights", weights)
         if weights.shape != x.shape:

@@ -16,7 +16,7 @@ from .._numeric import relative
 from ..linalg import mttkrp
 from ..solvers._loop import iterate
 from ..tensors import CPTensor
-from ._common import cp_relative_error, init_factors, solve_gram
+from ._common import cp_relative_error, cp_start, init_factors, is_cp_start, solve_gram
 from ._cp import CPResult
 
 __all__ = ["cp_constrained"]
@@ -214,15 +214,8 @@ def cp_constrained(
     for m, p in enumerate(proxes):
         if p is not None and not callable(p):
             raise ValueError(f"`prox[{m}]` must be callable or None, got {p!r}.")
-    if isinstance(init, CPTensor):
-        if init.shape != x.shape or init.rank != rank:
-            raise ValueError(
-                f"`init` must be a CPTensor of shape {x.shape} and rank {rank}, got shape "
-                f"{init.shape} and rank {init.rank}."
-            )
-        factors = [f.astype(x.dtype) for f in init.factors]
-        factors[-1] = factors[-1] * init.weights.astype(x.dtype)
-        factors0 = tuple(factors)
+    if is_cp_start(init):
+        factors0 = cp_start(init, x.shape, rank, x.dtype)
     else:
         init = _checks.choice("init", init, ("svd", "random"))
         needs_key = init == "random" or rank > min(x.shape)

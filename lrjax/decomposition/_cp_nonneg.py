@@ -11,7 +11,15 @@ from jaxtyping import Array, Float
 from .. import _checks, _random
 from .._sharding import partitioned
 from ..solvers._loop import iterate
-from ._common import canonical_cp, cp_relative_error, hals_columns, safe_norms
+from ..tensors import CPTensor
+from ._common import (
+    canonical_cp,
+    cp_init,
+    cp_relative_error,
+    hals_columns,
+    safe_norms,
+    scale_into_last,
+)
 from ._cp import CPResult, dimension_tree_sweep
 
 
@@ -22,14 +30,17 @@ def _hals_sweep(factors, data):
 
 
 @functools.partial(jax.jit, static_argnames=("rank", "maxiter", "diff"))
-def _cp_nonneg(x, key, tol, *, rank, maxiter, diff):
-    keys = jax.random.split(key, x.ndim)
-    factors0 = tuple(
-        _random.uniform(k, (size, rank), dtype=x.dtype, minval=0.1, maxval=1.0)
-        for k, size in zip(keys, x.shape, strict=True)
-    )
-    scale = jnp.sqrt(jnp.sum(x * x)) ** (1.0 / x.ndim)  # start near the data's magnitude
-    factors0 = tuple(f / safe_norms(f) * scale for f in factors0)
+def _cp_nonneg(x, key, tol, start=None, *, rank, maxiter, diff):
+    if start is not None:  # a warm start, in the sweep's form (the scale in the last factor)
+        factors0 = scale_into_last(start)
+    else:
+        keys = jax.random.split(key, x.ndim)
+        factors0 = tuple(
+            _random.uniform(k, (size, rank), dtype=x.dtype, minval=0.1, maxval=1.0)
+            for k, size in zip(keys, x.shape, strict=True)
+        )
+        scale = jnp.sqrt(jnp.sum(x * x)) ** (1.0 / x.ndim)  # start near the data's magnitude
+        factors0 = tuple(f / safe_norms(f) * scale for f in factors0)
     data = (x, jnp.sum(x * x))
     factors, info = iterate(_hals_sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
     cp = canonical_cp(factors)
@@ -42,7 +53,8 @@ def cp_nonneg(
     x: Float[Array, "*dims"],
     rank: int,
     *,
-    key: jax.Array,
+    key: jax.Array | None = None,
+    init: str | CPTensor = "random",
     maxiter: int = 500,
     tol: float = 1e-8,
     diff: str = "unroll",
@@ -60,7 +72,11 @@ def cp_nonneg(
     Args:
         x: non-negative tensor with ``N >= 2`` modes.
         rank: number of components (static).
-        key: PRNG key of the random positive initialisation.
+        key: PRNG key of the random positive initialisation (required for
+            ``init="random"``).
+        init: ``"random"`` (default: uniform entries, scaled to ``x``'s norm) or a warm
+            start, a non-negative :class:`~lrjax.tensors.CPTensor` of ``x``'s shape and rank
+            ``rank`` (as in :func:`cp_als`).
         maxiter: maximum sweeps (static).
         tol: stopping tolerance on the change of the relative error.
         diff: ``"unroll"`` (default; the projection makes the fixed point non-smooth where a
@@ -71,7 +87,8 @@ def cp_nonneg(
 
     Raises:
         ValueError: for fewer than 2 modes, negative or non-finite entries in an eager call,
-            or bad options.
+            or bad options, a missing ``key`` for ``init="random"``, or a warm start of another
+            shape or rank or with a negative entry.
 
     References:
         A. Cichocki and A.-H. Phan, "Fast local algorithms for large scale nonnegative matrix
@@ -87,5 +104,11 @@ def cp_nonneg(
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
     tol = _checks.tolerance(tol)
-    key = _checks.prng_key("key", key)
-    return partitioned(_cp_nonneg, x, key, tol, rank=rank, maxiter=maxiter, diff=diff)
+    start, _ = cp_init("init", init, x, rank, nonneg=True, named=("random",))
+    if start is None and key is None:
+        raise ValueError(
+            "`key` must be a PRNG key when init='random' (or give a warm start `init`), got None."
+        )
+    if key is not None:
+        key = _checks.prng_key("key", key)
+    return partitioned(_cp_nonneg, x, key, tol, start, rank=rank, maxiter=maxiter, diff=diff)

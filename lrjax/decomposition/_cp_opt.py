@@ -13,12 +13,16 @@ from .._sharding import partitioned
 from ..solvers import levenberg_marquardt
 from ..solvers._implicit import implicit_stationary_point
 from ..solvers._loop import iterate
+from ..tensors import CPTensor
 from ..tensors._base import letters
 from ._common import (
     canonical_cp,
+    check_init_key,
+    cp_init,
     cp_relative_error,
     dense_cp,
     init_factors,
+    safe_norms,
     scale_into_last,
     weighted_error,
 )
@@ -40,6 +44,15 @@ def _balanced(factors: tuple[Array, ...], x: Array) -> tuple[Array, ...]:
     return tuple(out)
 
 
+def _spread(factors: tuple[Array, ...]) -> tuple[Array, ...]:
+    """The same CP model with every component's norm spread evenly over the modes (the
+    balanced scaling the damped Gauss-Newton steps prefer)."""
+    n = len(factors)
+    norms = [safe_norms(f) for f in factors]
+    root = functools.reduce(jnp.multiply, norms) ** (1.0 / n)
+    return tuple(f / s * root for f, s in zip(factors, norms, strict=True))
+
+
 def _cp_residual(factors, x, sqrt_w):
     return sqrt_w * (dense_cp(factors) - x)
 
@@ -51,10 +64,13 @@ def _cp_objective(factors, data):
 
 
 @functools.partial(jax.jit, static_argnames=("rank", "init", "method", "maxiter", "diff"))
-def _cp_opt(x, weights, key, tol, *, rank, init, method, maxiter, diff):
+def _cp_opt(x, weights, key, tol, start=None, *, rank, init, method, maxiter, diff):
     sqrt_w = jnp.ones_like(x) if weights is None else jnp.sqrt(weights)
     x_fit = x if weights is None else weights * x
-    factors0 = _balanced(init_factors(x_fit, key, rank, init), x_fit)
+    if start is not None:  # a warm start: its own scale, spread evenly over the modes
+        factors0 = _spread(start)
+    else:
+        factors0 = _balanced(init_factors(x_fit, key, rank, init), x_fit)
     data = (x, sqrt_w)
     if method == "lm":
         factors, info = levenberg_marquardt(
@@ -119,7 +135,7 @@ def cp_opt(
     rank: int,
     *,
     key: jax.Array | None = None,
-    init: str = "svd",
+    init: str | CPTensor = "svd",
     method: str = "lm",
     maxiter: int = 200,
     tol: float | Array = 1e-10,
@@ -144,15 +160,17 @@ def cp_opt(
         x: tensor with ``N >= 2`` modes.
         rank: number of components (static).
         key: PRNG key, needed for ``init="random"`` or when ``rank > min(x.shape)``.
-        init: ``"svd"`` or ``"random"``; the initial factors are scaled by the
-            least-squares weights, spread evenly over the modes.
+        init: ``"svd"`` or ``"random"``, the initial factors scaled by the least-squares
+            weights; or a warm start, a :class:`~lrjax.tensors.CPTensor` of ``x``'s shape
+            and rank ``rank`` (as in :func:`cp_als`). Either way the components' norms are
+            spread evenly over the modes.
         method: ``"lm"`` or ``"lbfgs"`` (static).
         maxiter: maximum iterations (static).
         tol: stop when the relative residual changes by less than ``tol``.
         diff: ``"implicit"`` (stationarity of the objective; default) or ``"unroll"``
             (``"lm"`` only: optax's line search is a while loop).
         weights: non-negative weights of ``x``'s shape (zero = missing).
-        mask: boolean array of ``x``'s shape, True where observed; shorthand for 0/1
+        mask: boolean (or 0/1) array of ``x``'s shape, True where observed; shorthand for 0/1
             ``weights`` (give one or the other).
 
     Returns:
@@ -179,7 +197,7 @@ def cp_opt(
     """
     x = _checks.as_array("x", x, min_ndim=2)
     rank = _checks.positive_int("rank", rank)
-    init = _checks.choice("init", init, ("svd", "random"))
+    start, init_name = cp_init("init", init, x, rank)
     method = _checks.choice("method", method, ("lm", "lbfgs"))
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
@@ -187,9 +205,7 @@ def cp_opt(
     key = _checks.optional_prng_key("key", key)
     if method == "lbfgs" and diff == "unroll":
         raise ValueError("`diff` must be 'implicit' with method='lbfgs', got 'unroll'.")
-    if key is None and (init == "random" or rank > min(x.shape)):
-        reason = "init='random'" if init == "random" else f"rank {rank} > min(x.shape)"
-        raise ValueError(f"`key` must be a PRNG key when {reason}, got None.")
+    check_init_key(key, init_name, rank, x.shape)
     weights = observation_weights(x, weights, mask)
     return partitioned(
         _cp_opt,
@@ -197,8 +213,9 @@ def cp_opt(
         weights,
         key,
         tol,
+        start,
         rank=rank,
-        init=init,
+        init=init_name,
         method=method,
         maxiter=maxiter,
         diff=diff,

@@ -120,7 +120,7 @@ def _partial_sweep(free, kept):
 
 
 @functools.partial(jax.jit, static_argnames=("ranks", "init", "maxiter", "diff", "free", "kept"))
-def _tucker_hooi(x, key, tol, fixed, *, ranks, init, maxiter, diff, free, kept):
+def _tucker_hooi(x, key, tol, fixed, start=None, *, ranks, init, maxiter, diff, free, kept):
     n_modes = x.ndim
     if free == tuple(range(n_modes)):  # the plain problem: the blocked sweep
         sweep, used = _hooi_sweep, tuple(range(n_modes))
@@ -128,21 +128,24 @@ def _tucker_hooi(x, key, tol, fixed, *, ranks, init, maxiter, diff, free, kept):
     else:
         sweep, used = _partial_sweep(free, kept), tuple(sorted(free + kept))
         data = (x, jnp.sum(x * x), fixed)
-    if init == "svd" and not kept and free == tuple(range(n_modes)):
+    if start is not None:  # a warm start: orthonormal bases of its factors' ranges
+        first = _fixed_by_mode(kept, fixed, n_modes)  # modes outside `used` stay None
+        for n in free:
+            first[n] = jnp.linalg.qr(start[n])[0]
+        factors0 = tuple(first)
+    elif init == "svd" and not kept and free == tuple(range(n_modes)):
         factors0 = _hosvd(x, ranks=ranks).factors
     else:
-        start: list[Array | None] = [None] * n_modes  # modes outside `used` stay None
-        for m, u in zip(kept, fixed, strict=True):
-            start[m] = u
-        base = project(x, start, kept) if init == "svd" else None
+        first = _fixed_by_mode(kept, fixed, n_modes)
+        base = project(x, first, kept) if init == "svd" else None
         keys = jax.random.split(key, n_modes) if init == "random" else [None] * n_modes
         for n in free:
             if init == "svd":  # leading singular vectors of x projected on the fixed factors
-                start[n] = leading_left_singular_vectors(unfold(base, n), ranks[n])
+                first[n] = leading_left_singular_vectors(unfold(base, n), ranks[n])
             else:
                 # LAPACK's QR: the XLA-op CholeskyQR2 took 0.5 s more to compile for 3 modes
-                start[n] = _random.orthonormal(keys[n], x.shape[n], ranks[n], x.dtype)
-        factors0 = tuple(start)
+                first[n] = _random.orthonormal(keys[n], x.shape[n], ranks[n], x.dtype)
+        factors0 = tuple(first)
     factors, info = iterate(sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
     core = project(x, factors, used)
     factors = tuple(
@@ -152,6 +155,31 @@ def _tucker_hooi(x, key, tol, fixed, *, ranks, init, maxiter, diff, free, kept):
     error = _tucker_error(x, data[1], tucker, used)
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     return TuckerResult(tucker, info)
+
+
+def _fixed_by_mode(kept, fixed, n_modes: int) -> list:
+    """The fixed factors placed at their modes (None elsewhere)."""
+    out: list = [None] * n_modes
+    for m, u in zip(kept, fixed, strict=True):
+        out[m] = u
+    return out
+
+
+def _tucker_start(init, x: Array, ranks: tuple[int, ...]) -> tuple[Array, ...]:
+    """The factors of a warm start ``init`` (an lrjax or TensorLy Tucker tensor of ``x``'s
+    shape and the full ranks ``ranks``) in ``x``'s dtype; raises ``ValueError`` naming
+    ``init`` otherwise."""
+    factors = [jnp.asarray(u) for u in init.factors]
+    shapes = [u.shape for u in factors]
+    want = [(n, r) for n, r in zip(x.shape, ranks, strict=True)]
+    if shapes != want:
+        raise ValueError(
+            f"`init` must be a TuckerTensor of shape {x.shape} and ranks {ranks} (factors of "
+            f"shapes {want}), got factors of shapes {shapes}."
+        )
+    for m, u in enumerate(factors):
+        _checks.finite(f"init.factors[{m}]", u)
+    return tuple(u.astype(x.dtype) for u in factors)
 
 
 def _tucker_error(x: Array, norm_x_sq: Array, tucker: TuckerTensor, used) -> Array:
@@ -180,7 +208,7 @@ def tucker_hooi(
     modes: tuple[int, ...] | None = None,
     fixed: dict[int, Array] | None = None,
     key: jax.Array | None = None,
-    init: str = "svd",
+    init: str | TuckerTensor = "svd",
     maxiter: int = 50,
     tol: float | Array = 1e-8,
     diff: str = "implicit",
@@ -212,7 +240,12 @@ def tucker_hooi(
         fixed: ``{mode: factor}`` with ``factor`` of shape ``(I_mode, R)`` and orthonormal
             columns (checked when concrete), kept as given; differentiable.
         key: PRNG key, needed for ``init="random"``.
-        init: ``"svd"`` (ST-HOSVD, default) or ``"random"`` (random orthonormal factors).
+        init: ``"svd"`` (ST-HOSVD, default), ``"random"`` (random orthonormal factors), or a
+            warm start: a :class:`~lrjax.tensors.TuckerTensor` (or TensorLy's) of ``x``'s
+            shape whose factors have the ranks asked for (an earlier result: its core is not
+            used; factors that are not orthonormal are orthonormalized first). With ``modes``
+            it has a factor for every mode, as :func:`tucker_hooi` returns; the ``fixed``
+            factors replace its own. Traced: a new start does not recompile.
         maxiter: maximum number of sweeps (static).
         tol: stopping tolerance on the change of the relative error (traced).
         diff: ``"implicit"`` (default) or ``"unroll"``, as in :func:`cp_als`.
@@ -225,8 +258,8 @@ def tucker_hooi(
     Raises:
         ValueError: for fewer than 2 modes, NaN/inf in an eager call, ranks that do not fit
             ``x``, an unknown option, ``init="random"`` without ``key``, repeated or
-            out-of-range ``modes``, or a fixed factor of the wrong shape, not orthonormal, or
-            on a mode outside ``modes``.
+            out-of-range ``modes``, a fixed factor of the wrong shape, not orthonormal, or
+            on a mode outside ``modes``, or a warm start of another shape or ranks.
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -242,13 +275,19 @@ def tucker_hooi(
         ``partial_tucker``.
     """
     x = _checks.as_array("x", x, min_ndim=2)
-    free, kept, fixed_factors, ranks = _partial_args(x, ranks, modes, fixed)
-    init = _checks.choice("init", init, ("svd", "random"))
+    free, kept, fixed_factors, full = _partial_args(x, ranks, modes, fixed)
+    start = None
+    if isinstance(init, TuckerTensor) or (
+        type(init).__module__.startswith("tensorly") and hasattr(init, "core")
+    ):
+        start, init_name = _tucker_start(init, x, full), "given"
+    else:
+        init_name = _checks.choice("init", init, ("svd", "random"))
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
     tol = _checks.tolerance(tol)
     key = _checks.optional_prng_key("key", key)
-    if init == "random" and key is None:
+    if init_name == "random" and key is None:
         raise ValueError("`key` must be a PRNG key when init='random', got None.")
     return serial_lapack_call(
         max(x.shape),  # the Gram matrices it factorizes are at most this large
@@ -258,8 +297,9 @@ def tucker_hooi(
         key,
         tol,
         fixed_factors,
-        ranks=ranks,
-        init=init,
+        start,
+        ranks=full,
+        init=init_name,
         maxiter=maxiter,
         diff=diff,
         free=free,

@@ -86,8 +86,8 @@ def test_bad_input():
         lrjax.cp_opt(x, 2, method="lbfgs", diff="unroll")
     with pytest.raises(ValueError, match="not both"):
         lrjax.cp_opt(x, 2, weights=x, mask=x > 0)
-    with pytest.raises(ValueError, match="boolean"):
-        lrjax.cp_opt(x, 2, mask=x)
+    with pytest.raises(ValueError, match="boolean or 0/1"):
+        lrjax.cp_opt(x, 2, mask=2 * x)
     with pytest.raises(ValueError, match="non-negative"):
         lrjax.cp_opt(x, 2, weights=-x)
     with pytest.raises(ValueError, match="all zero"):
