@@ -70,9 +70,29 @@ def nan_unless(out: jax.Array, ok: Any) -> jax.Array:
     return jnp.where(ok, out, jnp.array(jnp.nan, dtype=out.dtype))
 
 
+_NUMBERS = (int, float, complex, np.generic)
+
+
+def is_tree(x: Any) -> bool:
+    """True for a container of arrays (a dict, a tuple of arrays, a registered pytree); False
+    for one array, a number, None, or a (nested) list of numbers, which stand for one array."""
+    if x is None or isinstance(x, (jax.Array, np.ndarray, *_NUMBERS)):
+        return False
+    leaves = jax.tree.leaves(x)
+    if isinstance(x, list) and leaves and all(isinstance(v, _NUMBERS) for v in leaves):
+        return False
+    return True
+
+
 def real_array(name: str, x: Any) -> jax.Array:
-    """``x`` as a real floating array (integers and booleans promoted); complex is an error.
+    """``x`` as a real floating array (integers and booleans promoted); complex is an error,
+    and so is a pytree of arrays (an operator that takes one reaches here with its leaves).
     Empty arrays pass: an elementwise prox maps them to empty arrays."""
+    if is_tree(x):
+        raise ValueError(
+            f"`{name}` must be an array, got a {type(x).__name__} of arrays: this operator acts "
+            "on one array (its last axis or its matrices), apply it to each leaf."
+        )
     arr = jnp.asarray(x)
     if jnp.issubdtype(arr.dtype, jnp.complexfloating):
         raise ValueError(f"`{name}` must be real, got dtype {arr.dtype}.")

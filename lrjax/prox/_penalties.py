@@ -6,6 +6,9 @@ here is nondecreasing on ``[0, ∞)``, so its prox is monotone and generalized S
 global minimiser (Lu, Tang, Yan & Lin, "Generalized singular value thresholding", AAAI 2015).
 
 Hyperparameters out of range raise ``ValueError`` when concrete and give NaN when traced.
+The scalar penalties (log-sum, MCP, SCAD, capped l1) also take a pytree ``x``, leaf by leaf,
+each of their two hyperparameters shared by every leaf or given per leaf (see
+``lrjax.prox._tree``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from jax import lax
 from jaxtyping import Array, Float
 
 from .. import _checks, _hyper
+from ._tree import is_tree, leafwise
 
 
 def _signed(x, z):
@@ -79,6 +83,8 @@ def prox_log_sum(x: Float[Array, ...], hyperparams, scaling=1.0) -> Float[Array,
         E. J. Candès, M. B. Wakin, S. P. Boyd, "Enhancing sparsity by reweighted l1
         minimization", J. Fourier Anal. Appl. 14, 2008.
     """
+    if is_tree(x):
+        return leafwise(prox_log_sum, x, hyperparams, scaling, arity=2)
     _, eps = _lam_and_other(hyperparams, scaling, "eps")
     _hyper.positive("hyperparams[1] (eps)", eps)
     return _prox_log_sum(_hyper.real_array("x", x), tuple(hyperparams), scaling)
@@ -130,6 +136,8 @@ def prox_mcp(x: Float[Array, ...], hyperparams, scaling=1.0) -> Float[Array, ...
         C.-H. Zhang, "Nearly unbiased variable selection under minimax concave penalty",
         Ann. Statist. 38(2), 2010.
     """
+    if is_tree(x):
+        return leafwise(prox_mcp, x, hyperparams, scaling, arity=2)
     _, gamma = _lam_and_other(hyperparams, scaling, "gamma")
     _hyper.positive("hyperparams[1] (gamma)", gamma)
     return _prox_mcp(_hyper.real_array("x", x), tuple(hyperparams), scaling)
@@ -178,6 +186,8 @@ def prox_scad(x: Float[Array, ...], hyperparams, scaling=1.0) -> Float[Array, ..
         J. Fan and R. Li, "Variable selection via nonconcave penalized likelihood and its
         oracle properties", JASA 96, 2001.
     """
+    if is_tree(x):
+        return leafwise(prox_scad, x, hyperparams, scaling, arity=2)
     _, a = _lam_and_other(hyperparams, scaling, "a")
     _hyper.check("hyperparams[1] (a)", a, lambda v: v > 1, "greater than 1")
     return _prox_scad(_hyper.real_array("x", x), tuple(hyperparams), scaling)
@@ -214,6 +224,8 @@ def prox_capped_l1(x: Float[Array, ...], hyperparams, scaling=1.0) -> Float[Arra
         T. Zhang, "Analysis of multi-stage convex relaxation for sparse regularization",
         JMLR 11, 2010.
     """
+    if is_tree(x):
+        return leafwise(prox_capped_l1, x, hyperparams, scaling, arity=2)
     _, theta = _lam_and_other(hyperparams, scaling, "theta")
     _hyper.positive("hyperparams[1] (theta)", theta)
     return _prox_capped_l1(_hyper.real_array("x", x), tuple(hyperparams), scaling)

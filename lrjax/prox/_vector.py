@@ -11,6 +11,11 @@ so they run under ``jit``, ``vmap`` and ``grad`` (derivatives exist almost every
 
 Hyperparameters out of range raise ``ValueError`` when concrete and give NaN when traced
 (see ``lrjax._hyper``); NaN entries of ``x`` propagate to the result.
+
+The elementwise operators (:func:`prox_l1`, :func:`prox_elastic_net`, :func:`prox_nonneg`,
+:func:`projection_box`) also take a pytree ``x`` and act leaf by leaf, each hyperparameter
+shared by every leaf or given as a pytree of ``x``'s structure; :func:`prox_l2` and
+:func:`projection_l2_ball` treat a pytree's leaves as one vector (jaxopt's convention).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from jax import lax
 from jaxtyping import Array, Float
 
 from .. import _hyper
+from ._tree import as_one_vector, is_tree, leafwise
 
 
 @jax.jit
@@ -43,8 +49,9 @@ def prox_l1(x: Float[Array, ...], l1reg, scaling=1.0) -> Float[Array, ...]:
     :math:`z_i = \operatorname{sign}(x_i) \max(|x_i| - s\lambda, 0)`.
 
     Args:
-        x: any array.
-        l1reg: :math:`\lambda \ge 0` (scalar or broadcastable to ``x``).
+        x: any array, or a pytree of arrays (leaf by leaf).
+        l1reg: :math:`\lambda \ge 0` (scalar or broadcastable to ``x``; for a pytree ``x``
+            also a pytree of its structure).
         scaling: :math:`s`.
 
     Examples:
@@ -55,6 +62,8 @@ def prox_l1(x: Float[Array, ...], l1reg, scaling=1.0) -> Float[Array, ...]:
     Raises:
         ValueError: for a negative ``l1reg`` or ``scaling`` (when concrete).
     """
+    if is_tree(x):
+        return leafwise(prox_l1, x, l1reg, scaling, arity=1)
     _hyper.nonneg("l1reg", l1reg)
     _scaling(scaling)
     return _prox_l1(_hyper.real_array("x", x), l1reg, scaling)
@@ -81,6 +90,8 @@ def prox_l2(x: Float[Array, ...], l2reg, scaling=1.0) -> Float[Array, ...]:
     Raises:
         ValueError: for a negative ``l2reg`` or ``scaling`` (when concrete).
     """
+    if is_tree(x):
+        return as_one_vector(prox_l2, x, l2reg, scaling)
     _hyper.nonneg("l2reg", l2reg)
     _scaling(scaling)
     return _block_prox(_hyper.real_array("x", x), l2reg, scaling, None)
@@ -104,7 +115,7 @@ def prox_group_l21(
         ValueError: for a negative ``l21reg`` or ``scaling``, or an ``axis`` that is not an
             axis of ``x``.
     """
-    x = jnp.asarray(x)
+    x = _hyper.real_array("x", x)
     if isinstance(axis, bool) or not isinstance(axis, int) or not -x.ndim <= axis < x.ndim:
         raise ValueError(f"`axis` must be an int axis of `x` (shape {x.shape}), got {axis!r}.")
     _hyper.nonneg("l21reg", l21reg)
@@ -124,13 +135,16 @@ def prox_elastic_net(x: Float[Array, ...], hyperparams, scaling=1.0) -> Float[Ar
     :math:`z = \operatorname{soft}(x, s\lambda_1) / (1 + s\lambda_2)`.
 
     Args:
-        x: any array.
-        hyperparams: ``(l1reg, l2reg)``, both non-negative.
+        x: any array, or a pytree of arrays (leaf by leaf).
+        hyperparams: ``(l1reg, l2reg)``, both non-negative (each may be a pytree of a
+            pytree ``x``'s structure).
         scaling: :math:`s`.
 
     Raises:
         ValueError: for a negative ``l1reg``, ``l2reg`` or ``scaling`` (when concrete).
     """
+    if is_tree(x):
+        return leafwise(prox_elastic_net, x, hyperparams, scaling, arity=2)
     l1reg, l2reg = _hyper.pair("hyperparams", hyperparams)
     _hyper.nonneg("hyperparams[0] (l1reg)", l1reg)
     _hyper.nonneg("hyperparams[1] (l2reg)", l2reg)
@@ -149,6 +163,8 @@ def prox_nonneg(x: Float[Array, ...], hyperparams=None, scaling=1.0) -> Float[Ar
     Raises:
         ValueError: for complex ``x``.
     """
+    if is_tree(x):
+        return leafwise(prox_nonneg, x, None, scaling, arity=0)
     del hyperparams, scaling
     return _prox_nonneg(_hyper.real_array("x", x))
 
@@ -166,6 +182,8 @@ def projection_box(x: Float[Array, ...], hyperparams, scaling=1.0) -> Float[Arra
         ValueError: if ``hyperparams`` is not a pair or (when concrete) ``lower > upper``
             somewhere: the box is empty.
     """
+    if is_tree(x):
+        return leafwise(projection_box, x, hyperparams, scaling, arity=2)
     del scaling
     lower, upper = _hyper.pair("hyperparams", hyperparams)
     lo, up = _hyper.concrete(lower), _hyper.concrete(upper)
@@ -190,6 +208,8 @@ def projection_l2_ball(x: Float[Array, ...], radius=1.0, scaling=1.0) -> Float[A
     Raises:
         ValueError: for a negative ``radius`` (when concrete).
     """
+    if is_tree(x):
+        return as_one_vector(projection_l2_ball, x, radius, scaling)
     del scaling
     _hyper.nonneg("radius", radius)
     return _projection_l2_ball(_hyper.real_array("x", x), radius)
@@ -215,7 +235,7 @@ def projection_simplex(x: Float[Array, " n"], value=1.0, scaling=1.0) -> Float[A
         ValueError: for a non-positive ``value`` (when concrete) or a 0-d ``x``.
     """
     del scaling
-    x = jnp.asarray(x)
+    x = _hyper.real_array("x", x)
     if x.ndim < 1:
         raise ValueError(f"`x` must have at least one axis, got shape {x.shape}.")
     _hyper.positive("value", value)
@@ -274,7 +294,7 @@ def prox_ksupport_sq(x: Float[Array, "*b n"], hyperparams, scaling=1.0) -> Float
         NeurIPS 2012. A. McDonald, M. Pontil, D. Stamos, "New perspectives on k-support and
         cluster norms", JMLR 17, 2016.
     """
-    x = jnp.asarray(x)
+    x = _hyper.real_array("x", x)
     if x.ndim < 1:
         raise ValueError(f"`x` must have at least one axis, got shape {x.shape}.")
     lam, k = _hyper.pair("hyperparams", hyperparams)
