@@ -79,6 +79,13 @@ class _TensorTrain(CoreSequence, TensorLyAPI):
 
     __rmul__ = __mul__
 
+    def __truediv__(self, other):
+        from ._tt_arith import tt_multiply
+
+        if isinstance(other, _TensorTrain):
+            return NotImplemented  # no elementwise division of two tensor trains
+        return tt_multiply(self, 1.0 / jnp.asarray(other))
+
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)

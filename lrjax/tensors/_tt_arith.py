@@ -9,9 +9,12 @@ cores' leading axis) and ``grad``. Sums and products grow the ranks (``r_a + r_b
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from ._tt import TTMatrix, TTTensor
@@ -167,24 +170,31 @@ def tt_inner(a: TT, b: TT) -> Float[Array, ""]:
     return gram[..., 0, 0]
 
 
-def tt_matmul(a: TTMatrix, b: TTMatrix | TTTensor) -> TTMatrix | TTTensor:
-    r"""The product of a TT-matrix with a TT-matrix, or with a TT vector, core by core.
+def tt_matmul(a: TTMatrix, b: TTMatrix | TTTensor | Array) -> TTMatrix | TTTensor | Array:
+    r"""The product of a TT-matrix with a TT-matrix, a TT vector, or a dense vector or matrix.
 
     ``C_k[:, i, l, :] = Σ_j A_k[:, i, j, :] ⊗ B_k[:, j, l, :]``: the ranks multiply and no
     dense matrix or vector is formed. ``b`` a :class:`~lrjax.tensors.TTTensor` of shape
     ``a.col_modes`` is the vector ``vec(b)`` (C order), and the result is the TT vector of
-    ``A vec(b)`` with shape ``a.row_modes``. Also ``a @ b``.
+    ``A vec(b)`` with shape ``a.row_modes``. ``b`` a dense array of ``n = Π n_k`` rows (a
+    vector ``(n,)`` or a matrix ``(n, k)``, t3f's ``tt_dense_matmul``) gives the dense
+    ``A @ b``, contracted core by core without forming ``A``: about
+    ``2 k Σ_k m_0..m_k r_k r_{k+1} n_k..n_{N-1}`` flops. Also ``a @ b``.
 
     Args:
         a: :class:`~lrjax.tensors.TTMatrix` with column modes ``(n_0, ..., n_{N-1})``.
-        b: a TT-matrix with row modes ``(n_0, ...)``, or a TT tensor of shape ``(n_0, ...)``.
+        b: a TT-matrix with row modes ``(n_0, ...)``, a TT tensor of shape ``(n_0, ...)``, or
+            a dense array of shape ``(Π n_k,)`` or ``(Π n_k, k)``.
 
     Returns:
-        A TT-matrix (rows ``a.row_modes``, columns ``b.col_modes``) or a TT tensor.
+        A TT-matrix (rows ``a.row_modes``, columns ``b.col_modes``), a TT tensor, or a dense
+        array of shape ``(Π m_k,)`` or ``(Π m_k, k)``.
 
     Raises:
-        TypeError: when ``a`` is not a TT-matrix or ``b`` not a TT object.
-        ValueError: when the inner modes do not match.
+        TypeError: when ``a`` is not a TT-matrix or ``b`` not a TT object or an array.
+        ValueError: when the inner modes (or a dense ``b``'s rows) do not match, a dense
+            ``b`` that is not a vector or a matrix, or a batched ``a`` with a dense ``b`` (vmap
+            over the batch instead).
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -196,6 +206,8 @@ def tt_matmul(a: TTMatrix, b: TTMatrix | TTTensor) -> TTMatrix | TTTensor:
     """
     if not isinstance(a, TTMatrix):
         raise TypeError(f"`a` must be a TTMatrix, got {type(a).__name__}.")
+    if not isinstance(b, TTTensor | TTMatrix) and isinstance(b, jax.Array | np.ndarray | list):
+        return _dense_matmul(a, b)
     kind = _kind("b", b)
     inner = b.row_modes if isinstance(b, TTMatrix) else b.shape
     if len(inner) != len(a.cores) or tuple(inner) != a.col_modes:
@@ -211,6 +223,33 @@ def tt_matmul(a: TTMatrix, b: TTMatrix | TTTensor) -> TTMatrix | TTTensor:
         lead = c.shape[: c.ndim - len(mid) - 4]
         cores.append(c.reshape(*lead, -1, *mid, ca.shape[-1] * cb.shape[-1]))
     return kind(tuple(cores))
+
+
+def _dense_matmul(a: TTMatrix, b: Any) -> Array:
+    """``A @ b`` for a dense ``b``, core by core (see :func:`tt_matmul`)."""
+    b = jnp.asarray(b)
+    if not jnp.issubdtype(b.dtype, jnp.inexact):
+        b = b.astype(jnp.result_type(float))
+    n = math.prod(a.col_modes)
+    if b.ndim not in (1, 2) or b.shape[0] != n:
+        raise ValueError(
+            f"`b` must be a TT object or a dense array of shape ({n},) or ({n}, k) for `a`'s "
+            f"column modes {a.col_modes}, got shape {b.shape}."
+        )
+    if any(c.ndim != 4 for c in a.cores):
+        raise ValueError(
+            "`a` is a batch of TT-matrices (cores with leading axes): multiply a dense `b` "
+            "under jax.vmap, one TT-matrix at a time."
+        )
+    k = 1 if b.ndim == 1 else b.shape[1]
+    modes = a.col_modes
+    state = b.reshape(1, 1, modes[0], -1)  # (rows done, r_k, n_k, the rest of b)
+    for j, core in enumerate(a.cores):
+        state = jnp.einsum("arnR,rmns->amsR", state, core)
+        following = modes[j + 1] if j + 1 < len(modes) else 1
+        state = state.reshape(-1, core.shape[-1], following, state.shape[-1] // following)
+    out = state.reshape(-1, k)
+    return out[:, 0] if b.ndim == 1 else out
 
 
 def tt_transpose(a: TTMatrix) -> TTMatrix:

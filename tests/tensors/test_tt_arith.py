@@ -113,6 +113,35 @@ def test_matmul_matches_dense(rng):
     )
 
 
+def test_matmul_with_a_dense_vector_or_matrix(rng):
+    a = _ttm(rng, (2, 3, 2), (3, 2, 4), (2, 3))
+    dense = _dense_ttm(a.cores)  # 12 x 24
+    x, xs = rng.standard_normal(24), rng.standard_normal((24, 5))
+    np.testing.assert_allclose(np.asarray(tt_matmul(a, x)), dense @ x, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(a @ jnp.asarray(xs)), dense @ xs, rtol=1e-12)
+    # jit, vmap over the vectors, and the derivative in the cores against finite differences
+    np.testing.assert_allclose(jax.jit(tt_matmul)(a, xs), dense @ xs, rtol=1e-12)
+    np.testing.assert_allclose(jax.vmap(lambda v: a @ v)(xs.T), (dense @ xs).T, rtol=1e-12)
+    f = lambda c0: jnp.sum(jnp.sin(TTMatrix((c0, *a.cores[1:])) @ x))
+    d = jnp.asarray(rng.standard_normal(a.cores[0].shape))
+    fd = (f(a.cores[0] + 1e-6 * d) - f(a.cores[0] - 1e-6 * d)) / 2e-6
+    np.testing.assert_allclose(jnp.sum(jax.grad(f)(a.cores[0]) * d), fd, rtol=1e-7)
+    with pytest.raises(ValueError, match=r"shape \(24,\) or \(24, k\)"):
+        tt_matmul(a, np.ones(23))
+    batch = TTMatrix(tuple(jnp.stack([c, c]) for c in a.cores))
+    with pytest.raises(ValueError, match="vmap"):
+        tt_matmul(batch, x)
+
+
+def test_division_by_a_scalar(rng):
+    t = _tt(rng, (3, 4, 2), (2, 3))
+    np.testing.assert_allclose((t / 4.0).to_dense(), t.to_dense() / 4.0, rtol=1e-14)
+    a = _ttm(rng, (2, 3), (3, 2), (2,))
+    np.testing.assert_allclose((a / 2).to_dense(), a.to_dense() / 2, rtol=1e-14)
+    with pytest.raises(TypeError):
+        t / t
+
+
 def test_round_equals_tt_svd_of_the_dense_tensor(rng):
     """Rounding an exact TT is TT-SVD of its dense tensor (same truncated subspaces)."""
     a = _tt(rng, (4, 5, 6, 3), (4, 6, 3))
