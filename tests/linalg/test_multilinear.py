@@ -70,6 +70,39 @@ def test_khatri_rao_and_kronecker(rng):
         linalg.khatri_rao([jnp.ones((2, 3)), jnp.ones((2, 4))])
 
 
+def test_tensorly_options_of_the_products(rng):
+    """TensorLy's keyword arguments give TensorLy's results."""
+    from tensorly.tenalg import kronecker as tl_kronecker
+
+    ms = [rng.standard_normal((n, 3)) for n in (2, 4, 5)]
+    w, mask = rng.standard_normal(3), rng.random(2 * 4 * 5) < 0.5
+    for kw in (
+        {"weights": w},
+        {"skip_matrix": 1},
+        {"mask": mask},
+        {"skip_matrix": 0, "weights": w},
+    ):
+        np.testing.assert_allclose(
+            np.asarray(linalg.khatri_rao(ms, **kw)), tl_khatri_rao(ms, **kw), rtol=1e-12
+        )
+    np.testing.assert_allclose(  # reverse: the last matrix varies slowest
+        np.asarray(linalg.khatri_rao(ms, reverse=True)), tl_khatri_rao(ms[::-1]), rtol=1e-12
+    )
+    ks = [rng.standard_normal(s) for s in ((2, 3), (3, 2), (2, 2))]
+    for kw in ({"skip_matrix": 1}, {"reverse": True}, {"skip_matrix": 2, "reverse": True}):
+        np.testing.assert_allclose(
+            np.asarray(linalg.kronecker(ks, **kw)), tl_kronecker(ks, **kw), rtol=1e-12
+        )
+    with pytest.raises(ValueError, match="skip_matrix"):
+        linalg.khatri_rao(ms, skip_matrix=3)
+    with pytest.raises(ValueError, match="weights"):
+        linalg.khatri_rao(ms, weights=np.ones(2))
+    with pytest.raises(ValueError, match="mask"):
+        linalg.khatri_rao(ms, mask=np.ones(7))
+    with pytest.raises(ValueError, match="at least one"):
+        linalg.kronecker(ks[:1], skip_matrix=0)
+
+
 @pytest.mark.parametrize("shape", [(4, 5, 6), (3, 4, 5, 2)])
 def test_mttkrp_matches_unfolding_times_khatri_rao(rng, shape):
     x = rng.standard_normal(shape)
