@@ -81,6 +81,11 @@ def densified(x: Any) -> Any:
     return x
 
 
+def is_bcoo(x: Any) -> bool:
+    """True for a ``jax.experimental.sparse.BCOO`` array (checked without importing it)."""
+    return type(x).__name__ == "BCOO" and type(x).__module__.startswith("jax.experimental.sparse")
+
+
 def is_concrete(x: Any) -> bool:
     """True when ``x`` holds actual values (an eager call), False for a tracer."""
     return not isinstance(x, jax.core.Tracer)

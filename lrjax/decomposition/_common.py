@@ -87,21 +87,30 @@ def canonical_cp(factors: tuple[Array, ...]) -> CPTensor:
 def init_factors(x, key, rank, init):
     """Initial CP factors: leading left singular vectors of each unfolding (``init="svd"``,
     random unit columns beyond the mode size) or random unit columns (``"random"``)."""
+    if init != "svd":
+        return random_factors(key, x.shape, rank, x.dtype)
     factors = []
     keys = jax.random.split(key, x.ndim) if key is not None else [None] * x.ndim
     for n in range(x.ndim):
         size = x.shape[n]
-        if init == "svd":
-            k = min(rank, size)
-            u = leading_left_singular_vectors(unfold(x, n), k)
-            if k < rank:
-                extra = _random.normal(keys[n], (size, rank - k), dtype=x.dtype)
-                u = jnp.concatenate([u, extra / safe_norms(extra)], axis=1)
-        else:
-            u = _random.normal(keys[n], (size, rank), dtype=x.dtype)
-            u = u / safe_norms(u)
+        k = min(rank, size)
+        u = leading_left_singular_vectors(unfold(x, n), k)
+        if k < rank:
+            extra = _random.normal(keys[n], (size, rank - k), dtype=x.dtype)
+            u = jnp.concatenate([u, extra / safe_norms(extra)], axis=1)
         factors.append(u)
     return tuple(factors)
+
+
+def random_factors(key, shape: tuple[int, ...], rank: int, dtype) -> tuple[Array, ...]:
+    """Random Gaussian CP factors with unit columns, one per mode of ``shape`` (``init="random"``
+    of the CP solvers: the same key gives the same start for a dense or a sparse tensor)."""
+    keys = jax.random.split(key, len(shape))
+    out = []
+    for k, size in zip(keys, shape, strict=True):
+        u = _random.normal(k, (size, rank), dtype=dtype)
+        out.append(u / safe_norms(u))
+    return tuple(out)
 
 
 def is_cp_start(init) -> bool:
@@ -137,7 +146,15 @@ def cp_start(init, shape: tuple[int, ...], rank: int, dtype, *, nonneg: bool = F
     return tuple(f.astype(dtype) for f in factors)
 
 
-def cp_init(name: str, init, x: Array, rank: int, *, nonneg: bool = False, named=("svd", "random")):
+def cp_init(
+    name: str,
+    init,
+    x: Array | jax.ShapeDtypeStruct,
+    rank: int,
+    *,
+    nonneg: bool = False,
+    named=("svd", "random"),
+):
     """``(start, init)`` of a CP solver's ``init`` argument: ``(None, name)`` for a named
     initialisation (one of ``named``), ``(factors, "given")`` for a warm start
     (:func:`cp_start`)."""

@@ -29,6 +29,7 @@ from ._common import (
     init_factors,
     weighted_error,
 )
+from ._cp_sparse import cp_als_sparse
 
 
 class CPResult(NamedTuple):
@@ -168,8 +169,14 @@ def cp_als(
     The result is canonical: unit-norm factor columns, weights sorted descending, and the
     largest-magnitude entry of every column of factors ``0..N-2`` positive.
 
+    A sparse tensor may be given as a ``jax.experimental.sparse.BCOO`` array: the sweeps then
+    use coordinate MTTKRPs over the stored entries (``O(nnz R N)`` per mode) and never form
+    the dense tensor; it needs ``init="random"`` (with ``key``) or a warm start, and takes
+    none of ``weights``, ``mask``, ``line_search``. Its error is accurate to about
+    ``sqrt(eps)`` of ``||x||``.
+
     Args:
-        x: tensor with ``N >= 2`` modes.
+        x: tensor with ``N >= 2`` modes, dense or a ``BCOO`` sparse tensor.
         rank: number of components ``R`` (static).
         key: PRNG key; needed for ``init="random"`` and when ``rank`` exceeds a mode's size
             under ``init="svd"`` (the extra columns are random).
@@ -206,8 +213,9 @@ def cp_als(
 
     Raises:
         ValueError: for a tensor with fewer than 2 modes, NaN/inf in an eager call, a
-            non-positive ``rank``, an unknown ``init`` or ``diff``, a missing ``key``, or a
-            warm start of another shape or rank.
+            non-positive ``rank``, an unknown ``init`` or ``diff``, a missing ``key``, a
+            warm start of another shape or rank, or (sparse ``x``) ``init="svd"``, a batched
+            ``BCOO`` or an option it does not take.
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -224,6 +232,11 @@ def cp_als(
         T. G. Kolda and B. W. Bader, "Tensor Decompositions and Applications", SIAM Review
         51(3), 2009, Sec. 3.4. Same objective as ``tensorly.decomposition.parafac``.
     """
+    if _checks.is_bcoo(x):  # a sparse tensor: coordinate MTTKRPs, never the dense tensor
+        return cp_als_sparse(
+            x, rank, key=key, init=init, maxiter=maxiter, tol=tol, diff=diff,
+            options={"weights": weights, "mask": mask, "line_search": line_search},
+        )  # fmt: skip
     x = _checks.as_array("x", x, min_ndim=2)
     rank = _checks.positive_int("rank", rank)
     start, init_name = cp_init("init", init, x, rank)

@@ -9,10 +9,13 @@ sweep reuses across the modes of the other block.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, Int
 
+from .. import _checks
 from ..tensors._base import letters
 from ._gemm import factor_gemm
 
@@ -128,7 +131,9 @@ def mttkrp(
     Equals ``unfold(x, n) @ khatri_rao([factors[m] for m != n])``.
 
     Args:
-        x: tensor of shape ``(I_0, ..., I_{N-1})``, ``N >= 2``.
+        x: tensor of shape ``(I_0, ..., I_{N-1})``, ``N >= 2``; dense, or sparse as a
+            ``jax.experimental.sparse.BCOO`` (then :func:`coordinate_mttkrp`, ``O(nnz R N)``,
+            the dense tensor never formed).
         factors: one ``(I_m, R)`` matrix per mode; ``factors[mode]`` is ignored.
         mode: the mode ``n``.
 
@@ -150,6 +155,14 @@ def mttkrp(
         raise ValueError(f"`mode` must be an int in [{-x.ndim}, {x.ndim}), got {mode!r}.")
     mode %= x.ndim
     _check_factors(x, factors, skip=mode)
+    if _checks.is_bcoo(x):
+        coo: Any = x  # a jax.experimental.sparse.BCOO
+        if coo.n_batch or coo.n_dense:
+            raise ValueError(
+                f"`x` must be a BCOO array without batch or dense dimensions, got "
+                f"n_batch={coo.n_batch}, n_dense={coo.n_dense}."
+            )
+        return coordinate_mttkrp(coo.indices, coo.data, factors, mode, x.shape[mode])
     n = x.ndim
     if mode < n - 1:
         out = rank_first_partial(x, factors, range(mode + 1, n))  # (R, I_0..I_mode)
@@ -157,3 +170,16 @@ def mttkrp(
             out = jnp.einsum("ri...,ir->r...", out, factors[m])
         return out.T
     return rank_first_partial(x, factors, range(n - 1)).T
+
+
+def coordinate_mttkrp(
+    indices: Int[Array, "nnz N"], values: Float[Array, " nnz"], factors, mode: int, size: int
+) -> Float[Array, "I_n R"]:
+    """The MTTKRP of a tensor in coordinate form: for every stored entry ``(i_0, ..., i_{N-1};
+    v)``, the row ``v · Π_{m≠mode} A_m[i_m, :]`` added into row ``i_mode`` of the ``(size, R)``
+    result (one gather per other mode and a segment sum; repeated coordinates add)."""
+    rows = values[:, None]
+    for m, a in enumerate(factors):
+        if m != mode:
+            rows = rows * a[indices[:, m]]
+    return jax.ops.segment_sum(rows, indices[:, mode], num_segments=size)

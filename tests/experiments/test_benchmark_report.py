@@ -61,6 +61,20 @@ def test_roofline_tiny_run_measures_its_bounds_and_every_routine(tmp_path):
     assert abs(pct - 100 * want) <= 1 + rounding * 100 * want
 
 
+def test_sparse_cp_tiny_run_reports_both_paths(tmp_path):
+    """The sparse benchmark at its smoke-test size: both paths timed, the same error."""
+    import re
+
+    from experiments.benchmarks import sparse_cp
+
+    out = tmp_path / "sparse.md"
+    sparse_cp.main(["--tiny", "--repeats", "1", "--out", str(out)])
+    row = [line for line in out.read_text().splitlines() if line.startswith("| 20×18×16")][0]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert float(cells[2]) > 0 and float(cells[3]) > 0 and re.fullmatch(r"[0-9.]+x", cells[4])
+    assert cells[5] == cells[6]  # the sparse and dense paths reach the same error
+
+
 def test_first_call_measures_a_cold_and_a_cached_process():
     """Two fresh processes on one cache directory: the second reuses the first one's compiled
     programs (counted as persistent-cache hits, not timed: on a loaded 2-core machine the
