@@ -69,7 +69,7 @@ def test_sparse_cp_tiny_run_reports_both_paths(tmp_path):
 
     out = tmp_path / "sparse.md"
     sparse_cp.main(["--tiny", "--repeats", "1", "--out", str(out)])
-    row = [line for line in out.read_text().splitlines() if line.startswith("| 20×18×16")][0]
+    row = next(line for line in out.read_text().splitlines() if line.startswith("| 20×18×16"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert float(cells[2]) > 0 and float(cells[3]) > 0 and re.fullmatch(r"[0-9.]+x", cells[4])
     assert cells[5] == cells[6]  # the sparse and dense paths reach the same error
