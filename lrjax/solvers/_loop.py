@@ -87,6 +87,37 @@ def _select(pred, new, old):
     return jax.tree_util.tree_map(lambda a, b: jnp.where(pred, b, a), new, old)
 
 
+def _closure_convert(fun: Callable, *example_args: Any) -> tuple[Callable, list]:
+    """``fun`` with every value it closes over made an explicit trailing argument.
+
+    ``jax.closure_convert`` hoists the values a derivative may flow to; the integer and
+    boolean tracers it leaves inside (an index array argument of an enclosing ``jit``) are
+    then hoisted from the converted function's jaxpr: a custom VJP that captured such a
+    tracer failed to lower once the ``jit`` was differentiated from outside ("No constant
+    handler for type: DynamicJaxprTracer")."""
+    converted, consts = jax.closure_convert(fun, *example_args)
+    consts = list(consts)
+    closed, out_shape = jax.make_jaxpr(converted, return_shape=True)(*example_args, *consts)
+    lift = [
+        isinstance(c, jax.core.Tracer) and not jnp.issubdtype(c.dtype, jnp.inexact)
+        for c in closed.consts
+    ]
+    if not any(lift):
+        return converted, consts
+    kept = [c for c, up in zip(closed.consts, lift, strict=True) if not up]
+    out_tree = jax.tree.structure(out_shape)
+    n_in = len(example_args) + len(consts)
+
+    def lifted(*args_and_consts):
+        args, hoisted = args_and_consts[:n_in], iter(args_and_consts[n_in:])
+        kept_iter = iter(kept)
+        every = [next(hoisted) if up else next(kept_iter) for up in lift]
+        out = jax.core.eval_jaxpr(closed.jaxpr, every, *jax.tree.leaves(args))
+        return jax.tree.unflatten(out_tree, out)
+
+    return lifted, consts + [c for c, up in zip(closed.consts, lift, strict=True) if up]
+
+
 def iterate(
     step: StepFn,
     z0: Z,
@@ -152,7 +183,8 @@ def iterate(
 
     # Values that `step` closes over (e.g. a norm of the data) become explicit arguments, so
     # that custom VJPs can differentiate with respect to them and never capture a tracer.
-    step_c, consts = jax.closure_convert(step, z0, params)
+    step_c, consts = _closure_convert(step, z0, params)
+    consts = list(consts)
 
     def run_while(z0, params, consts, tol):
         history0, inf = fresh()

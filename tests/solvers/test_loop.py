@@ -91,3 +91,24 @@ def test_watch_restricts_the_movement_test_to_the_iterate():
     assert bool(info.converged) and int(info.n_iter) < 15
     _, info = iterate(step, state0, 2.0, maxiter=60, tol=1e-12)
     assert not bool(info.converged)
+
+
+@pytest.mark.parametrize("diff", ["unroll", "implicit"])
+def test_a_step_closing_over_an_integer_argument_of_a_jit_differentiates(diff):
+    """A step that closes over an index array passed to an enclosing ``jit``, differentiated
+    from outside that ``jit``: ``jax.closure_convert`` leaves integer tracers inside the step,
+    and the custom VJP then failed to lower ("No constant handler for type")."""
+    import functools
+
+    idx = jnp.array([0, 1, 2, 0, 1])
+
+    @functools.partial(jax.jit, static_argnames="diff")
+    def solve(v, idx, diff):
+        # z = z/2 + segment_sum(v)/2: the fixed point is z* = segment_sum(v, idx)
+        step = lambda z, p: (0.5 * z + 0.5 * jax.ops.segment_sum(p, idx, num_segments=3), 0.0)
+        return iterate(step, jnp.zeros(3), v, maxiter=60, tol=0.0, diff=diff)[0]
+
+    v = jnp.arange(5.0)
+    g = jax.grad(lambda v: jnp.sum(solve(v, idx, diff) ** 2))(v)
+    z_star = jax.ops.segment_sum(v, idx, num_segments=3)  # d/dv_i sum(z*^2) = 2 z*[idx_i]
+    np.testing.assert_allclose(g, 2 * z_star[idx], rtol=1e-9)
