@@ -14,6 +14,7 @@ from ..linalg import khatri_rao, unfold
 from ..solvers._loop import iterate
 from ..tensors import CPTensor
 from ._cp import CPResult
+from ._cp_sparse import coordinate_norm_sq, coordinate_parts, sparse_relative_error
 
 __all__ = ["cp_apr", "poisson_nll"]
 
@@ -36,54 +37,124 @@ def poisson_nll(
     return jnp.sum(model - x * jnp.log(jnp.maximum(model, eps)))
 
 
-def _mu_step(xn, pi, eps, _, b):
-    """One multiplicative update ``B ← B ⊙ [(X_(n) ⊘ B Π^T) Π]``."""
-    return b * ((xn / jnp.maximum(b @ pi.T, eps)) @ pi)
+def _start(key, shape, rank, dtype, total):
+    """Random stochastic columns, the weights sharing the data's total."""
+    keys = jax.random.split(key, len(shape))
+    factors = []
+    for k, size in zip(keys, shape, strict=True):
+        f = _random.uniform(k, (size, rank), dtype, 0.1, 1.0)
+        factors.append(f / jnp.sum(f, axis=0))  # stochastic columns
+    return jnp.full((rank,), total / rank, dtype), tuple(factors)
+
+
+def _dense_mode():
+    """``phi(n, factors, (x, eps))``: the map ``B ↦ (X_(n) ⊘ B Πᵀ) Π`` of mode ``n`` for a
+    dense ``x`` (the data come in as arguments: the iteration differentiates through them)."""
+
+    def phi_of(n, factors, data):
+        x, eps = data
+        pi = khatri_rao([f for m, f in enumerate(factors) if m != n])  # C order, as unfold
+        xn = unfold(x, n)
+        return lambda b: (xn / jnp.maximum(b @ pi.T, eps)) @ pi
+
+    return phi_of
+
+
+def _coordinate_mode(shape):
+    """``phi(n, factors, (indices, values, eps))`` for a coordinate tensor: ``X ⊘ M`` is zero
+    off the stored entries, so only their rows of ``Π`` are formed (one gather per other mode)."""
+
+    def phi_of(n, factors, data):
+        indices, values, eps = data
+        rows = None
+        for m, f in enumerate(factors):
+            if m != n:
+                rows = f[indices[:, m]] if rows is None else rows * f[indices[:, m]]
+        at = indices[:, n]
+
+        def phi(b):
+            ratio = values / jnp.maximum(jnp.sum(b[at] * rows, axis=1), eps)
+            return jax.ops.segment_sum(ratio[:, None] * rows, at, num_segments=shape[n])
+
+        return phi
+
+    return phi_of
+
+
+def _apr_sweeps(phi_of, nll, state0, params, tol, total, *, maxiter, inner):
+    """The CP-APR outer iteration over ``state = (weights, factors)``; ``params = (kappa,
+    kappa_tol, data)``, ``phi_of(n, factors, data)`` gives mode ``n``'s map and ``nll(weights,
+    factors, data)`` the objective."""
+    n_modes = len(state0[1])
+
+    def outer(state, params):
+        kappa, kappa_tol, data = params
+        weights, factors = state
+        factors = list(factors)
+        for n in range(n_modes):
+            phi = phi_of(n, factors, data)
+            b = factors[n] * weights
+            # scooch inadmissible zeros off the boundary (Chi & Kolda, Sec. 4.3)
+            b = b + jnp.where((b < kappa_tol) & (phi(b) > 1.0), kappa, 0.0)
+            b = jax.lax.fori_loop(0, inner, lambda _, b, phi=phi: b * phi(b), b)  # MU steps
+            weights = jnp.sum(b, axis=0)
+            factors[n] = b / jnp.where(weights > 0, weights, 1.0)
+        return (weights, tuple(factors)), nll(weights, factors, data) / jnp.maximum(total, 1.0)
+
+    return iterate(
+        outer, state0, params, maxiter=maxiter, tol=tol, diff="unroll",
+        watch=lambda s: s[1],
+    )  # fmt: skip
+
+
+def _sorted_cp(weights, factors) -> CPTensor:
+    order = jnp.argsort(-weights)
+    return CPTensor(weights[order], tuple(f[:, order] for f in factors))
 
 
 @functools.partial(jax.jit, static_argnames=("rank", "maxiter", "inner"))
 def _cp_apr(x, key, tol, kappa, kappa_tol, eps, *, rank, maxiter, inner):
-    n_modes = x.ndim
-    keys = jax.random.split(key, n_modes)
-    factors0 = []
-    for k, size in zip(keys, x.shape, strict=True):
-        f = _random.uniform(k, (size, rank), x.dtype, 0.1, 1.0)
-        factors0.append(f / jnp.sum(f, axis=0))  # stochastic columns
     total = jnp.sum(x)
-    weights0 = jnp.full((rank,), total / rank, x.dtype)  # the model's total matches the data's
+    state0 = _start(key, x.shape, rank, x.dtype, total)
 
-    def outer(state, data):
-        weights, factors = state
-        x, kappa, kappa_tol, eps = data
-        factors = list(factors)
-        for n in range(n_modes):
-            others = [factors[m] for m in range(n_modes) if m != n]
-            pi = khatri_rao(others)  # (prod of the other sizes, R), C order as unfold
-            xn = unfold(x, n)
-            b = factors[n] * weights
-            # scooch inadmissible zeros off the boundary (Chi & Kolda, Sec. 4.3)
-            phi0 = (xn / jnp.maximum(b @ pi.T, eps)) @ pi
-            b = b + jnp.where((b < kappa_tol) & (phi0 > 1.0), kappa, 0.0)
+    def nll(weights, factors, data):
+        x, eps = data
+        return poisson_nll(x, CPTensor(weights, tuple(factors)).to_dense(), eps)
 
-            b = jax.lax.fori_loop(0, inner, functools.partial(_mu_step, xn, pi, eps), b)
-            weights = jnp.sum(b, axis=0)
-            factors[n] = b / jnp.where(weights > 0, weights, 1.0)
-        model = CPTensor(weights, tuple(factors)).to_dense()
-        nll = poisson_nll(x, model, eps)
-        return (weights, tuple(factors)), nll / jnp.maximum(total, 1.0)
-
-    (weights, factors), info = iterate(
-        outer,
-        (weights0, tuple(factors0)),
-        (x, kappa, kappa_tol, eps),
-        maxiter=maxiter,
-        tol=tol,
-        diff="unroll",
-        watch=lambda s: s[1],
-    )
-    order = jnp.argsort(-weights)
-    cp = CPTensor(weights[order], tuple(f[:, order] for f in factors))
+    (weights, factors), info = _apr_sweeps(
+        _dense_mode(), nll, state0, (kappa, kappa_tol, (x, eps)), tol, total, maxiter=maxiter,
+        inner=inner,
+    )  # fmt: skip
+    cp = _sorted_cp(weights, factors)
     error = relative_error(x, cp.to_dense())
+    info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
+    return CPResult(cp, info)
+
+
+@functools.partial(jax.jit, static_argnames=("shape", "rank", "maxiter", "inner", "unique"))
+def _cp_apr_coordinates(
+    indices, values, key, tol, kappa, kappa_tol, eps, *, shape, rank, maxiter, inner, unique
+):
+    total = jnp.sum(values)
+    state0 = _start(key, shape, rank, values.dtype, total)
+
+    def nll(weights, factors, data):
+        indices, values, eps = data
+        # Σ_all m = Σ_r λ_r (stochastic columns); Σ x log m over the stored entries only
+        rows = weights * functools.reduce(
+            jnp.multiply, [f[indices[:, m]] for m, f in enumerate(factors)]
+        )
+        model = jnp.sum(rows, axis=1)
+        all_columns = functools.reduce(jnp.multiply, [jnp.sum(f, axis=0) for f in factors])
+        return jnp.sum(weights * all_columns) - jnp.sum(values * jnp.log(jnp.maximum(model, eps)))
+
+    (weights, factors), info = _apr_sweeps(
+        _coordinate_mode(shape), nll, state0, (kappa, kappa_tol, (indices, values, eps)), tol,
+        total, maxiter=maxiter, inner=inner,
+    )  # fmt: skip
+    cp = _sorted_cp(weights, factors)
+    norm_x_sq = coordinate_norm_sq(indices, values, unique)
+    error = sparse_relative_error(indices, values, norm_x_sq, cp, shape)
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     return CPResult(cp, info)
 
@@ -116,8 +187,14 @@ def cp_apr(
     majorization-minimization). Stops when the objective per count changes by at most ``tol``
     or after ``maxiter`` sweeps. The Tensor Toolbox's ``cp_apr`` (its default MU algorithm).
 
+    A sparse count tensor may be given as a ``jax.experimental.sparse.BCOO`` array: ``X ⊘ M``
+    vanishes off its stored entries, so the updates form only those entries' rows of ``Π``
+    (``O(nnz R N)`` per update) and never the dense tensor (the Tensor Toolbox's ``cp_apr``
+    on an ``sptensor``); repeated coordinates add.
+
     Args:
-        x: non-negative tensor (counts, but any non-negative data is accepted), ``N >= 2``.
+        x: non-negative tensor (counts, but any non-negative data is accepted), ``N >= 2``,
+            dense or a ``BCOO`` sparse tensor.
         rank: number of components (static).
         key: PRNG key of the random stochastic start.
         maxiter: outer sweeps (static).
@@ -150,6 +227,8 @@ def cp_apr(
         E. C. Chi, T. G. Kolda, "On tensors, sparsity, and nonnegative factorizations", SIAM
         J. Matrix Anal. Appl. 33(4), 2012. The Tensor Toolbox's ``cp_apr``.
     """
+    if _checks.is_bcoo(x):
+        return _cp_apr_sparse(x, rank, key, maxiter, inner, tol, kappa, kappa_tol, eps)
     x = _checks.as_array("x", x, min_ndim=2)
     if _checks.is_concrete(x) and bool(jnp.any(x < 0)):
         raise ValueError(
@@ -174,4 +253,28 @@ def cp_apr(
         rank=rank,
         maxiter=maxiter,
         inner=inner,
+    )
+
+
+def _cp_apr_sparse(x, rank, key, maxiter, inner, tol, kappa, kappa_tol, eps) -> CPResult:
+    """:func:`cp_apr` of a ``BCOO`` tensor: checks, then the coordinate sweeps."""
+    values, indices, shape = coordinate_parts(x)
+    if _checks.is_concrete(values) and values.size and float(jnp.min(values)) < 0:
+        raise ValueError(
+            f"`x` must be non-negative (counts), got a minimum of {float(jnp.min(values))}."
+        )
+    dtype = values.dtype
+    return _cp_apr_coordinates(
+        indices,
+        values,
+        _checks.prng_key("key", key),
+        _checks.tolerance(tol),
+        jnp.asarray(_checks.nonnegative("kappa", kappa), dtype),
+        jnp.asarray(_checks.nonnegative("kappa_tol", kappa_tol), dtype),
+        jnp.asarray(_checks.positive("eps", eps), dtype),
+        shape=shape,
+        rank=_checks.positive_int("rank", rank),
+        maxiter=_checks.positive_int("maxiter", maxiter),
+        inner=_checks.positive_int("inner", inner),
+        unique=bool(x.unique_indices),
     )

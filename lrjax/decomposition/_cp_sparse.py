@@ -100,20 +100,7 @@ def cp_als_sparse(x, rank: int, *, key, init, maxiter: int, tol, diff: str, opti
             f"`{unsupported[0]}` is not supported for a sparse (BCOO) `x`; densify it "
             "(x.todense()) or leave the option out."
         )
-    if x.n_batch or x.n_dense:
-        raise ValueError(
-            f"`x` must be a BCOO array without batch or dense dimensions (n_batch=0, "
-            f"n_dense=0), got n_batch={x.n_batch}, n_dense={x.n_dense}."
-        )
-    shape = tuple(int(d) for d in x.shape)
-    if len(shape) < 2 or min(shape) == 0:
-        raise ValueError(f"`x` must have at least 2 non-empty modes, got shape {shape}.")
-    values, indices = x.data, x.indices
-    if jnp.issubdtype(values.dtype, jnp.complexfloating):
-        raise ValueError(f"`x` must be real, got dtype {values.dtype}.")
-    if not jnp.issubdtype(values.dtype, jnp.floating):
-        values = values.astype(jnp.result_type(float))
-    _checks.finite("x (its stored values)", values)
+    values, indices, shape = coordinate_parts(x)
     rank = _checks.positive_int("rank", rank)
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
@@ -134,3 +121,25 @@ def cp_als_sparse(x, rank: int, *, key, init, maxiter: int, tol, diff: str, opti
         unique=bool(x.unique_indices), maxiter=maxiter, diff=diff,
     )  # fmt: skip
     return CPResult(cp, info)
+
+
+def coordinate_parts(x) -> tuple[Array, Array, tuple[int, ...]]:
+    """``(values, indices, shape)`` of a ``BCOO`` tensor, checked: no batch or dense
+    dimensions, at least 2 non-empty modes, real finite values (integers promoted)."""
+    from .. import _checks
+
+    if x.n_batch or x.n_dense:
+        raise ValueError(
+            f"`x` must be a BCOO array without batch or dense dimensions (n_batch=0, "
+            f"n_dense=0), got n_batch={x.n_batch}, n_dense={x.n_dense}."
+        )
+    shape = tuple(int(d) for d in x.shape)
+    if len(shape) < 2 or min(shape) == 0:
+        raise ValueError(f"`x` must have at least 2 non-empty modes, got shape {shape}.")
+    values, indices = x.data, x.indices
+    if jnp.issubdtype(values.dtype, jnp.complexfloating):
+        raise ValueError(f"`x` must be real, got dtype {values.dtype}.")
+    if not jnp.issubdtype(values.dtype, jnp.floating):
+        values = values.astype(jnp.result_type(float))
+    _checks.finite("x (its stored values)", values)
+    return values, indices, shape

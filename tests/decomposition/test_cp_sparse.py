@@ -156,3 +156,31 @@ def test_warm_start_and_bad_input():
     batched = sparse.BCOO.fromdense(jnp.stack([xs.todense()] * 2), n_batch=1)
     with pytest.raises(ValueError, match="n_batch"):
         lrjax.cp_als(batched, 3, init="random", key=KEY)
+
+
+def test_poisson_cp_of_sparse_counts_follows_the_dense_one():
+    rng = np.random.default_rng(0)
+    rates = 3 * np.einsum(
+        "ir,jr,kr->ijk", rng.random((10, 3)) ** 3, rng.random((9, 3)) ** 3, rng.random((8, 3)) ** 3
+    )
+    x = jnp.asarray(rng.poisson(rates).astype(float))  # about 13 % non-zero counts
+    xs = sparse.BCOO.fromdense(x)
+    assert xs.nse < 0.2 * x.size
+    dense = lrjax.cp_apr(x, 3, key=KEY, maxiter=30, tol=0.0)
+    sp = lrjax.cp_apr(xs, 3, key=KEY, maxiter=30, tol=0.0)
+    np.testing.assert_allclose(sp.info.history, dense.info.history, rtol=1e-12)
+    np.testing.assert_allclose(sp.cp.to_dense(), dense.cp.to_dense(), atol=1e-10)
+    np.testing.assert_allclose(sp.info.error, dense.info.error, rtol=1e-7)
+    # under jit and vmap over the counts, and differentiable (unrolled) in them
+    run = lambda v: lrjax.cp_apr(
+        sparse.BCOO((v, xs.indices), shape=xs.shape), 3, key=KEY, maxiter=5, tol=0.0
+    ).cp.weights  # fmt: skip
+    batch = jnp.stack([xs.data, 2.0 * xs.data])
+    np.testing.assert_allclose(jax.jit(jax.vmap(run))(batch), [run(v) for v in batch], rtol=1e-10)
+    d = jax.random.uniform(jax.random.key(3), xs.data.shape)
+    loss = lambda v: jnp.sum(run(v) ** 2)
+    np.testing.assert_allclose(
+        jnp.sum(jax.grad(loss)(xs.data) * d), directional_fd(loss, xs.data, d), rtol=1e-6
+    )
+    with pytest.raises(ValueError, match="non-negative"):
+        lrjax.cp_apr(sparse.BCOO((-xs.data, xs.indices), shape=xs.shape), 3, key=KEY)
