@@ -165,7 +165,9 @@ def _fixed_by_mode(kept, fixed, n_modes: int) -> list:
     return out
 
 
-def _tucker_start(init, x: Array, ranks: tuple[int, ...]) -> tuple[Array, ...]:
+def _tucker_start(
+    init, x: Array | jax.ShapeDtypeStruct, ranks: tuple[int, ...]
+) -> tuple[Array, ...]:
     """The factors of a warm start ``init`` (an lrjax or TensorLy Tucker tensor of ``x``'s
     shape and the full ranks ``ranks``) in ``x``'s dtype; raises ``ValueError`` naming
     ``init`` otherwise."""
@@ -231,8 +233,13 @@ def tucker_hooi(
     ``tucker(..., init=..., fixed_factors=...)``); the core is still the least-squares one,
     ``X ×_n U_n^T``. Both are the same sweep restricted to the free modes.
 
+    A sparse tensor may be given as a ``jax.experimental.sparse.BCOO`` array: each mode's
+    projection then sums the stored entries' Kronecker rows (``O(nnz Π_{m≠n} R_m)`` per
+    mode), never the dense tensor; it needs ``init="random"`` (with ``key``) or a warm start
+    and takes neither ``modes`` nor ``fixed``; its error is accurate to about ``sqrt(eps)``.
+
     Args:
-        x: tensor with ``N >= 2`` modes.
+        x: tensor with ``N >= 2`` modes, dense or a ``BCOO`` sparse tensor.
         ranks: multilinear ranks (static): an int, or one per mode of ``x`` (one per entry of
             ``modes`` when ``modes`` is given); each at most its mode's size. The rank of a
             fixed mode is its factor's column count (an entry for it must equal that).
@@ -274,6 +281,8 @@ def tucker_hooi(
         Appl. 21(4), 2000. Same objective as ``tensorly.decomposition.tucker`` and
         ``partial_tucker``.
     """
+    if _checks.is_bcoo(x):  # a sparse tensor: coordinate projections, never the dense tensor
+        return _tucker_hooi_sparse(x, ranks, modes, fixed, key, init, maxiter, tol, diff)
     x = _checks.as_array("x", x, min_ndim=2)
     free, kept, fixed_factors, full = _partial_args(x, ranks, modes, fixed)
     start = None
@@ -305,6 +314,41 @@ def tucker_hooi(
         free=free,
         kept=kept,
     )
+
+
+def _tucker_hooi_sparse(x, ranks, modes, fixed, key, init, maxiter, tol, diff) -> TuckerResult:
+    """:func:`tucker_hooi` of a ``BCOO`` tensor: checks, the start, the coordinate sweeps."""
+    from ._cp_sparse import coordinate_parts
+    from ._tucker_sparse import tucker_hooi_coordinates
+
+    if modes is not None or fixed is not None:
+        raise ValueError(
+            "`modes` and `fixed` are not supported for a sparse (BCOO) `x`; densify it "
+            "(x.todense()) or leave them out."
+        )
+    values, indices, shape = coordinate_parts(x)
+    ranks = _checks.ranks("ranks", ranks, len(shape), sizes=shape)
+    start = None
+    if isinstance(init, TuckerTensor) or (
+        type(init).__module__.startswith("tensorly") and hasattr(init, "core")
+    ):
+        start = _tucker_start(init, jax.ShapeDtypeStruct(shape, values.dtype), ranks)
+    else:
+        init = _checks.choice("init", init, ("svd", "random"))
+        if init == "svd":
+            raise ValueError(
+                "`init='svd'` (the default) needs the dense tensor; for a sparse (BCOO) `x` "
+                "pass init='random' with a `key`, or a warm start (a TuckerTensor)."
+            )
+    key = _checks.optional_prng_key("key", key)
+    if start is None and key is None:
+        raise ValueError("`key` must be a PRNG key when init='random', got None.")
+    tucker, info = tucker_hooi_coordinates(
+        indices, values, key, start, _checks.tolerance(tol), shape=shape, ranks=ranks,
+        unique=bool(x.unique_indices), maxiter=_checks.positive_int("maxiter", maxiter),
+        diff=_checks.choice("diff", diff, _checks.DIFF_MODES),
+    )  # fmt: skip
+    return TuckerResult(tucker, info)
 
 
 def _mode(name: str, m, n: int) -> int:
