@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import jax
 import jax.numpy as jnp
@@ -25,18 +24,9 @@ jax.config.update("jax_enable_x64", True)
 
 import lrjax  # noqa: E402
 from experiments.benchmarks._report import write_report  # noqa: E402
+from experiments.benchmarks.parity import _best  # noqa: E402
 
 RANK, SWEEPS = 10, 20
-
-
-def _best(fn, repeats: int) -> float:
-    jax.block_until_ready(fn())
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def random_coordinates(shape, nnz: int, seed: int = 0):
