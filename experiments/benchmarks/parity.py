@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import jax
 import jax.numpy as jnp
@@ -21,17 +20,8 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 import lrjax  # noqa: E402
+from experiments.benchmarks._common import best_time  # noqa: E402
 from experiments.benchmarks._report import write_report  # noqa: E402
-
-
-def _best(fn, repeats: int) -> float:
-    jax.block_until_ready(fn())
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _rel(a, b) -> float:
@@ -54,9 +44,9 @@ def bench_tt_matrix(rows, cols, rank, repeats):
     x = x + 0.01 * np.std(x) * rng.standard_normal(x.shape)
     xj = jnp.asarray(x)
     ours = jax.jit(lambda x: lrjax.tt_matrix_svd(x, rank).to_dense())
-    t_lr = _best(lambda: ours(xj), repeats)
+    t_lr = best_time(lambda: ours(xj), repeats)
     theirs = lambda: tensor_train_matrix(tl.tensor(x), ranks)
-    t_tl = _best(theirs, repeats)
+    t_tl = best_time(theirs, repeats)
     flat = x.reshape(int(np.prod(rows)), int(np.prod(cols)))
     err_lr = _rel(ours(xj), flat)
     err_tl = _rel(np.asarray(tt_matrix_to_tensor(theirs())).reshape(flat.shape), flat)
@@ -82,7 +72,7 @@ def bench_cp_power(shape, rank, repeats, symmetric=False):
     x = x + 0.01 * np.std(x) * rng.standard_normal(x.shape)
     xj, key = jnp.asarray(x), jax.random.key(0)
     ours = jax.jit(lambda x: lrjax.cp_power(x, rank, key=key, symmetric=symmetric).cp.to_dense())
-    t_lr = _best(lambda: ours(xj), repeats)
+    t_lr = best_time(lambda: ours(xj), repeats)
     if symmetric:
         theirs = lambda: symmetric_parafac_power_iteration(tl.tensor(x), rank)
         w, f = theirs()
@@ -90,7 +80,7 @@ def bench_cp_power(shape, rank, repeats, symmetric=False):
     else:
         theirs = lambda: parafac_power_iteration(tl.tensor(x), rank)
         rec = cp_to_tensor(theirs())
-    t_tl = _best(theirs, repeats)
+    t_tl = best_time(theirs, repeats)
     return t_lr, t_tl, _rel(ours(xj), x), _rel(rec, x)
 
 
@@ -116,7 +106,7 @@ def bench_tucker_nonneg(shape, ranks, sweeps, repeats, method="mu"):
             x, ranks, init=s, method=method, maxiter=sweeps, tol=0.0
         ).tucker.to_dense()
     )
-    t_lr = _best(lambda: ours(xj, start), repeats)
+    t_lr = best_time(lambda: ours(xj, start), repeats)
 
     def theirs():
         init = TLTucker((core0.copy(), [f.copy() for f in factors0]))
@@ -124,7 +114,7 @@ def bench_tucker_nonneg(shape, ranks, sweeps, repeats, method="mu"):
         out = fn(tl.tensor(x), list(ranks), n_iter_max=sweeps, tol=0.0, init=init)
         return TLTucker(tuple(out))
 
-    t_tl = _best(theirs, repeats)
+    t_tl = best_time(theirs, repeats)
     return t_lr, t_tl, _rel(ours(xj, start), x), _rel(theirs().to_tensor(), x)
 
 
@@ -149,13 +139,13 @@ def bench_partial_tucker(shape, ranks, modes, sweeps, repeats):
             x, ranks, modes=modes, maxiter=sweeps, tol=0.0
         ).tucker.to_dense()
     )
-    t_lr = _best(lambda: ours(xj), repeats)
+    t_lr = best_time(lambda: ours(xj), repeats)
 
     def theirs():
         return partial_tucker(tl.tensor(x), list(ranks), modes=list(modes), n_iter_max=sweeps,
                               tol=0.0)[0]  # fmt: skip
 
-    t_tl = _best(theirs, repeats)
+    t_tl = best_time(theirs, repeats)
     core, factors = theirs()
     return t_lr, t_tl, _rel(ours(xj), x), _rel(multi_mode_dot(core, factors, modes=list(modes)), x)
 
@@ -175,12 +165,12 @@ def bench_cp_randomized(shape, rank, n_samples, sweeps, repeats):
             x, rank, n_samples=n_samples, key=k, maxiter=sweeps, tol=0.0
         ).cp.to_dense()
     )
-    t_lr = _best(lambda: ours(xj, jax.random.key(0)), repeats)
+    t_lr = best_time(lambda: ours(xj, jax.random.key(0)), repeats)
 
     def theirs():
         return randomised_parafac(x, rank, n_samples, n_iter_max=sweeps, tol=0.0, random_state=0)
 
-    t_tl = _best(theirs, repeats)
+    t_tl = best_time(theirs, repeats)
     return t_lr, t_tl, _rel(ours(xj, jax.random.key(0)), x), _rel(cp_to_tensor(theirs()), x)
 
 
@@ -199,12 +189,12 @@ def bench_cmtf(shape, cols, rank, sweeps, repeats):
     y = y + 0.01 * y.std() * rng.standard_normal(y.shape)
     norm = np.sqrt(np.sum(x**2) + np.sum(y**2))
     ours = jax.jit(lambda x, y: lrjax.cmtf(x, y, rank, maxiter=sweeps, tol=0.0)[:2])
-    t_lr = _best(lambda: ours(jnp.asarray(x), jnp.asarray(y)), repeats)
+    t_lr = best_time(lambda: ours(jnp.asarray(x), jnp.asarray(y)), repeats)
 
     def theirs():
         return coupled_matrix_tensor_3d_factorization(x, y, rank, n_iter_max=sweeps, tol=0.0)
 
-    t_tl = _best(theirs, repeats)
+    t_tl = best_time(theirs, repeats)
     tm, mm = ours(jnp.asarray(x), jnp.asarray(y))
     xp, yp, _ = theirs()
     err = lambda xh, yh: float(np.sqrt(np.sum((x - xh) ** 2) + np.sum((y - yh) ** 2)) / norm)
@@ -228,8 +218,8 @@ def bench_tr_svd(shape, rank, repeats):
     x = x + 0.01 * x.std() * rng.standard_normal(x.shape)
     xj = jnp.asarray(x)
     ours = jax.jit(lambda x: lrjax.tr_svd(x, rank))  # the cores, as TensorLy returns them
-    t_lr = _best(lambda: ours(xj), repeats)
-    t_tl = _best(lambda: tensor_ring(x, rank), repeats)
+    t_lr = best_time(lambda: ours(xj), repeats)
+    t_tl = best_time(lambda: tensor_ring(x, rank), repeats)
     return t_lr, t_tl, _rel(ours(xj).to_dense(), x), _rel(tensor_ring(x, rank).to_tensor(), x)
 
 
@@ -245,12 +235,12 @@ def bench_tr_als(shape, rank, sweeps, repeats):
     xj = jnp.asarray(x)
     start = lrjax.TRTensor(tuple(jnp.asarray(c) for c in _tl_ring(shape, rank, 0)))
     ours = jax.jit(lambda x, s: lrjax.tr_als(x, rank, init=s, maxiter=sweeps, tol=0.0).tr)
-    t_lr = _best(lambda: ours(xj, start), repeats)
+    t_lr = best_time(lambda: ours(xj, start), repeats)
 
     def theirs():
         return tensor_ring_als(x, rank, n_iter_max=sweeps, tol=0.0, random_state=0)
 
-    t_tl = _best(theirs, repeats)
+    t_tl = best_time(theirs, repeats)
     return t_lr, t_tl, _rel(ours(xj, start).to_dense(), x), _rel(theirs().to_tensor(), x)
 
 
@@ -271,14 +261,14 @@ def bench_tr_als_sampled(shape, rank, n_samples, sweeps, repeats):
             lrjax.tr_als(x, rank, init=s, key=key, n_samples=n_samples, maxiter=sweeps, tol=0.0).tr
         )
     )
-    t_lr = _best(lambda: ours(xj, start), repeats)
+    t_lr = best_time(lambda: ours(xj, start), repeats)
 
     def theirs():
         return tensor_ring_als_sampled(
             x, rank, n_samples, n_iter_max=sweeps, tol=0.0, random_state=0
         )
 
-    t_tl = _best(theirs, repeats)
+    t_tl = best_time(theirs, repeats)
     return t_lr, t_tl, _rel(ours(xj, start).to_dense(), x), _rel(theirs().to_tensor(), x)
 
 
@@ -306,7 +296,7 @@ def bench_cp_constrained(shape, rank, sweeps, inner, repeats):
         )
     )
     xj = jnp.asarray(x)
-    t_lr = _best(lambda: ours(xj, init), repeats)
+    t_lr = best_time(lambda: ours(xj, init), repeats)
 
     def theirs():
         return constrained_parafac(
@@ -314,7 +304,7 @@ def bench_cp_constrained(shape, rank, sweeps, inner, repeats):
             n_iter_max_inner=inner, tol_outer=0, tol_inner=0, non_negative=True,
         )  # fmt: skip
 
-    t_tl = _best(theirs, repeats)
+    t_tl = best_time(theirs, repeats)
     return t_lr, t_tl, _rel(ours(xj, init).to_dense(), x), _rel(cp_to_tensor(theirs()), x)
 
 

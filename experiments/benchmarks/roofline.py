@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import lrjax
+from experiments.benchmarks._common import best_time
 from experiments.benchmarks._report import write_report
 
 SIZES = {
@@ -48,29 +48,19 @@ SIZES = {
 }  # fmt: skip
 
 
-def _best(fn, repeats: int) -> float:
-    jax.block_until_ready(fn())  # warm-up: compilation excluded
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def gemm_rate(n: int, dtype, repeats: int) -> float:
     """Flop/s of a jitted ``n x n`` matmul."""
     k1, k2 = jax.random.split(jax.random.key(0))
     a, b = (jax.random.normal(k, (n, n), dtype) for k in (k1, k2))
     f = jax.jit(jnp.matmul)
-    return 2.0 * n**3 / _best(lambda: f(a, b), repeats)
+    return 2.0 * n**3 / best_time(lambda: f(a, b), repeats)
 
 
 def read_bandwidth(shape, dtype, repeats: int) -> float:
     """Bytes/s of a jitted ``jnp.sum`` over an array of ``shape``."""
     x = jax.random.normal(jax.random.key(1), shape, dtype)
     f = jax.jit(jnp.sum)
-    return x.size * x.dtype.itemsize / _best(lambda: f(x), repeats)
+    return x.size * x.dtype.itemsize / best_time(lambda: f(x), repeats)
 
 
 def bench_cp(size, dtype, repeats):
@@ -79,14 +69,14 @@ def bench_cp(size, dtype, repeats):
     run = lambda: lrjax.cp_als(
         x, rank, key=jax.random.key(3), init="random", maxiter=sweeps, tol=0.0
     )
-    return _best(run, repeats) / sweeps, x.size * x.dtype.itemsize
+    return best_time(run, repeats) / sweeps, x.size * x.dtype.itemsize
 
 
 def bench_tucker(size, dtype, repeats):
     n, rank, sweeps = size
     x = jax.random.normal(jax.random.key(4), (n, n, n), dtype)
     run = lambda: lrjax.tucker_hooi(x, rank, maxiter=sweeps, tol=0.0)
-    return _best(run, repeats) / sweeps, x.size * x.dtype.itemsize
+    return best_time(run, repeats) / sweeps, x.size * x.dtype.itemsize
 
 
 def bench_rsvd(size, dtype, repeats):
@@ -95,7 +85,7 @@ def bench_rsvd(size, dtype, repeats):
     oversamples, power = 10, 4  # randomized_svd's defaults
     run = lambda: lrjax.randomized_svd(a, k, key=jax.random.key(6))
     flops = 2.0 * m * n * (k + oversamples) * (2 + 2 * power)
-    return _best(run, repeats), flops
+    return best_time(run, repeats), flops
 
 
 def bench_tt_layer(size, dtype, repeats):
@@ -109,7 +99,7 @@ def bench_tt_layer(size, dtype, repeats):
                               param_dtype=dtype, rngs=nnx.Rngs(0))  # fmt: skip
     x = jax.random.normal(jax.random.key(7), (batch, features), dtype)
     f = nnx.jit(lambda m, x: m(x))
-    return _best(lambda: f(layer, x), repeats), float(layer.flops_per_example() * batch)
+    return best_time(lambda: f(layer, x), repeats), float(layer.flops_per_example() * batch)
 
 
 def bench_polyphonic(size, repeats):

@@ -23,8 +23,8 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 import lrjax  # noqa: E402
+from experiments.benchmarks._common import best_time  # noqa: E402
 from experiments.benchmarks._report import write_report  # noqa: E402
-from experiments.benchmarks.parity import _best  # noqa: E402
 
 RANK, SWEEPS = 10, 20
 
@@ -49,12 +49,12 @@ def bench(shape, nnz, repeats, dense_anchor=True):
     x = random_coordinates(shape, nnz)
     key = jax.random.key(0)
     run = lambda t: lrjax.cp_als(t, RANK, init="random", key=key, maxiter=SWEEPS, tol=0.0)
-    t_sparse = _best(lambda: run(x), repeats)
+    t_sparse = best_time(lambda: run(x), repeats)
     err_sparse = float(run(x).info.error)
     if not dense_anchor:
         return t_sparse, None, err_sparse, None
     dense = x.todense()
-    t_dense = _best(lambda: run(dense), repeats)
+    t_dense = best_time(lambda: run(dense), repeats)
     return t_sparse, t_dense, err_sparse, float(run(dense).info.error)
 
 

@@ -130,9 +130,12 @@ def cp_start(init, shape: tuple[int, ...], rank: int, dtype, *, nonneg: bool = F
     one, when concrete."""
     weights = jnp.asarray(init.weights)
     factors = [jnp.asarray(f) for f in init.factors]
-    got_shape = tuple(f.shape[0] for f in factors)
-    got_rank = {f.shape[1] for f in factors if f.ndim == 2} | {weights.shape[0]}
-    if any(f.ndim != 2 for f in factors) or got_shape != tuple(shape) or got_rank != {rank}:
+    matrices = weights.ndim == 1 and all(f.ndim == 2 for f in factors)
+    if (
+        not matrices
+        or tuple(f.shape[0] for f in factors) != tuple(shape)
+        or {f.shape[1] for f in factors} | {weights.shape[0]} != {rank}
+    ):
         raise ValueError(
             f"`init` must be a CPTensor of shape {tuple(shape)} and rank {rank}, got factors "
             f"of shapes {[f.shape for f in factors]} and weights of shape {weights.shape}."
