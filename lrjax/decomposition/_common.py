@@ -20,6 +20,7 @@ from ..linalg._gemm import factor_gemm
 from ..linalg._svd import leading_left_singular_vectors
 from ..linalg._unfold import mode_dot, unfold
 from ..tensors import CPTensor
+from ..tensors._base import letters
 
 
 def split_step(mat: Array, rank: int) -> tuple[Array, Array]:
@@ -172,6 +173,36 @@ def check_init_key(key, init: str, rank: int, shape: tuple[int, ...]) -> None:
     if key is None and (init == "random" or (init == "svd" and rank > min(shape))):
         reason = "init='random'" if init == "random" else f"rank {rank} > min(x.shape)"
         raise ValueError(f"`key` must be a PRNG key when {reason}, got None.")
+
+
+def dense_inner(x: Array, factors) -> Array:
+    """``<x, a_r^(0) ∘ ... ∘ a_r^(N-1)>`` for every component ``r``: ``(R,)``."""
+    idx = letters(len(factors), skip="z")
+    return jnp.einsum(idx + "," + ",".join(c + "z" for c in idx) + "->z", x, *factors)
+
+
+def balance(factors, inner: Array) -> tuple[Array, ...]:
+    """Scale the factor columns by the least-squares weights ``λ`` of the model against data
+    whose inner products with the components are ``inner`` (``G λ = inner``, ``G`` the
+    Hadamard product of the Gram matrices), ``|λ|^(1/N)`` in every mode and the sign in the
+    first: the start cp_opt's Gauss-Newton steps like."""
+    n = len(factors)
+    gram = functools.reduce(jnp.multiply, [f.T @ f for f in factors])
+    ridge = 1e-12 * jnp.trace(gram) * jnp.eye(gram.shape[0], dtype=gram.dtype)
+    lam = jnp.linalg.solve(gram + ridge, inner)
+    root = jnp.abs(lam) ** (1.0 / n)
+    out = [f * root for f in factors]
+    out[0] = out[0] * jnp.where(lam < 0, -1.0, 1.0)
+    return tuple(out)
+
+
+def spread_norms(factors) -> tuple[Array, ...]:
+    """The same CP model with every component's norm spread evenly over the modes (the
+    balanced scaling the damped Gauss-Newton steps prefer)."""
+    n = len(factors)
+    norms = [safe_norms(f) for f in factors]
+    root = functools.reduce(jnp.multiply, norms) ** (1.0 / n)
+    return tuple(f / s * root for f, s in zip(factors, norms, strict=True))
 
 
 def dense_cp(factors) -> Array:

@@ -14,43 +14,20 @@ from ..solvers import levenberg_marquardt
 from ..solvers._implicit import implicit_stationary_point
 from ..solvers._loop import iterate
 from ..tensors import CPTensor
-from ..tensors._base import letters
 from ._common import (
+    balance,
     canonical_cp,
     check_init_key,
     cp_init,
     cp_relative_error,
     dense_cp,
+    dense_inner,
     init_factors,
-    safe_norms,
     scale_into_last,
+    spread_norms,
     weighted_error,
 )
 from ._cp import CPResult, observation_weights
-
-
-def _balanced(factors: tuple[Array, ...], x: Array) -> tuple[Array, ...]:
-    """Scale unit-norm factor columns by the least-squares weights, spread evenly over modes."""
-    n = len(factors)
-    gram = functools.reduce(jnp.multiply, [f.T @ f for f in factors])
-    idx = letters(n, skip="z")
-    spec = idx + "," + ",".join(c + "z" for c in idx) + "->z"
-    inner = jnp.einsum(spec, x, *factors)
-    ridge = 1e-12 * jnp.trace(gram) * jnp.eye(gram.shape[0], dtype=gram.dtype)
-    lam = jnp.linalg.solve(gram + ridge, inner)
-    root = jnp.abs(lam) ** (1.0 / n)
-    out = [f * root for f in factors]
-    out[0] = out[0] * jnp.where(lam < 0, -1.0, 1.0)
-    return tuple(out)
-
-
-def _spread(factors: tuple[Array, ...]) -> tuple[Array, ...]:
-    """The same CP model with every component's norm spread evenly over the modes (the
-    balanced scaling the damped Gauss-Newton steps prefer)."""
-    n = len(factors)
-    norms = [safe_norms(f) for f in factors]
-    root = functools.reduce(jnp.multiply, norms) ** (1.0 / n)
-    return tuple(f / s * root for f, s in zip(factors, norms, strict=True))
 
 
 def _cp_residual(factors, x, sqrt_w):
@@ -68,9 +45,10 @@ def _cp_opt(x, weights, key, tol, start=None, *, rank, init, method, maxiter, di
     sqrt_w = jnp.ones_like(x) if weights is None else jnp.sqrt(weights)
     x_fit = x if weights is None else weights * x
     if start is not None:  # a warm start: its own scale, spread evenly over the modes
-        factors0 = _spread(start)
+        factors0 = spread_norms(start)
     else:
-        factors0 = _balanced(init_factors(x_fit, key, rank, init), x_fit)
+        factors0 = init_factors(x_fit, key, rank, init)
+        factors0 = balance(factors0, dense_inner(x_fit, factors0))
     data = (x, sqrt_w)
     if method == "lm":
         factors, info = levenberg_marquardt(
