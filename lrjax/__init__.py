@@ -45,6 +45,7 @@ from .decomposition import complete_matrix as complete_matrix
 from .decomposition import compressed_factorization as compressed_factorization
 from .decomposition import cp_als as cp_als
 from .decomposition import cp_apr as cp_apr
+from .decomposition import cp_complete as cp_complete
 from .decomposition import cp_constrained as cp_constrained
 from .decomposition import cp_generalized as cp_generalized
 from .decomposition import cp_nonneg as cp_nonneg
@@ -129,6 +130,7 @@ __all__ = [
     "compressed_factorization",
     "cp_als",
     "cp_apr",
+    "cp_complete",
     "cp_constrained",
     "cp_generalized",
     "cp_nonneg",

@@ -134,6 +134,17 @@ def _exp_data(key):
 
 
 CP_WEIGHTS = jnp.asarray(np.random.default_rng(2).uniform(0.3, 1.0, (5, 4, 3)))
+# the stored coordinates of the sparse (BCOO) cases: 60 % of the (5, 4, 3) entries
+STORED = np.argwhere(np.random.default_rng(3).random((5, 4, 3)) < 0.6).astype(np.int32)
+
+
+def _stored(x):
+    """The entries of ``x`` at ``STORED`` as a sparse tensor (values traced, pattern fixed)."""
+    from jax.experimental import sparse
+
+    return sparse.BCOO((x[tuple(STORED.T)], jnp.asarray(STORED)), shape=x.shape)
+
+
 MASK = jnp.asarray(np.random.default_rng(0).random((7, 6)) < 0.75)
 WEIGHTS = jnp.asarray(np.random.default_rng(1).uniform(0.2, 1.0, (7, 6)))
 
@@ -281,6 +292,26 @@ CASES = [
         lambda x: lrjax.cp_apr(jnp.abs(x) + 0.1, 2, key=KEY, maxiter=8, inner=3, tol=0.0),
         _tensor3,
     ),
+    (
+        "cp_apr_sparse",
+        lambda x: lrjax.cp_apr(_stored(jnp.abs(x) + 0.1), 2, key=KEY, maxiter=8, inner=3, tol=0.0),
+        _tensor3,
+    ),
+    (
+        "cp_als_sparse",
+        lambda x: lrjax.cp_als(
+            _stored(x), 2, init="random", key=KEY, maxiter=30, tol=0.0, diff="unroll"
+        ),
+        _tensor3,
+    ),
+    (
+        "tucker_hooi_sparse",
+        lambda x: lrjax.tucker_hooi(
+            _stored(x), (2, 2, 2), init="random", key=KEY, maxiter=10, tol=0.0, diff="unroll"
+        ),
+        _tensor3,
+    ),
+    ("cp_complete", lambda x: lrjax.cp_complete(_stored(x), 2, key=KEY, tol=1e-14), _tensor3),
     (
         "cp_randomized",
         lambda x: lrjax.cp_randomized(x, 2, n_samples=10, key=KEY, maxiter=4, tol=0.0),

@@ -20,6 +20,7 @@ from ._cp import CPResult as CPResult
 from ._cp import cp_als as cp_als
 from ._cp_apr import cp_apr as cp_apr
 from ._cp_apr import poisson_nll as poisson_nll
+from ._cp_complete import cp_complete as cp_complete
 from ._cp_constrained import cp_constrained as cp_constrained
 from ._cp_generalized import cp_generalized as cp_generalized
 from ._cp_nonneg import cp_nonneg as cp_nonneg
@@ -78,6 +79,7 @@ __all__ = [
     "compressed_factorization",
     "cp_als",
     "cp_apr",
+    "cp_complete",
     "cp_constrained",
     "cp_generalized",
     "cp_nonneg",
