@@ -1,4 +1,5 @@
-"""CP-ALS of a sparse tensor given in coordinate form (``jax.experimental.sparse.BCOO``).
+"""CP-ALS of a sparse tensor given in coordinate form (``jax.experimental.sparse.BCOO``), and
+the coordinate helpers the other sparse solvers share (checks, ``||X||²``, the CP fit).
 
 The dense tensor is never formed. Each factor update needs the MTTKRP of its mode,
 ``M_n = X_(n) (⊙_{m≠n} A_m)``: for the ``nnz`` stored entries ``(i_0, ..., i_{N-1}; v)``, the
@@ -15,11 +16,12 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
+from .. import _checks
 from .._numeric import relative
 from ..linalg._mttkrp import coordinate_mttkrp
 from ..solvers._loop import iterate
 from ..tensors import CPTensor
-from ._common import canonical_cp, random_factors, solve_gram
+from ._common import canonical_cp, cp_init, random_factors, solve_gram
 
 
 def coordinate_norm_sq(indices: Array, values: Array, unique: bool) -> Array:
@@ -90,9 +92,7 @@ def cp_als_coordinates(
 
 def cp_als_sparse(x, rank: int, *, key, init, maxiter: int, tol, diff: str, options: dict):
     """:func:`lrjax.cp_als` of a ``BCOO`` tensor ``x`` (checks, the start, the solve)."""
-    from .. import _checks
-    from ._common import cp_init
-    from ._cp import CPResult
+    from ._cp import CPResult  # (_cp imports this module)
 
     unsupported = [name for name, value in options.items() if not (value is None or value is False)]
     if unsupported:
@@ -125,9 +125,9 @@ def cp_als_sparse(x, rank: int, *, key, init, maxiter: int, tol, diff: str, opti
 
 def coordinate_parts(x) -> tuple[Array, Array, tuple[int, ...]]:
     """``(values, indices, shape)`` of a ``BCOO`` tensor, checked: no batch or dense
-    dimensions, at least 2 non-empty modes, real finite values (integers promoted)."""
-    from .. import _checks
-
+    dimensions, at least 2 non-empty modes, real finite values (integers promoted) and, when
+    concrete, coordinates inside the shape (a gather would clamp one outside, and the segment
+    sum drop it, silently)."""
     if x.n_batch or x.n_dense:
         raise ValueError(
             f"`x` must be a BCOO array without batch or dense dimensions (n_batch=0, "
@@ -142,4 +142,13 @@ def coordinate_parts(x) -> tuple[Array, Array, tuple[int, ...]]:
     if not jnp.issubdtype(values.dtype, jnp.floating):
         values = values.astype(jnp.result_type(float))
     _checks.finite("x (its stored values)", values)
+    if _checks.is_concrete(indices) and indices.shape[0]:
+        lo = _checks.concrete_value(lambda i: jnp.min(i, axis=0), indices)
+        hi = _checks.concrete_value(lambda i: jnp.max(i, axis=0), indices)
+        for m, (a, b, n) in enumerate(zip(lo, hi, shape, strict=True)):
+            if a < 0 or b >= n:
+                raise ValueError(
+                    f"`x` has a stored coordinate outside its shape {shape}: mode {m} ranges "
+                    f"over [{int(a)}, {int(b)}]."
+                )
     return values, indices, shape

@@ -153,6 +153,9 @@ def test_warm_start_and_bad_input():
     bad = sparse.BCOO((xs.data.at[0].set(jnp.nan), xs.indices), shape=xs.shape)
     with pytest.raises(ValueError, match="finite"):
         lrjax.cp_als(bad, 3, init="random", key=KEY)
+    outside = sparse.BCOO((xs.data, xs.indices.at[0, 2].set(6)), shape=xs.shape)
+    with pytest.raises(ValueError, match=r"outside its shape \(8, 7, 6\): mode 2"):
+        lrjax.cp_als(outside, 3, init="random", key=KEY)
     batched = sparse.BCOO.fromdense(jnp.stack([xs.todense()] * 2), n_batch=1)
     with pytest.raises(ValueError, match="n_batch"):
         lrjax.cp_als(batched, 3, init="random", key=KEY)
