@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.experimental import sparse
 
 import lrjax
 import lrjax.metrics
@@ -124,6 +125,15 @@ SPECS: dict[str, Spec] = {
         lambda x, **kw: lrjax.cp_apr(x, kw.pop("rank", 2), **{"key": KEY, **kw}),
         lambda: np.abs(T3), "x", bad_shapes=((5,),), key=True,
         bad={"rank": [0, 2.5], "inner": [0], "kappa": [-1.0], "eps": [0.0], **iters, **neg_tol},
+    ),
+    "cp_complete": Spec(
+        # the observations as a sparse tensor with every entry stored (nse static: also under jit)
+        lambda x, **kw: lrjax.cp_complete(
+            sparse.BCOO.fromdense(jnp.asarray(x), nse=int(np.size(x))), kw.pop("rank", 2),
+            **{"key": KEY, "maxiter": 20, **kw},
+        ),
+        t3, "x", bad_shapes=((5,),), key=True,
+        bad={"rank": [0, 2.5], "init": ["svd"], **iters, **neg_tol},
     ),
     "poisson_nll": Spec(
         lambda x, **kw: lrjax.decomposition.poisson_nll(x, np.abs(T3) + 0.1, **kw), lambda: np.abs(T3),
