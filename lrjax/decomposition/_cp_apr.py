@@ -11,6 +11,7 @@ from jaxtyping import Array, Float
 from .. import _checks, _random
 from .._numeric import relative_error
 from ..linalg import khatri_rao, unfold
+from ..linalg._mttkrp import coordinate_rows
 from ..solvers._loop import iterate
 from ..tensors import CPTensor
 from ._cp import CPResult
@@ -66,10 +67,7 @@ def _coordinate_mode(shape):
 
     def phi_of(n, factors, data):
         indices, values, eps = data
-        rows = None
-        for m, f in enumerate(factors):
-            if m != n:
-                rows = f[indices[:, m]] if rows is None else rows * f[indices[:, m]]
+        rows = coordinate_rows(indices, factors, skip=n)
         at = indices[:, n]
 
         def phi(b):
@@ -141,10 +139,7 @@ def _cp_apr_coordinates(
     def nll(weights, factors, data):
         indices, values, eps = data
         # Σ_all m = Σ_r λ_r (stochastic columns); Σ x log m over the stored entries only
-        rows = weights * functools.reduce(
-            jnp.multiply, [f[indices[:, m]] for m, f in enumerate(factors)]
-        )
-        model = jnp.sum(rows, axis=1)
+        model = jnp.sum(weights * coordinate_rows(indices, factors), axis=1)
         all_columns = functools.reduce(jnp.multiply, [jnp.sum(f, axis=0) for f in factors])
         return jnp.sum(weights * all_columns) - jnp.sum(values * jnp.log(jnp.maximum(model, eps)))
 
@@ -259,10 +254,10 @@ def cp_apr(
 def _cp_apr_sparse(x, rank, key, maxiter, inner, tol, kappa, kappa_tol, eps) -> CPResult:
     """:func:`cp_apr` of a ``BCOO`` tensor: checks, then the coordinate sweeps."""
     values, indices, shape = coordinate_parts(x)
-    if _checks.is_concrete(values) and values.size and float(jnp.min(values)) < 0:
-        raise ValueError(
-            f"`x` must be non-negative (counts), got a minimum of {float(jnp.min(values))}."
-        )
+    if _checks.is_concrete(values) and values.size:
+        low = float(_checks.concrete_value(jnp.min, values))
+        if low < 0:
+            raise ValueError(f"`x` must be non-negative (counts), got a minimum of {low}.")
     dtype = values.dtype
     return _cp_apr_coordinates(
         indices,

@@ -10,6 +10,7 @@ from jaxtyping import Array
 
 from .. import _checks
 from .._numeric import relative
+from ..linalg._mttkrp import coordinate_rows
 from ..solvers import levenberg_marquardt
 from ..tensors import CPTensor
 from ._common import (
@@ -24,21 +25,15 @@ from ._cp import CPResult
 from ._cp_sparse import coordinate_parts
 
 
-def _model_rows(indices: Array, factors) -> Array:
-    """``a_r^(0)[i_0] ⋯ a_r^(N-1)[i_{N-1}]`` for every observed entry and component,
-    ``(n_obs, R)``."""
-    return functools.reduce(jnp.multiply, [f[indices[:, m]] for m, f in enumerate(factors)])
-
-
 def _residual(factors, indices, values):
-    return jnp.sum(_model_rows(indices, factors), axis=1) - values
+    return jnp.sum(coordinate_rows(indices, factors), axis=1) - values
 
 
 @functools.partial(jax.jit, static_argnames=("shape", "rank", "maxiter", "diff"))
 def _cp_complete(indices, values, key, start, tol, *, shape, rank, maxiter, diff):
     if start is None:  # cp_opt's random start, balanced against the zero-filled data
         factors0 = random_factors(key, shape, rank, values.dtype)
-        inner = jnp.sum(values[:, None] * _model_rows(indices, factors0), axis=0)
+        inner = jnp.sum(values[:, None] * coordinate_rows(indices, factors0), axis=0)
         factors0 = balance(factors0, inner)
     else:
         factors0 = spread_norms(start)
@@ -47,7 +42,7 @@ def _cp_complete(indices, values, key, start, tol, *, shape, rank, maxiter, diff
         attempts=3,
     )  # fmt: skip
     cp = canonical_cp(scale_into_last(factors))
-    model = jnp.sum(_model_rows(indices, cp.factors) * cp.weights, axis=1)
+    model = jnp.sum(coordinate_rows(indices, cp.factors) * cp.weights, axis=1)
     error = relative(jnp.sum((model - values) ** 2), jnp.sum(values * values))
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     return CPResult(cp, info)

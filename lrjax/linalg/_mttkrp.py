@@ -8,6 +8,7 @@ sweep reuses across the modes of the other block.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -172,14 +173,21 @@ def mttkrp(
     return rank_first_partial(x, factors, range(n - 1)).T
 
 
+def coordinate_rows(
+    indices: Int[Array, "nnz N"], factors, skip: int | None = None
+) -> Float[Array, "nnz R"]:
+    """``Π_{m≠skip} A_m[i_m, :]`` for every stored coordinate ``(i_0, ..., i_{N-1})``: the rows
+    of the Khatri-Rao product (or, with ``skip=None``, of the CP model's components) that a
+    tensor in coordinate form touches, one gather per mode."""
+    gathered = [a[indices[:, m]] for m, a in enumerate(factors) if m != skip]
+    return functools.reduce(jnp.multiply, gathered)
+
+
 def coordinate_mttkrp(
     indices: Int[Array, "nnz N"], values: Float[Array, " nnz"], factors, mode: int, size: int
 ) -> Float[Array, "I_n R"]:
     """The MTTKRP of a tensor in coordinate form: for every stored entry ``(i_0, ..., i_{N-1};
     v)``, the row ``v · Π_{m≠mode} A_m[i_m, :]`` added into row ``i_mode`` of the ``(size, R)``
-    result (one gather per other mode and a segment sum; repeated coordinates add)."""
-    rows = values[:, None]
-    for m, a in enumerate(factors):
-        if m != mode:
-            rows = rows * a[indices[:, m]]
+    result (:func:`coordinate_rows` and a segment sum; repeated coordinates add)."""
+    rows = values[:, None] * coordinate_rows(indices, factors, skip=mode)
     return jax.ops.segment_sum(rows, indices[:, mode], num_segments=size)

@@ -184,7 +184,6 @@ def iterate(
     # Values that `step` closes over (e.g. a norm of the data) become explicit arguments, so
     # that custom VJPs can differentiate with respect to them and never capture a tracer.
     step_c, consts = _closure_convert(step, z0, params)
-    consts = list(consts)
 
     def run_while(z0, params, consts, tol):
         history0, inf = fresh()
