@@ -565,7 +565,10 @@ CASES = [
             (a, jnp.arange(7.0)),
             prox=prox.prox_l1,
             hyperparams_prox=0.5,
-            tol=1e-13,
+            # not tighter: near 1e-9 FISTA's restart test (the sign of an inner product of two
+            # tiny steps) is rounding noise, and a batched matvec rounds differently from a
+            # single one, so the iteration counts of vmap and a loop could part
+            tol=1e-8,
             maxiter=3000,
         ),
         _matrix,
