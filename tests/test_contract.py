@@ -741,6 +741,8 @@ LAYERS = [
     ("TuckerConv", lambda r: lrnn.TuckerConv(3, 4, 3, 2, padding="VALID", **_F, rngs=r), _call, (2, 6, 5, 3)),
     ("MonochromaticConv", lambda r: lrnn.MonochromaticConv(3, 4, 3, 2, **_F, rngs=r), _call, (2, 6, 5, 3)),
     ("BiclusterConv", lambda r: lrnn.BiclusterConv(4, 4, 3, 2, 2, 1, **_F, rngs=r), _call, (2, 6, 5, 4)),
+    ("CPConv-1d", lambda r: lrnn.CPConv(3, 4, (3,), 2, padding="CAUSAL", **_F, rngs=r), _call, (2, 7, 3)),
+    ("TuckerConv-3d", lambda r: lrnn.TuckerConv(3, 4, (3, 2, 2), 2, strides=2, **_F, rngs=r), _call, (2, 4, 5, 4, 3)),
 ]  # fmt: skip
 _LAYER_IDS = [c[0] for c in LAYERS]
 

@@ -8,6 +8,8 @@ internal entries (see ``tests/test_imports.py``).
 from __future__ import annotations
 
 import abc
+import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, TypedDict
@@ -20,7 +22,17 @@ from flax.nnx.nn import dtypes
 
 from ._init import check_positive, count_params, part_std, scaled_normal
 
-DN = ("NHWC", "HWIO", "NHWC")
+# The letters of the spatial axes of 1-, 2- and 3-D convolutions, as in JAX's "NWC", "NHWC"
+# and "NDHWC" layouts; the factorized convolutions take channels-last inputs of any of them.
+SPATIAL_AXES = "DHW"
+CONV_DIMS = (1, 2, 3)
+
+
+def dimension_numbers(ndim: int) -> tuple[str, str, str]:
+    """Channels-last ``dimension_numbers`` of an ``ndim``-D convolution (Flax's layout)."""
+    axes = SPATIAL_AXES[len(SPATIAL_AXES) - ndim :]
+    return f"N{axes}C", f"{axes}IO", f"N{axes}C"
+
 
 Initializer = Callable[..., Any]
 EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -156,37 +168,111 @@ def matmul(a, b, precision=None, dot_general=jax.lax.dot_general):
 
 
 def pair(name: str, value) -> tuple[int, int]:
-    """A positive int or a pair of them, as a pair (kernel sizes, strides, Tucker-2 ranks)."""
+    """A positive int or a pair of them, as a pair (Tucker-2 ranks)."""
     v = (value, value) if isinstance(value, int) else tuple(value)
     if len(v) != 2 or any(int(a) != a or a < 1 for a in v):
         raise ValueError(f"{name} must be a positive int or a pair of them, got {value!r}")
     return int(v[0]), int(v[1])
 
 
-def stage_padding(padding, axes: str):
-    """The padding of a stage that convolves only along ``axes`` ("hw", "h", "w" or "")."""
+def _positive_ints(value) -> tuple[int, ...] | None:
+    """``value`` as a tuple of positive ints, or None when it is not one."""
+    try:
+        v = (value,) if isinstance(value, int | np.integer) else tuple(value)
+    except TypeError:
+        return None
+    if not v or any(isinstance(a, bool) or int(a) != a or a < 1 for a in v):
+        return None
+    return tuple(int(a) for a in v)
+
+
+def kernel_dims(value, dims: Sequence[int] = CONV_DIMS, layer: str = "") -> tuple[int, ...]:
+    """The spatial kernel size: one positive int per spatial axis (``len`` in ``dims``); a
+    single int is a square 2-D kernel (as in lrjax's 2-D layers; ``nnx.Conv`` reads it as
+    1-D, so give ``(k,)`` for a 1-D kernel)."""
+    v = _positive_ints(value)
+    if v is not None and len(v) == 1 and isinstance(value, int | np.integer):
+        v = (v[0], v[0])
+    if v is None or len(v) not in dims:
+        where = f"{layer} is a {_either(dims, '-')}-D convolution: " if layer else ""
+        raise ValueError(
+            f"{where}kernel_size must be a positive int (a square 2-D kernel) or "
+            f"{_either(dims)} positive ints (one per spatial axis), got {value!r}"
+        )
+    return v
+
+
+def _either(dims: Sequence[int], suffix: str = "") -> str:
+    """``(1, 2, 3)`` as "1, 2 or 3" (``suffix`` after all but the last: "1-, 2- or 3")."""
+    words = [f"{d}{suffix}" for d in dims[:-1]] + [str(dims[-1])]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def per_axis(name: str, value, ndim: int) -> tuple[int, ...]:
+    """A positive int for every spatial axis or one per axis (strides)."""
+    v = _positive_ints(value)
+    if v is not None and len(v) == 1 and isinstance(value, int | np.integer):
+        v = v * ndim
+    if v is None or len(v) != ndim:
+        raise ValueError(
+            f"{name} must be a positive int or {ndim} of them (one per spatial axis), got {value!r}"
+        )
+    return v
+
+
+def layer_padding(padding, kernel_size: Sequence[int]):
+    """The layer's padding as given, ``"CAUSAL"`` (1-D only, as ``nnx.Conv``'s) as the explicit
+    ``((k - 1, 0),)`` it stands for; ``stage_padding`` validates the rest."""
+    if isinstance(padding, str) and padding.upper() == "CAUSAL":
+        if len(kernel_size) != 1:
+            raise ValueError(
+                f"padding='CAUSAL' is for 1-D convolutions, got kernel_size {tuple(kernel_size)}"
+            )
+        return ((kernel_size[0] - 1, 0),)
+    stage_padding(padding, range(len(kernel_size)), len(kernel_size))
+    return padding
+
+
+def stage_padding(padding, axes: Sequence[int] | range, ndim: int):
+    """The padding of a stage of an ``ndim``-D layer that convolves only along the spatial
+    ``axes`` (indices; the others have kernel size and stride 1): the layer's padding along
+    them, none along the others."""
     if isinstance(padding, str):
         if padding.upper() not in ("SAME", "VALID"):
-            raise ValueError(f"padding must be 'SAME', 'VALID' or pairs of ints, got {padding!r}")
-        return padding.upper() if axes else "VALID"
-    if isinstance(padding, int):
-        pads: tuple = ((padding, padding), (padding, padding))
-    else:
-        pads = tuple(
-            (int(p), int(p)) if isinstance(p, int) else tuple(map(int, p)) for p in padding
-        )
-    if len(pads) != 2:
+            raise ValueError(
+                f"padding must be 'SAME', 'VALID', 'CAUSAL' (1-D), an int or one (low, high) "
+                f"pair per spatial axis, got {padding!r}"
+            )
+        return padding.upper() if len(axes) else "VALID"
+    try:
+        if isinstance(padding, int | np.integer):
+            pads: tuple = ((int(padding), int(padding)),) * ndim
+        else:
+            pads = tuple(
+                (int(p), int(p)) if isinstance(p, int | np.integer) else tuple(map(int, p))
+                for p in padding
+            )
+    except (TypeError, ValueError):
+        pads = ()
+    if len(pads) != ndim or any(len(p) != 2 for p in pads):
         raise ValueError(
-            f"padding must give one (low, high) pair per spatial axis, got {padding!r}"
+            f"padding must give one (low, high) pair per spatial axis ({ndim}), got {padding!r}"
         )
-    return tuple(pads[i] if ax in axes else (0, 0) for i, ax in enumerate("hw"))
+    return tuple(pads[i] if i in axes else (0, 0) for i in range(ndim))
 
 
-def conv_of(conv) -> tuple[jax.Array, jax.Array | None, dict]:
-    """Kernel, bias and geometry of a trained ``nnx.Conv`` (2-D, no dilation or groups)."""
+def conv_of(
+    conv, dims: Sequence[int] = CONV_DIMS, layer: str = ""
+) -> tuple[jax.Array, jax.Array | None, dict]:
+    """Kernel, bias and geometry of a trained ``nnx.Conv`` (``len(dims)``-D: a kernel of
+    ``d + 2`` axes for ``d`` in ``dims``; no dilation or groups)."""
     kernel = jnp.asarray(conv.kernel[...])
-    if kernel.ndim != 4:
-        raise ValueError(f"conv.kernel must be a 2-D convolution kernel (HWIO), got {kernel.shape}")
+    if kernel.ndim - 2 not in dims:
+        where = f" for {layer}" if layer else ""
+        raise ValueError(
+            f"conv.kernel must be a {_either(dims, '-')}-D convolution kernel{where} (spatial "
+            f"axes, then in and out channels), got shape {kernel.shape}"
+        )
     for attr in ("kernel_dilation", "input_dilation"):
         d = getattr(conv, attr, 1)
         if d not in (1, None) and tuple(np.atleast_1d(d)) != (1,) * len(np.atleast_1d(d)):
@@ -200,35 +286,36 @@ def conv_of(conv) -> tuple[jax.Array, jax.Array | None, dict]:
 
 
 def depthwise_conv(x, kernel, strides, padding) -> jax.Array:
-    """``conv_general_dilated(x, kernel, strides, padding, feature_group_count=C)`` for NHWC
-    ``x`` and an ``(kh, kw, 1, C)`` kernel, as a sum of strided slices of the padded input
-    times the per-channel weights (no dilation)."""
-    kh, kw, _, _ = kernel.shape
-    sh, sw = strides
+    """``conv_general_dilated(x, kernel, strides, padding, feature_group_count=C)`` for
+    channels-last ``x`` with ``d`` spatial axes and a ``(k_1, ..., k_d, 1, C)`` kernel, as a sum
+    of strided slices of the padded input times the per-channel weights (no dilation)."""
+    ndim = x.ndim - 2
+    size = kernel.shape[:ndim]
+    strides = tuple(strides)
     if isinstance(padding, str):
-        pads = jax.lax.padtype_to_pads(x.shape[1:3], (kh, kw), (sh, sw), padding)
+        pads = jax.lax.padtype_to_pads(x.shape[1:-1], size, strides, padding)
     else:
         pads = [tuple(p) for p in padding]
     dtype = jnp.result_type(x.dtype, kernel.dtype)
-    xp = jnp.pad(x.astype(dtype), ((0, 0), tuple(pads[0]), tuple(pads[1]), (0, 0)))
-    ho = (xp.shape[1] - kh) // sh + 1
-    wo = (xp.shape[2] - kw) // sw + 1
+    xp = jnp.pad(x.astype(dtype), ((0, 0), *(tuple(p) for p in pads), (0, 0)))
+    out_size = [(xp.shape[1 + a] - size[a]) // strides[a] + 1 for a in range(ndim)]
     kernel = kernel.astype(dtype)
-    out = jnp.zeros((x.shape[0], ho, wo, x.shape[3]), dtype)
-    for i in range(kh):
-        for j in range(kw):
-            part = jax.lax.slice(
-                xp,
-                (0, i, j, 0),
-                (xp.shape[0], i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1, xp.shape[3]),
-                (1, sh, sw, 1),
-            )
-            out = out + part * kernel[i, j, 0]
+    out = jnp.zeros((x.shape[0], *out_size, x.shape[-1]), dtype)
+    for idx in itertools.product(*(range(k) for k in size)):
+        limit = [i + (o - 1) * s + 1 for i, o, s in zip(idx, out_size, strides, strict=True)]
+        part = jax.lax.slice(
+            xp, (0, *idx, 0), (xp.shape[0], *limit, xp.shape[-1]), (1, *strides, 1)
+        )
+        out = out + part * kernel[(*idx, 0)]
     return out
 
 
 class FactorizedConv(nnx.Module):
-    """Shared geometry, bias, dtype promotion, counts and conversion to ``nnx.Conv``."""
+    """Shared geometry, bias, dtype promotion, counts and conversion to ``nnx.Conv``.
+
+    A layer has ``d = len(kernel_size)`` spatial axes (``dims``: the ones its structure
+    allows) and takes channels-last inputs, ``(N, *spatial, in)`` or unbatched.
+    """
 
     def _setup(
         self,
@@ -242,34 +329,45 @@ class FactorizedConv(nnx.Module):
         param_dtype,
         rngs=None,
         options=EMPTY,
+        dims: Sequence[int] = CONV_DIMS,
     ):
         opts = layer_options(options, CONV_DEFAULTS)
         self.precision = opts["precision"]
         self.conv_general_dilated = opts["conv_general_dilated"]
         self.in_features = check_positive("in_features", in_features)
         self.out_features = check_positive("out_features", out_features)
-        self.kernel_size = pair("kernel_size", kernel_size)
-        self.strides = pair("strides", strides)
-        stage_padding(padding, "hw")  # validate
-        self.padding = padding
+        self.kernel_size = kernel_dims(kernel_size, dims, type(self).__name__)
+        self.strides = per_axis("strides", strides, len(self.kernel_size))
+        self.padding = layer_padding(padding, self.kernel_size)
         self.dtype = dtype
         self.param_dtype = param_dtype
         self.bias = bias_param(rngs, out_features, param_dtype, opts) if use_bias else None
         self.compression_error: float | None = None
         return opts
 
-    def _conv(self, x, kernel, strides=(1, 1), padding="VALID", groups=1):
-        """One NHWC / HWIO stage through the layer's ``conv_general_dilated`` and precision.
+    @property
+    def ndim(self) -> int:
+        """The number of spatial axes ``d`` (1, 2 or 3)."""
+        return len(self.kernel_size)
+
+    def _stride_along(self, axes) -> tuple[int, ...]:
+        """The layer's strides along the spatial ``axes``, 1 along the others."""
+        return tuple(s if a in axes else 1 for a, s in enumerate(self.strides))
+
+    def _conv(self, x, kernel, strides=None, padding="VALID", groups=1):
+        """One channels-last stage (``NHWC`` / ``HWIO`` in 2-D; stride 1 unless given) through
+        the layer's ``conv_general_dilated`` and precision.
 
         A depthwise stage (one filter per channel) with the default ``conv_general_dilated``
-        is computed as a sum of ``kh kw`` shifted, scaled slices instead: XLA:CPU runs
+        is computed as a sum of shifted, scaled slices instead: XLA:CPU runs
         depthwise convolutions 50-100x slower than these fused elementwise products
         (``docs/benchmarks_cnn_latency.md``); the result is the same up to rounding."""
         channels = x.shape[-1]
+        strides = (1,) * self.ndim if strides is None else tuple(strides)
         if (
             groups > 1
             and groups == channels
-            and kernel.shape[2:] == (1, channels)
+            and kernel.shape[-2:] == (1, channels)
             and self.conv_general_dilated is jax.lax.conv_general_dilated
             and (isinstance(padding, str) or min(min(p) for p in padding) >= 0)
         ):
@@ -293,7 +391,7 @@ class FactorizedConv(nnx.Module):
             kernel,
             strides,
             padding,
-            dimension_numbers=DN,
+            dimension_numbers=dimension_numbers(self.ndim),
             feature_group_count=groups,
             precision=self.precision,
         )
@@ -308,23 +406,27 @@ class FactorizedConv(nnx.Module):
     def _kernel(self, parts) -> jax.Array: ...
 
     def kernel(self) -> jax.Array:
-        """The equivalent dense ``(kh, kw, in, out)`` kernel (formed on demand)."""
+        """The equivalent dense ``(*kernel_size, in, out)`` kernel (formed on demand)."""
         return self._kernel([p[...] for p in self._param_list()])
 
     def __call__(self, inputs: jax.Array) -> jax.Array:
-        """Convolve ``(N, H, W, in)`` (or unbatched ``(H, W, in)``) inputs."""
-        if inputs.ndim not in (3, 4) or inputs.shape[-1] != self.in_features:
+        """Convolve channels-last inputs: ``(N, H, W, in)`` or unbatched ``(H, W, in)`` in 2-D,
+        ``(N, W, in)`` in 1-D, ``(N, D, H, W, in)`` in 3-D."""
+        d = self.ndim
+        if inputs.ndim not in (d + 1, d + 2) or inputs.shape[-1] != self.in_features:
+            axes = ", ".join(SPATIAL_AXES[len(SPATIAL_AXES) - d :])
             raise ValueError(
-                f"inputs must be (N, H, W, {self.in_features}) or (H, W, {self.in_features}), "
-                f"got {inputs.shape}"
+                f"inputs must be (N, {axes}, {self.in_features}) or ({axes}, "
+                f"{self.in_features}) for a {d}-D convolution, got {inputs.shape}"
             )
         bias = self.bias[...] if self.bias is not None else None
         x, bias, *parts = dtypes.promote_dtype(
             (inputs, bias, *(p[...] for p in self._param_list())), dtype=self.dtype
         )
         assert x is not None
-        y = self._forward(x if x.ndim == 4 else x[None], parts)
-        y = y if inputs.ndim == 4 else y[0]
+        batched = inputs.ndim == d + 2
+        y = self._forward(x if batched else x[None], parts)
+        y = y if batched else y[0]
         return y + bias if bias is not None else y
 
     @property
@@ -361,7 +463,7 @@ class FactorizedConv(nnx.Module):
         (or with the user's ``kernel_init``), with the user's ``kernel_metadata`` (``opts``:
         what ``_setup`` returned)."""
         kernel_init, metadata = opts["kernel_init"], opts["kernel_metadata"]
-        fan_in = self.kernel_size[0] * self.kernel_size[1] * self.in_features
+        fan_in = math.prod(self.kernel_size) * self.in_features
         std = part_std(1.0 / fan_in, paths, len(shapes))
         default = lambda key, shape: scaled_normal(key, shape, std, jnp.float32)
 

@@ -187,6 +187,7 @@ class MonochromaticConv(FactorizedConv):
             param_dtype,
             rngs,
             options,
+            dims=(2,),
         )
         self.n_colors = check_positive("n_colors", n_colors)
         if assignment is None:
@@ -210,7 +211,11 @@ class MonochromaticConv(FactorizedConv):
         color, spatial = parts
         z = self._conv(x, color)[..., np.asarray(self.assignment)]
         return self._conv(
-            z, spatial, self.strides, stage_padding(self.padding, "hw"), groups=self.out_features
+            z,
+            spatial,
+            self.strides,
+            stage_padding(self.padding, (0, 1), 2),
+            groups=self.out_features,
         )
 
     def _kernel(self, parts):
@@ -232,7 +237,7 @@ class MonochromaticConv(FactorizedConv):
         (weighted by the filters' energy), then the least-squares spatial kernel of each
         filter for its cluster's colour. ``compression_error`` is the relative kernel error.
         ``key`` seeds the k-means++ draw (required; ``seed`` is its deprecated integer form)."""
-        kernel, bias, geo = conv_of(conv)
+        kernel, bias, geo = conv_of(conv, (2,), cls.__name__)
         kh, kw, c, n = kernel.shape
         w = np.asarray(kernel, np.float64).reshape(kh * kw, c, n).transpose(2, 0, 1)  # (F, s, c)
         _, s, vt = np.linalg.svd(w, full_matrices=False)
@@ -315,6 +320,7 @@ class BiclusterConv(FactorizedConv):
             param_dtype,
             rngs,
             options,
+            dims=(2,),
         )
         self.in_groups = check_positive("in_groups", in_groups)
         self.out_groups = check_positive("out_groups", out_groups)
@@ -338,7 +344,7 @@ class BiclusterConv(FactorizedConv):
         g, h, k = self.in_groups, self.out_groups, self.rank
         z = self._conv(x[..., np.asarray(self.in_perm)], proj, groups=g)  # channels (g, h, k)
         z = z.reshape(*z.shape[:-1], g, h, k).swapaxes(-3, -2).reshape(*z.shape[:-1], g * h * k)
-        y = self._conv(z, spatial, self.strides, stage_padding(self.padding, "hw"), groups=h)
+        y = self._conv(z, spatial, self.strides, stage_padding(self.padding, (0, 1), 2), groups=h)
         return y[..., np.argsort(self.out_perm)]
 
     def _kernel(self, parts):
@@ -374,7 +380,7 @@ class BiclusterConv(FactorizedConv):
         rank-``K`` truncated SVD of every block. ``compression_error`` is the relative kernel
         error from the discarded singular values of all blocks. ``key`` seeds the two k-means++
         draws (required; ``seed`` is its deprecated integer form)."""
-        kernel, bias, geo = conv_of(conv)
+        kernel, bias, geo = conv_of(conv, (2,), cls.__name__)
         kh, kw, c, n = kernel.shape
         w = np.asarray(kernel, np.float64)
         in_feat = _direction(w.transpose(2, 0, 1, 3).reshape(c, -1))

@@ -330,19 +330,27 @@ def test_training_the_compressed_model_leaves_the_original_alone():
         ((2, 7, 6, 5), (3, 3), (2, 2), "VALID"),
         ((2, 8, 9, 4), (3, 3), (2, 1), ((2, 1), (0, 3))),
         ((1, 5, 5, 3), (2, 2), (1, 1), "SAME"),
+        ((2, 9, 5), (3,), (2,), ((2, 0),)),
+        ((2, 5, 6, 4, 3), (1, 3, 1), (1, 2, 1), "SAME"),
+        ((2, 5, 6, 4, 3), (2, 2, 3), (2, 1, 1), "VALID"),
     ],
 )
 def test_depthwise_stage_equals_the_grouped_convolution(shape, size, strides, padding):
     """The shifted-slice depthwise stage (XLA:CPU's grouped convolutions are slow) against
     lax.conv_general_dilated with one group per channel, values and input gradients."""
-    from lrjax.nn._common import DN, depthwise_conv
+    from lrjax.nn._common import depthwise_conv, dimension_numbers
 
     x = jax.random.normal(jax.random.key(0), shape, jnp.float64)
     w = jax.random.normal(jax.random.key(1), (*size, 1, shape[-1]), jnp.float64)
 
     def grouped(x, w):
         return jax.lax.conv_general_dilated(
-            x, w, strides, padding, dimension_numbers=DN, feature_group_count=shape[-1]
+            x,
+            w,
+            strides,
+            padding,
+            dimension_numbers=dimension_numbers(len(size)),
+            feature_group_count=shape[-1],
         )
 
     np.testing.assert_allclose(depthwise_conv(x, w, strides, padding), grouped(x, w), atol=1e-13)
@@ -350,3 +358,110 @@ def test_depthwise_stage_equals_the_grouped_convolution(shape, size, strides, pa
     g2 = jax.grad(lambda x, w: jnp.sum(jnp.sin(grouped(x, w))), (0, 1))
     for a, b in zip(g1(x, w), g2(x, w), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-12)
+
+
+# 1-D and 3-D layers (TensorLy-Torch's FactorizedConv of order 1 and 3): CP and Tucker
+ND_SIZES = {1: (3,), 3: (3, 2, 2)}
+ND_INPUTS = {1: (2, 11, C), 3: (2, 6, 7, 5, C)}
+
+
+def _make_nd(name, ndim, rngs=None, **geo):
+    rngs = rngs or nnx.Rngs(0)
+    size = ND_SIZES[ndim]
+    if name == "cp":
+        return CPConv(C, N, size, 4, **geo, **F64, rngs=rngs)
+    return TuckerConv(C, N, size, (3, 4), **geo, **F64, rngs=rngs)
+
+
+def _direct_nd(x, w, strides, padding):
+    """Direct channels-last convolution of any number of spatial axes by loops over the output
+    positions (the oracle), explicit padding pairs."""
+    d = x.ndim - 2
+    x = np.pad(x, ((0, 0), *padding, (0, 0)))
+    size = w.shape[:d]
+    out_size = [(x.shape[1 + a] - size[a]) // strides[a] + 1 for a in range(d)]
+    out = np.zeros((x.shape[0], *out_size, w.shape[-1]))
+    for pos in np.ndindex(*out_size):
+        window = zip(pos, strides, size, strict=True)
+        patch = x[(slice(None), *(slice(p * s, p * s + k) for p, s, k in window))]
+        out[(slice(None), *pos)] = np.tensordot(patch, w, axes=(range(1, d + 2), range(d + 1)))
+    return out
+
+
+def _nd_geometries(ndim):
+    pads = ((1, 2), (0, 1), (2, 0))[:ndim]
+    strides = (2, 1, 2)[:ndim]
+    same = tuple(((k - 1) // 2, k // 2) for k in ND_SIZES[ndim])  # SAME at stride 1
+    out = [({}, (1,) * ndim, same), ({"strides": strides, "padding": pads}, strides, pads)]
+    if ndim == 1:
+        out.append(({"padding": "CAUSAL"}, (1,), ((2, 0),)))
+    return out
+
+
+@pytest.mark.parametrize("ndim", [1, 3])
+@pytest.mark.parametrize("name", ["cp", "tucker"])
+def test_one_and_three_dimensional_layers_equal_the_direct_convolution(name, ndim):
+    x = jax.random.normal(jax.random.key(1), ND_INPUTS[ndim], jnp.float64)
+    for geo, strides, pads in _nd_geometries(ndim):
+        layer = _make_nd(name, ndim, **geo)
+        layer.bias[...] = jnp.linspace(-1, 1, N)
+        kernel = np.asarray(layer.kernel())
+        assert kernel.shape == (*ND_SIZES[ndim], C, N)
+        direct = _direct_nd(np.asarray(x), kernel, strides, pads) + np.linspace(-1, 1, N)
+        np.testing.assert_allclose(layer(x), direct, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(layer(x[0]), direct[0], rtol=1e-10, atol=1e-12)  # unbatched
+        np.testing.assert_allclose(layer.to_conv()(x), direct, rtol=1e-10, atol=1e-12)
+
+
+def test_one_and_three_dimensional_counts_and_init_variance():
+    for ndim, size in ND_SIZES.items():
+        taps = int(np.prod(size))
+        assert _make_nd("cp", ndim).num_params == 4 * (C + sum(size) + N) + N
+        assert _make_nd("tucker", ndim).num_params == C * 3 + taps * 3 * 4 + 4 * N + N
+        assert _make_nd("cp", ndim).flops_per_position() == 2 * 4 * (C + sum(size) + N)
+        x = jax.random.normal(jax.random.key(2), (16, *(12,) * ndim, C), jnp.float64)
+        ref = float(jnp.var(nnx.Conv(C, N, size, **F64, rngs=nnx.Rngs(0))(x)))
+        for name in ("cp", "tucker"):
+            ratio = float(jnp.var(_make_nd(name, ndim, nnx.Rngs(1))(x))) / ref
+            assert 0.5 < ratio < 2.0, (name, ndim, ratio)
+
+
+@pytest.mark.parametrize("ndim", [1, 3])
+def test_from_conv_recovers_planted_one_and_three_dimensional_kernels(ndim):
+    rng = np.random.default_rng(7)
+    size = ND_SIZES[ndim]
+    sp = "uvw"[3 - ndim :]
+    fs = [rng.standard_normal((m, 3)) for m in (*size, C, N)]
+    cp_kernel = np.einsum(",".join(f"{a}r" for a in sp) + f",cr,nr->{sp}cn", *fs)
+    core = rng.standard_normal((*size, 2, 3))
+    u, v = rng.standard_normal((C, 2)), rng.standard_normal((3, N))
+    tucker_kernel = np.einsum(f"{sp}st,cs,tn->{sp}cn", core, u, v)
+    padding = "CAUSAL" if ndim == 1 else "SAME"
+    x = jax.random.normal(jax.random.key(5), ND_INPUTS[ndim], jnp.float64)
+    for w, build in [
+        (cp_kernel, lambda conv: CPConv.from_conv(conv, 3, key=KEY)),
+        (tucker_kernel, lambda conv: TuckerConv.from_conv(conv, (2, 3))),
+    ]:
+        conv = nnx.Conv(C, N, size, padding=padding, **F64, rngs=nnx.Rngs(0))
+        conv.kernel[...] = jnp.asarray(w)
+        layer = build(conv)
+        assert layer.kernel_size == size and layer.compression_error < 1e-6
+        np.testing.assert_allclose(layer.kernel(), w, atol=1e-6 * np.abs(w).max())
+        np.testing.assert_allclose(layer(x), conv(x), atol=1e-6 * float(jnp.abs(conv(x)).max()))
+
+
+def test_dimension_errors_name_the_argument():
+    with pytest.raises(ValueError, match=r"SeparableLowRankConv is a 2-D convolution: kernel_size"):
+        SeparableLowRankConv(C, N, (3, 3, 3), 2, rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match=r"CPConv is a 1-, 2- or 3-D convolution: kernel_size"):
+        CPConv(C, N, (3, 3, 3, 3), 2, rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match=r"strides must be a positive int or 3 of them"):
+        TuckerConv(C, N, (3, 3, 3), 2, strides=(1, 2), rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match=r"padding='CAUSAL' is for 1-D convolutions"):
+        CPConv(C, N, 3, 2, padding="CAUSAL", rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match=r"one \(low, high\) pair per spatial axis \(1\)"):
+        CPConv(C, N, (3,), 2, padding=((1, 1), (1, 1)), rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match=r"inputs must be \(N, W, 6\) or \(W, 6\)"):
+        _make_nd("cp", 1)(jnp.ones((2, 5, 5, C)))
+    with pytest.raises(ValueError, match=r"2-D convolution kernel for MonochromaticConv"):
+        MonochromaticConv.from_conv(nnx.Conv(C, N, (3,), rngs=nnx.Rngs(0)), 2, key=KEY)
