@@ -743,6 +743,7 @@ LAYERS = [
     ("BiclusterConv", lambda r: lrnn.BiclusterConv(4, 4, 3, 2, 2, 1, **_F, rngs=r), _call, (2, 6, 5, 4)),
     ("CPConv-1d", lambda r: lrnn.CPConv(3, 4, (3,), 2, padding="CAUSAL", **_F, rngs=r), _call, (2, 7, 3)),
     ("TuckerConv-3d", lambda r: lrnn.TuckerConv(3, 4, (3, 2, 2), 2, strides=2, **_F, rngs=r), _call, (2, 4, 5, 4, 3)),
+    ("TuckerLinear-regression", lambda r: lrnn.TuckerLinear(12, 5, (2, 2, 2, 3), in_modes=(3, 2, 2), out_modes=(5,), **_F, rngs=r), _call, (4, 12)),
 ]  # fmt: skip
 _LAYER_IDS = [c[0] for c in LAYERS]
 

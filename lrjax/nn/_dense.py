@@ -244,25 +244,34 @@ class CPLinear(FactorizedLinear):
         return out._load(factors, bias, info.error)
 
 
-def _tucker_ranks(ranks, d: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Input and output ranks of a ``2d``-way Tucker kernel: an int, ``d`` ranks shared by input
-    and output mode ``k``, or ``2d`` ranks (inputs, then outputs)."""
-    if isinstance(ranks, Sequence) and not isinstance(ranks, str) and len(ranks) == d:
+def _tucker_ranks(ranks, d: int, d_out: int | None = None) -> tuple[tuple[int, ...], ...]:
+    """Input and output ranks of a ``(d + d_out)``-way Tucker kernel (``d_out`` defaults to
+    ``d``): an int, ``d`` ranks shared by input and output mode ``k`` (when ``d_out == d``),
+    or ``d + d_out`` ranks (inputs, then outputs)."""
+    d_out = d if d_out is None else d_out
+    if (
+        d_out == d
+        and isinstance(ranks, Sequence)
+        and not isinstance(ranks, str)
+        and len(ranks) == d
+    ):
         ranks = (*ranks, *ranks)
-    out = _checks.ranks("ranks", ranks, 2 * d)
+    out = _checks.ranks("ranks", ranks, d + d_out)
     return out[:d], out[d:]
 
 
 class TuckerLinear(FactorizedLinear):
-    """Dense layer whose kernel, as a ``2d``-way tensor, is a Tucker tensor.
+    """Dense layer whose kernel, as a ``(d + e)``-way tensor, is a Tucker tensor.
 
     .. math:: W = (U_1 \\otimes \\cdots \\otimes U_d)\\, G_{(r),(s)}\\,
-        (V_1 \\otimes \\cdots \\otimes V_d)^\\top,
+        (V_1 \\otimes \\cdots \\otimes V_e)^\\top,
 
     with input factors ``U_k`` of shape ``(in_k, r_k)``, output factors ``V_k`` of shape
-    ``(out_k, s_k)`` and core ``G`` of shape ``(r_1..r_d, s_1..s_d)``. ``ranks=(2, 3, 3, 4)``
-    uses ``r_k = s_k`` (the convention of Tjandra et al.); pass ``2d`` numbers for separate
-    input and output ranks.
+    ``(out_k, s_k)`` and core ``G`` of shape ``(r_1..r_d, s_1..s_e)``. With as many output
+    modes as input modes, ``ranks=(2, 3, 3, 4)`` uses ``r_k = s_k`` (the convention of Tjandra
+    et al.); pass ``d + e`` numbers for separate input and output ranks. The orders may
+    differ: ``in_modes=(C, H, W), out_modes=(n,)`` is a Tucker tensor regression layer
+    (Kossaifi et al., TensorLy-Torch's ``TRL``) on flattened ``(C, H, W)`` activations.
 
     The arguments not listed here are as for :class:`CPLinear`: ``in_features``,
     ``out_features``, ``in_modes``, ``out_modes``, ``use_bias``, ``materialize``, ``dtype``,
@@ -270,7 +279,7 @@ class TuckerLinear(FactorizedLinear):
     factors, the output factors).
 
     Args:
-        ranks: an int (all modes), ``d`` ranks or ``2d`` ranks.
+        ranks: an int (all modes), ``d`` ranks (when ``e == d``) or ``d + e`` ranks.
         rank: deprecated name of ``ranks`` (one release, with a ``DeprecationWarning``).
 
     Examples:
@@ -307,13 +316,9 @@ class TuckerLinear(FactorizedLinear):
         )
         self.in_modes = check_modes("in_modes", in_modes, in_features, None)
         self.out_modes = check_modes("out_modes", out_modes, out_features, len(self.in_modes))
-        if len(self.in_modes) != len(self.out_modes):
-            raise ValueError(
-                f"in_modes={self.in_modes} and out_modes={self.out_modes} need the same length"
-            )
-        self.in_ranks, self.out_ranks = _tucker_ranks(rank, len(self.in_modes))
+        self.in_ranks, self.out_ranks = _tucker_ranks(rank, len(self.in_modes), len(self.out_modes))
         core_shape = self.in_ranks + self.out_ranks
-        std = part_std(1.0 / in_features, math.prod(core_shape), 2 * len(self.in_modes) + 1)
+        std = part_std(1.0 / in_features, math.prod(core_shape), len(core_shape) + 1)
         d = len(self.in_modes)
         shapes = [
             core_shape,
@@ -380,7 +385,7 @@ class TuckerLinear(FactorizedLinear):
         n_in, n_out = kernel.shape
         in_modes = check_modes("in_modes", in_modes, n_in, None)
         out_modes = check_modes("out_modes", out_modes, n_out, len(in_modes))
-        in_ranks, out_ranks = _tucker_ranks(rank, len(in_modes))
+        in_ranks, out_ranks = _tucker_ranks(rank, len(in_modes), len(out_modes))
         tucker, info = tucker_hooi(
             tensor_of(kernel, in_modes, out_modes), in_ranks + out_ranks, maxiter=maxiter, tol=tol
         )

@@ -93,7 +93,8 @@ class TTLinear(FactorizedLinear):
         d = len(self.in_modes)
         if len(self.out_modes) != d:
             raise ValueError(
-                f"in_modes={self.in_modes} and out_modes={self.out_modes} need the same length"
+                f"in_modes={self.in_modes} and out_modes={self.out_modes} need the same length "
+                "(a TT-matrix pairs input and output modes; pad the shorter with 1s)"
             )
         self.ranks = _tt_ranks(ranks, d)
         std = part_std(1.0 / in_features, math.prod(self.ranks), d)
@@ -175,7 +176,10 @@ class TTLinear(FactorizedLinear):
         out_modes = check_modes("out_modes", out_modes, n_out, len(in_modes))
         d = len(in_modes)
         if len(out_modes) != d:
-            raise ValueError(f"in_modes={in_modes} and out_modes={out_modes} need the same length")
+            raise ValueError(
+                f"in_modes={in_modes} and out_modes={out_modes} need the same length "
+                "(a TT-matrix pairs input and output modes; pad the shorter with 1s)"
+            )
         wanted = _tt_ranks(ranks, d)
         t = tensor_of(kernel, in_modes, out_modes)
         t = t.transpose([a for k in range(d) for a in (k, d + k)])

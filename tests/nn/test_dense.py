@@ -234,3 +234,54 @@ def test_renamed_rank_arguments_still_work_with_a_warning():
     with pytest.warns(DeprecationWarning, match="`max_ranks` is deprecated"):
         old_tt = lrjax.tt_svd(x, max_ranks=2)
     np.testing.assert_allclose(old_tt.to_dense(), lrjax.tt_svd(x, max_rank=2).to_dense())
+
+
+# TensorLy-Torch's tensor regression and contraction layers (Kossaifi et al.) on flattened
+# (C, H, W) activations: a CP or Tucker kernel over input and output modes of different orders
+# (TRL), and a rank-1 TT-matrix, the Kronecker product of one matrix per mode (TCL)
+ACT, CLASSES = (3, 4, 2), 5
+
+
+def test_tensor_regression_layers_with_more_input_than_output_modes():
+    tl = pytest.importorskip("tensorly")
+    x = jax.random.normal(jax.random.key(3), (6, *ACT), jnp.float64)
+    flat = x.reshape(6, -1)
+    n_in = math.prod(ACT)
+    tucker = TuckerLinear(n_in, CLASSES, (2, 3, 2, 4), in_modes=ACT, out_modes=(CLASSES,), **F64,
+                          rngs=nnx.Rngs(0))  # fmt: skip
+    assert (tucker.in_ranks, tucker.out_ranks) == ((2, 3, 2), (4,))
+    weight = tl.tucker_to_tensor(
+        (np.asarray(tucker.core[...]), [np.asarray(f[...]) for f in (*tucker.in_factors,
+                                                                      *tucker.out_factors)])
+    )  # fmt: skip
+    cp = CPLinear(n_in, CLASSES, 4, in_modes=ACT, out_modes=(CLASSES,), **F64, rngs=nnx.Rngs(1))
+    cp_weight = tl.cp_to_tensor(
+        (np.ones(4), [np.asarray(f[...]) for f in (*cp.in_factors, *cp.out_factors)])
+    )
+    for layer, w in ((tucker, weight), (cp, cp_weight)):
+        assert w.shape == (*ACT, CLASSES)
+        want = tl.tenalg.inner(np.asarray(x), w, n_modes=3) + np.asarray(layer.bias[...])
+        np.testing.assert_allclose(layer(flat), want, rtol=1e-12, atol=1e-12)
+    # from a trained dense regression, an exact Tucker kernel is recovered
+    dense = nnx.Linear(n_in, CLASSES, **F64, rngs=nnx.Rngs(2))
+    dense.kernel[...] = jnp.asarray(weight.reshape(n_in, CLASSES))
+    again = TuckerLinear.from_dense(dense, (2, 3, 2, 4), in_modes=ACT, out_modes=(CLASSES,))
+    assert again.compression_error < 1e-8
+    np.testing.assert_allclose(again(flat), dense(flat), rtol=1e-8, atol=1e-10)
+    with pytest.raises(ValueError, match=r"`ranks` must be an int or one entry per mode \(4\)"):
+        TuckerLinear(n_in, CLASSES, (2, 3, 2), in_modes=ACT, out_modes=(CLASSES,),
+                     rngs=nnx.Rngs(0))  # fmt: skip
+
+
+def test_tensor_contraction_layer_is_a_rank_one_tt_matrix():
+    tl = pytest.importorskip("tensorly")
+    out = (2, 3, 2)
+    x = jax.random.normal(jax.random.key(4), (6, *ACT), jnp.float64)
+    layer = TTLinear(math.prod(ACT), math.prod(out), 1, in_modes=ACT, out_modes=out, **F64,
+                     rngs=nnx.Rngs(0))  # fmt: skip
+    mats = [np.asarray(c[...])[0, :, :, 0].T for c in layer.cores]  # (out_k, in_k)
+    want = tl.tenalg.multi_mode_dot(np.asarray(x), mats, modes=[1, 2, 3])
+    got = layer(x.reshape(6, -1)) - layer.bias[...]
+    np.testing.assert_allclose(got.reshape(6, *out), want, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="pad the shorter with 1s"):
+        TTLinear(math.prod(ACT), CLASSES, 1, in_modes=ACT, out_modes=(CLASSES,), rngs=nnx.Rngs(0))
