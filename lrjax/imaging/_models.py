@@ -72,7 +72,7 @@ def illumination_robust_pca(
     *,
     weights: Float[Array, "d t"] | None = None,
     lam: float | None = None,
-    rho: float = 1.5,
+    rho: float = 1.15,
     tol: float = 1e-6,
     maxiter: int = 500,
 ) -> IlluminationRPCAResult:
@@ -93,7 +93,8 @@ def illumination_robust_pca(
         basis: ``(d, q)`` with orthonormal columns (``G^T G = I``; not checked under ``jit``).
         weights: non-negative ``(d, t)`` weights of the ``l1`` term (default all ones).
         lam: weight of the sparse term; default ``1/sqrt(max(d, t))``.
-        rho: growth factor of the penalty, at least 1.
+        rho: growth factor of the penalty, at least 1 (1.15 as :func:`lrjax.robust_pca`, whose
+            docstring says why not Lin et al.'s 1.5).
         tol: tolerance on ``‖M − L − S − GΘ‖_F / ‖M‖_F``.
         maxiter: maximum iterations (static).
 
