@@ -29,8 +29,9 @@ def planted(n, rank, frac, seed):
     return np.asarray(low), np.asarray(sparse)
 
 
-def numpy_rpca(m, tol=1e-7, maxiter=500, rho=1.5):
-    """Reference inexact ALM in NumPy/SciPy (Lin, Chen & Ma 2010, Algorithm 5)."""
+def numpy_rpca(m, tol=1e-7, maxiter=500, rho=1.15):
+    """Reference inexact ALM in NumPy/SciPy (Lin, Chen & Ma 2010, Algorithm 5, with
+    ``lrjax.robust_pca``'s default penalty growth 1.15 in place of their 1.5)."""
     import scipy.linalg
 
     lam = 1.0 / np.sqrt(max(m.shape))
