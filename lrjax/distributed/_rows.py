@@ -94,7 +94,7 @@ def robust_pca(m: Float[Array, "m n"], *, mesh=None, spec=None, **options) -> Ro
         m: ``(m, n)`` matrix sharded along its rows, blocks of at least ``n`` rows.
         mesh, spec: the layout, when ``m`` does not carry it.
         **options: those of :func:`lrjax.robust_pca` (not ``low_rank``: the step is the
-            TSQR one).
+            TSQR one), ``mask`` included (shard it like ``m``).
 
     Returns:
         ``RobustPCAResult``, ``low_rank`` and ``sparse`` sharded like ``m``.
@@ -102,7 +102,8 @@ def robust_pca(m: Float[Array, "m n"], *, mesh=None, spec=None, **options) -> Ro
     Raises:
         ValueError: for an unusable layout or options.
     """
-    m = _checks.as_array("m", m, ndim=2)
+    # with a mask, NaN may mark the unobserved entries (robust_pca checks the observed ones)
+    m = _checks.as_array("m", m, ndim=2, check_finite=options.get("mask") is None)
     layout = rows_layout("m", m, mesh, spec, what="distributed robust_pca")
     for bad in ("low_rank", "low_rank_prox", "svt_rank", "key", "n_iter"):
         if bad in options:

@@ -164,6 +164,13 @@ def test_robust_pca_and_completion_with_row_sharded_matrices():
     ref = lrjax.robust_pca(m, maxiter=60, tol=0.0)
     np.testing.assert_allclose(_np(res.low_rank), _np(ref.low_rank), atol=1e-10)
     assert res.low_rank.sharding.spec[0] == "x"
+    # missing entries (NaN there): the same as on one device, still sharded
+    seen = jax.random.uniform(jax.random.key(6), a.shape) < 0.9
+    gaps = jnp.where(seen, m, jnp.nan)
+    res = ld.robust_pca(_put(gaps), mask=_put(seen), maxiter=60, tol=0.0)
+    ref = lrjax.robust_pca(gaps, mask=seen, maxiter=60, tol=0.0)
+    np.testing.assert_allclose(_np(res.low_rank), _np(ref.low_rank), atol=1e-10)
+    assert res.low_rank.sharding.spec[0] == "x"
     mask = jax.random.uniform(jax.random.key(5), a.shape) < 0.8
     for method in (lrjax.CompletionSVT(tau=20.0), lrjax.SoftImpute(lam=0.2)):
         got = ld.complete_matrix(_put(a), _put(mask), method=method, maxiter=60, tol=0.0)
