@@ -169,6 +169,18 @@ def finite(name: str, x: jax.Array) -> None:
         )
 
 
+def zero_unobserved(name: str, x: jax.Array, observed: jax.Array | None) -> jax.Array:
+    """``x`` with the entries outside ``observed`` (a boolean array of its shape) set to 0:
+    missing data may be marked there by NaN. An eager call checks that the observed entries
+    are finite (all of them without ``observed``)."""
+    if observed is None:
+        finite(name, x)
+        return x
+    x = jnp.where(observed, x, jnp.zeros((), x.dtype))
+    finite(f"{name} (observed entries)", x)
+    return x
+
+
 def boolean_mask(name: str, mask: Any, shape: tuple[int, ...]) -> jax.Array:
     """``mask`` as a boolean array of ``shape``: booleans, or numbers that are all 0 or 1
     (checked when concrete; a traced numeric mask is True where it is non-zero)."""

@@ -200,6 +200,7 @@ def cp_als(
             dense reconstructions more than plain ALS. :func:`cp_opt` minimises the same
             objective by Gauss-Newton, without imputation.
         mask: boolean (or 0/1) array of ``x``'s shape, True where observed: 0/1 ``weights``.
+            Where a weight is 0, ``x`` may hold anything, NaN included (missing data).
         line_search: extrapolate along the last update after each sweep and keep the
             better of the plain and extrapolated sweeps (Bro 1998); two sweeps per
             iteration, never a worse fit per iteration (static). Through a real swamp
@@ -237,7 +238,7 @@ def cp_als(
             x, rank, key=key, init=init, maxiter=maxiter, tol=tol, diff=diff,
             options={"weights": weights, "mask": mask, "line_search": line_search},
         )  # fmt: skip
-    x = _checks.as_array("x", x, min_ndim=2)
+    x = _checks.as_array("x", x, min_ndim=2, check_finite=False)
     rank = _checks.positive_int("rank", rank)
     start, init_name = cp_init("init", init, x, rank)
     maxiter = _checks.positive_int("maxiter", maxiter)
@@ -246,6 +247,7 @@ def cp_als(
     key = _checks.optional_prng_key("key", key)
     check_init_key(key, init_name, rank, x.shape)
     weights = observation_weights(x, weights, mask)
+    x = _checks.zero_unobserved("x", x, None if weights is None else weights > 0)
     if weights is not None and _checks.is_concrete(weights):
         w_max = float(_checks.concrete_value(jnp.max, weights))
         if w_max > 1:

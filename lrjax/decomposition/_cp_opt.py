@@ -147,7 +147,8 @@ def cp_opt(
         tol: stop when the relative residual changes by less than ``tol``.
         diff: ``"implicit"`` (stationarity of the objective; default) or ``"unroll"``
             (``"lm"`` only: optax's line search is a while loop).
-        weights: non-negative weights of ``x``'s shape (zero = missing).
+        weights: non-negative weights of ``x``'s shape (zero = missing; ``x`` may hold NaN
+            there).
         mask: boolean (or 0/1) array of ``x``'s shape, True where observed; shorthand for 0/1
             ``weights`` (give one or the other).
 
@@ -173,7 +174,7 @@ def cp_opt(
         Dunlavy, T. G. Kolda and M. Mørup, "Scalable tensor factorizations for incomplete
         data", Chemometr. Intell. Lab. 106(1), 2011 (``cp_wopt``).
     """
-    x = _checks.as_array("x", x, min_ndim=2)
+    x = _checks.as_array("x", x, min_ndim=2, check_finite=False)
     rank = _checks.positive_int("rank", rank)
     start, init_name = cp_init("init", init, x, rank)
     method = _checks.choice("method", method, ("lm", "lbfgs"))
@@ -185,6 +186,7 @@ def cp_opt(
         raise ValueError("`diff` must be 'implicit' with method='lbfgs', got 'unroll'.")
     check_init_key(key, init_name, rank, x.shape)
     weights = observation_weights(x, weights, mask)
+    x = _checks.zero_unobserved("x", x, None if weights is None else weights > 0)
     return partitioned(
         _cp_opt,
         x,

@@ -115,11 +115,9 @@ def observed(name: str, x: Array, mask) -> tuple[Array, Array | None]:
     (None without one). Non-finite values are allowed where unobserved (NaN marks missing
     data); an eager call checks the observed ones."""
     if mask is None:
-        _checks.finite(name, x)
-        return x, None
+        return _checks.zero_unobserved(name, x, None), None
     obs = _checks.boolean_mask("mask", mask, x.shape)
-    x = jnp.where(obs, x, 0.0)
-    _checks.finite(f"{name} (observed entries)", x)
+    x = _checks.zero_unobserved(name, x, obs)
     if _checks.is_concrete(obs) and not bool(_checks.concrete_value(jnp.any, obs)):
         raise ValueError("`mask` must mark at least one observed entry, got none.")
     return x, obs

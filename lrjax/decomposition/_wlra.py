@@ -139,16 +139,18 @@ def wlra(
         ``WLRAResult(approx, info)``: ``approx`` a :class:`~lrjax.LowRankMatrix` in SVD form.
 
     Raises:
-        ValueError: for mismatched shapes, negative weights or NaN in an eager call, a rank
-            out of range, ``reg > 0`` with EM, or bad options.
+        ValueError: for mismatched shapes, negative weights or NaN in an eager call (in
+            ``m`` only where its weight is positive: NaN may mark the entries of weight 0), a
+            rank out of range, ``reg > 0`` with EM, or bad options.
 
     References:
         N. Srebro and T. Jaakkola, "Weighted low-rank approximations", ICML 2003.
     """
-    m = _checks.as_array("m", m, ndim=2)
+    m = _checks.as_array("m", m, ndim=2, check_finite=False)
     weights = _checks.as_array("weights", weights, ndim=2)
     if weights.shape != m.shape:
         raise ValueError(f"`weights` must have the shape of `m` {m.shape}, got {weights.shape}.")
+    m = _checks.zero_unobserved("m", m, weights > 0)  # NaN may mark entries of weight 0
     if _checks.is_concrete(weights):
         w_min, w_max = _checks.concrete_value(lambda w: (jnp.min(w), jnp.max(w)), weights)
         if w_min < 0:

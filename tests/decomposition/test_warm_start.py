@@ -209,3 +209,27 @@ def test_integer_rank_arrays_and_zero_one_masks_are_accepted():
     y = jax.random.normal(jax.random.key(8), (6, 3))
     with pytest.raises(ValueError, match="`mask_y` must be boolean or 0/1"):
         lrjax.cmtf(x, y, 2, mask_y=jnp.full(y.shape, 0.5))
+
+
+def test_nan_may_mark_the_missing_entries():
+    """Missing data often arrive as NaN: where the mask (weight) is 0 the value is not read,
+    so NaN there gives the result of any finite fill; NaN at an observed entry is an error."""
+    rng = np.random.default_rng(0)
+    x = np.asarray(random_cp(jax.random.key(1), (6, 5, 4), 2).to_dense())
+    mask = rng.random(x.shape) > 0.2
+    gaps, filled = np.where(mask, x, np.nan), np.where(mask, x, 7.0)
+    for fit in (
+        lambda t: lrjax.cp_als(t, 2, mask=mask, maxiter=30).cp.to_dense(),
+        lambda t: lrjax.cp_opt(t, 2, mask=mask, key=jax.random.key(0), maxiter=10).cp.to_dense(),
+    ):
+        np.testing.assert_array_equal(fit(gaps), fit(filled))
+    m, w = x[:, :, 0], mask[:, :, 0].astype(float)
+    got = lrjax.wlra(np.where(w > 0, m, np.nan), w, 2).approx.to_dense()
+    want = lrjax.wlra(np.where(w > 0, m, -3.0), w, 2).approx.to_dense()
+    np.testing.assert_array_equal(got, want)
+    bad = gaps.copy()
+    bad[tuple(i[0] for i in np.nonzero(mask))] = np.nan  # an observed entry
+    with pytest.raises(ValueError, match=r"`x \(observed entries\)` must be finite"):
+        lrjax.cp_als(bad, 2, mask=mask)
+    with pytest.raises(ValueError, match="`x` must be finite"):
+        lrjax.cp_als(gaps, 2)
