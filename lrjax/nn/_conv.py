@@ -21,7 +21,8 @@ from flax import nnx
 from .. import _checks
 from ..decomposition import cp_als, tucker_hooi
 from ..linalg import truncated_svd
-from ._common import SPATIAL_AXES, ConvOptions, FactorizedConv, conv_of, pair, stage_padding
+from ._common import ConvOptions, FactorizedConv, pair
+from ._geometry import SPATIAL_AXES, conv_of, stage_padding
 from ._init import check_positive
 
 __all__ = ["CPConv", "SeparableLowRankConv", "TuckerConv"]

@@ -17,7 +17,8 @@ from flax import nnx
 
 from .. import _checks
 from ..linalg import truncated_svd
-from ._common import ConvOptions, FactorizedConv, conv_of, stage_padding
+from ._common import ConvOptions, FactorizedConv
+from ._geometry import conv_of, stage_padding
 from ._init import check_positive
 
 __all__ = ["BiclusterConv", "MonochromaticConv", "kmeans"]

@@ -338,7 +338,7 @@ def test_training_the_compressed_model_leaves_the_original_alone():
 def test_depthwise_stage_equals_the_grouped_convolution(shape, size, strides, padding):
     """The shifted-slice depthwise stage (XLA:CPU's grouped convolutions are slow) against
     lax.conv_general_dilated with one group per channel, values and input gradients."""
-    from lrjax.nn._common import depthwise_conv, dimension_numbers
+    from lrjax.nn._geometry import depthwise_conv, dimension_numbers
 
     x = jax.random.normal(jax.random.key(0), shape, jnp.float64)
     w = jax.random.normal(jax.random.key(1), (*size, 1, shape[-1]), jnp.float64)
