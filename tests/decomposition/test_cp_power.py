@@ -47,7 +47,9 @@ def test_matches_tensorly_on_noisy_planted_problems(rng):
     xs = _symmetrize(xs + 0.01 * rng.standard_normal(xs.shape))
     ours = lrjax.cp_power(xs, 3, key=jax.random.key(0), symmetric=True)
     w, f = symmetric_parafac_power_iteration(tl.tensor(xs), 3)
-    np.testing.assert_allclose(ours.cp.weights, w, rtol=1e-6)
+    # TensorLy draws its starts from NumPy's global generator, so the order in which its
+    # deflation finds the components depends on the tests run before; ours are sorted
+    np.testing.assert_allclose(ours.cp.weights, np.sort(w)[::-1], rtol=1e-6)
     rec = np.einsum("r,ir,jr,kr->ijk", w, f, f, f)
     assert float(ours.info.error) <= 1.001 * np.linalg.norm(rec - xs) / np.linalg.norm(xs)
 
