@@ -199,6 +199,15 @@ def boolean_mask(name: str, mask: Any, shape: tuple[int, ...]) -> jax.Array:
     return arr != 0
 
 
+def observation_mask(name: str, mask: Any, shape: tuple[int, ...]) -> jax.Array:
+    """``mask`` (True where observed) as a boolean array of ``shape`` (:func:`boolean_mask`);
+    a concrete mask that selects no entry is an error."""
+    arr = boolean_mask(name, mask, shape)
+    if is_concrete(arr) and not bool(concrete_value(jnp.any, arr)):
+        raise ValueError(f"`{name}` must select at least one entry, got none.")
+    return arr
+
+
 def renamed(new: str, new_value: Any, old: str, old_value: Any) -> Any:
     """The value of argument ``new``, also accepted for one release under its deprecated name
     ``old`` (with a ``DeprecationWarning``); see the vocabulary table in docs/index.md."""

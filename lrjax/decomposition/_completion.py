@@ -222,9 +222,7 @@ def complete_matrix(
             f"`observed` and `mask` must have the same shape, got {observed.shape} and "
             f"{mask_arr.shape}."
         )
-    mask_arr = _checks.boolean_mask("mask", mask_arr, observed.shape)
-    if _checks.is_concrete(mask_arr) and not _checks.concrete_value(jnp.any, mask_arr):
-        raise ValueError("`mask` must select at least one entry, got none.")
+    mask_arr = _checks.observation_mask("mask", mask_arr, observed.shape)
     observed = jnp.where(mask_arr, observed, 0.0)
     observed = _checks.as_array("observed", observed, ndim=2)
     method_obj = _method(method, tau, delta, lam)

@@ -114,13 +114,8 @@ def observed(name: str, x: Array, mask) -> tuple[Array, Array | None]:
     """``x`` with its unobserved entries (``mask`` False) set to zero, and the boolean mask
     (None without one). Non-finite values are allowed where unobserved (NaN marks missing
     data); an eager call checks the observed ones."""
-    if mask is None:
-        return _checks.zero_unobserved(name, x, None), None
-    obs = _checks.boolean_mask("mask", mask, x.shape)
-    x = _checks.zero_unobserved(name, x, obs)
-    if _checks.is_concrete(obs) and not bool(_checks.concrete_value(jnp.any, obs)):
-        raise ValueError("`mask` must mark at least one observed entry, got none.")
-    return x, obs
+    obs = None if mask is None else _checks.observation_mask("mask", mask, x.shape)
+    return _checks.zero_unobserved(name, x, obs), obs
 
 
 @functools.partial(

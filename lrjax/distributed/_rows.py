@@ -102,8 +102,9 @@ def robust_pca(m: Float[Array, "m n"], *, mesh=None, spec=None, **options) -> Ro
     Raises:
         ValueError: for an unusable layout or options.
     """
-    # with a mask, NaN may mark the unobserved entries (robust_pca checks the observed ones)
-    m = _checks.as_array("m", m, ndim=2, check_finite=options.get("mask") is None)
+    # robust_pca checks finiteness (with a mask, of the observed entries only: NaN may mark
+    # the others)
+    m = _checks.as_array("m", m, ndim=2, check_finite=False)
     layout = rows_layout("m", m, mesh, spec, what="distributed robust_pca")
     for bad in ("low_rank", "low_rank_prox", "svt_rank", "key", "n_iter"):
         if bad in options:

@@ -211,7 +211,7 @@ def test_mask_errors_name_the_argument():
         lrjax.robust_pca(m, mask=np.ones((3, 4), bool))
     with pytest.raises(ValueError, match="`mask` must be boolean or 0/1"):
         lrjax.robust_pca(m, mask=np.full((4, 3), 2))
-    with pytest.raises(ValueError, match="at least one observed entry"):
+    with pytest.raises(ValueError, match="`mask` must select at least one entry"):
         lrjax.robust_pca(m, mask=np.zeros((4, 3), bool))
     with pytest.raises(ValueError, match=r"`m \(observed entries\)` must be finite"):
         lrjax.robust_pca(np.where(np.eye(4, 3) > 0, np.nan, 1.0), mask=np.ones((4, 3), bool))
