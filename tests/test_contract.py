@@ -134,6 +134,8 @@ def _exp_data(key):
 
 
 CP_WEIGHTS = jnp.asarray(np.random.default_rng(2).uniform(0.3, 1.0, (5, 4, 3)))
+# a start whose mode-1 factor cp_als(fixed_modes=(1,)) holds
+CP_START = random_cp(jax.random.key(21), (5, 4, 3), 2)
 # the stored coordinates of the sparse (BCOO) cases: 60 % of the (5, 4, 3) entries
 STORED = np.argwhere(np.random.default_rng(3).random((5, 4, 3)) < 0.6).astype(np.int32)
 
@@ -219,6 +221,11 @@ CASES = [
     ("f_measure_soft", lambda x: lrjax.metrics.f_measure(x, TRUTH_MASK), _image),
     ("cp_als", lambda x: lrjax.cp_als(x, 2, maxiter=200, tol=0.0), _tensor3),
     ("cp_als_unroll", lambda x: lrjax.cp_als(x, 2, maxiter=200, tol=0.0, diff="unroll"), _tensor3),
+    (
+        "cp_als_fixed_modes",
+        lambda x: lrjax.cp_als(x, 2, init=CP_START, fixed_modes=(1,), maxiter=200, tol=0.0),
+        _tensor3,
+    ),
     (
         "cp_nonneg",
         lambda x: lrjax.cp_nonneg(jnp.abs(x), 2, key=jax.random.key(3), maxiter=300, tol=0.0),

@@ -11,6 +11,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array
 
 from .. import _checks, _random
@@ -124,11 +125,20 @@ def is_cp_start(init) -> bool:
     )
 
 
-def cp_start(init, shape: tuple[int, ...], rank: int, dtype, *, nonneg: bool = False):
+def mode_index(name: str, m, n: int) -> int:
+    """A mode index of an ``n``-way tensor (negative counts from the end), or raise."""
+    if isinstance(m, bool) or not isinstance(m, int | np.integer) or not -n <= m < n:
+        raise ValueError(f"`{name}` must be a mode index of x (ndim {n}), got {m!r}.")
+    return int(m) % n
+
+
+def cp_start(
+    init, shape: tuple[int, ...], rank: int, dtype, *, nonneg: bool = False, into: int = -1
+):
     """The factors of a warm start ``init`` (an lrjax or TensorLy CP tensor of ``shape`` and
-    ``rank``) in ``dtype``, its weights folded into the last factor. Raises ``ValueError``
-    naming ``init`` for another shape or rank, a non-finite entry or (``nonneg``) a negative
-    one, when concrete."""
+    ``rank``) in ``dtype``, its weights folded into factor ``into`` (the last). Raises
+    ``ValueError`` naming ``init`` for another shape or rank, a non-finite entry or
+    (``nonneg``) a negative one, when concrete."""
     weights = jnp.asarray(init.weights)
     factors = [jnp.asarray(f) for f in init.factors]
     matrices = weights.ndim == 1 and all(f.ndim == 2 for f in factors)
@@ -146,7 +156,7 @@ def cp_start(init, shape: tuple[int, ...], rank: int, dtype, *, nonneg: bool = F
         _checks.finite(name, a)
         if nonneg and _checks.is_concrete(a) and float(_checks.concrete_value(jnp.min, a)) < 0:
             raise ValueError(f"`{name}` must be non-negative, got a negative entry.")
-    factors[-1] = factors[-1] * weights
+    factors[into] = factors[into] * weights
     return tuple(f.astype(dtype) for f in factors)
 
 
@@ -158,12 +168,13 @@ def cp_init(
     *,
     nonneg: bool = False,
     named=("svd", "random"),
+    into: int = -1,
 ):
     """``(start, init)`` of a CP solver's ``init`` argument: ``(None, name)`` for a named
     initialisation (one of ``named``), ``(factors, "given")`` for a warm start
-    (:func:`cp_start`)."""
+    (:func:`cp_start`, its weights folded into factor ``into``)."""
     if is_cp_start(init):
-        return cp_start(init, x.shape, rank, x.dtype, nonneg=nonneg), "given"
+        return cp_start(init, x.shape, rank, x.dtype, nonneg=nonneg, into=into), "given"
     return None, _checks.choice(name, init, named)
 
 

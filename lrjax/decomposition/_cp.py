@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from .. import _checks
-from .._numeric import relative
+from .._numeric import relative, relative_error
 from .._sharding import partitioned
 from ..linalg._mttkrp import rank_first_partial
 from ..linalg._small import spd_inverse
@@ -25,8 +26,12 @@ from ._common import (
     check_init_key,
     cp_init,
     cp_relative_error,
+    cp_start,
     dense_cp,
     init_factors,
+    is_cp_start,
+    mode_index,
+    safe_norms,
     weighted_error,
 )
 from ._cp_sparse import cp_als_sparse
@@ -58,9 +63,14 @@ def _ls_update(a: Array, m: Array, v: Array) -> Array:
 
 
 def dimension_tree_sweep(
-    factors: tuple[Array, ...], data: tuple[Array, Array], update: Callable = _ls_update
+    factors: tuple[Array, ...],
+    data: tuple[Array, Array],
+    update: Callable = _ls_update,
+    held: tuple[int, ...] = (),
 ) -> tuple[tuple[Array, ...], Array]:
-    """One sweep over all modes; factors 0..N-2 come out unit-norm, N-1 carries the scale.
+    """One sweep over all modes but ``held``; the updated factors come out unit-norm except
+    the last one updated, which carries the scale (N-1 when nothing is held). The factors of
+    ``held`` are kept as they are (not rescaled).
 
     Mode ``n`` becomes ``update(A_n, M_n, V_n)`` with the MTTKRP ``M_n`` and the Hadamard
     product of Gram matrices ``V_n``: the least-squares solve for ALS, column-wise projected
@@ -75,20 +85,25 @@ def dimension_tree_sweep(
     """
     x, norm_x_sq = data
     n_modes = x.ndim
+    carrier = max(n for n in range(n_modes) if n not in held)
     new = list(factors)
     grams = [f.T @ f for f in new]
     split = (n_modes + 1) // 2
     blocks = [list(range(split)), list(range(split, n_modes))]
     mttkrp_last = v_last = jnp.zeros(())
     for b, block in enumerate(blocks):
+        if all(n in held for n in block):
+            continue
         other = blocks[1 - b]
         partial = rank_first_partial(x, new, other)
         for n in block:
+            if n in held:
+                continue
             m = _contract_block(partial, new, block, n)
             v = functools.reduce(jnp.multiply, [grams[k] for k in range(n_modes) if k != n])
             a = update(new[n], m, v)
             gram = a.T @ a
-            if n != n_modes - 1:
+            if n != carrier:
                 # unit columns; their norms and the new Gram matrix from the Gram matrix
                 # (no reduction over the factor's rows: fewer kernels to compile)
                 sq = jnp.diagonal(gram)
@@ -99,24 +114,64 @@ def dimension_tree_sweep(
                 mttkrp_last, v_last = m, v
             new[n] = a
             grams[n] = gram
-    a_last = new[-1]
-    inner = jnp.sum(mttkrp_last * a_last)
-    norm_hat_sq = jnp.sum(v_last * grams[-1])
+    # The carrier is updated last among the free modes, so its MTTKRP and V saw every other
+    # factor at its final value: <x, x̂> = <M, A> and ||x̂||² = <V, A^T A>.
+    inner = jnp.sum(mttkrp_last * new[carrier])
+    norm_hat_sq = jnp.sum(v_last * grams[carrier])
     err = relative(norm_x_sq - 2 * inner + norm_hat_sq, norm_x_sq)
     return tuple(new), err
 
 
-def _em_sweep(factors, data):
+def _em_sweep(factors, data, held=()):
     """EM step for the weighted objective: fill ``x`` where its weight is below 1 with the
     current model, ``w∘x + (1−w)∘x̂``, then one ALS sweep on the filled tensor."""
     x, w = data
     filled = w * x + (1 - w) * dense_cp(factors)
-    new, _ = dimension_tree_sweep(factors, (filled, jnp.sum(filled * filled)))
+    new, _ = dimension_tree_sweep(factors, (filled, jnp.sum(filled * filled)), held=held)
     return new, weighted_error(x, w, dense_cp(new))
 
 
-@functools.partial(jax.jit, static_argnames=("rank", "init", "maxiter", "diff", "line_search"))
-def _cp_als(x, weights, key, tol, start=None, *, rank, init, maxiter, diff, line_search=False):
+def _holding(sweep: Callable, held: tuple[int, ...], n_modes: int) -> Callable:
+    """``sweep`` as a step on the free factors alone, the factors of ``held`` passed last in
+    the data: they are parameters of the fixed point, not part of the iterate (the implicit
+    derivative's system would be singular on them, and gradients reach them through it)."""
+    free = [n for n in range(n_modes) if n not in held]
+
+    def step(z, data):
+        *rest, kept = data
+        full = dict(zip(free, z, strict=True)) | dict(zip(held, kept, strict=True))
+        new, err = sweep(tuple(full[n] for n in range(n_modes)), tuple(rest), held=held)
+        return tuple(new[n] for n in free), err
+
+    return step
+
+
+def canonical_held(factors: tuple[Array, ...], held: tuple[int, ...]) -> CPTensor:
+    """The canonical form with the factors of ``held`` left exactly as they are: the free
+    factors unit-norm (the scale moved into the weights) with the largest-magnitude entry
+    positive except in the last free one, which takes the signs; components in their order."""
+    free = [n for n in range(len(factors)) if n not in held]
+    out = list(factors)
+    carrier = free[-1]
+    weights = jnp.linalg.norm(out[carrier], axis=0)
+    total_sign = jnp.ones_like(weights)
+    for n in free[:-1]:
+        f = out[n] / safe_norms(out[n])
+        pick = jnp.argmax(jnp.abs(f), axis=0)
+        sign = jnp.sign(f[pick, jnp.arange(f.shape[1])])
+        sign = jnp.where(sign == 0, 1.0, sign)
+        out[n] = f * sign
+        total_sign = total_sign * sign
+    out[carrier] = out[carrier] / safe_norms(out[carrier]) * total_sign
+    return CPTensor(weights, tuple(out))
+
+
+@functools.partial(
+    jax.jit, static_argnames=("rank", "init", "maxiter", "diff", "line_search", "held")
+)
+def _cp_als(
+    x, weights, key, tol, start=None, *, rank, init, maxiter, diff, line_search=False, held=()
+):
     if weights is None:
         sweep, data = dimension_tree_sweep, (x, jnp.sum(x * x))
     else:
@@ -125,6 +180,11 @@ def _cp_als(x, weights, key, tol, start=None, *, rank, init, maxiter, diff, line
         factors0 = start
     else:
         factors0 = init_factors(x if weights is None else weights * x, key, rank, init)
+    if held:
+        free = [n for n in range(x.ndim) if n not in held]
+        sweep = _holding(sweep, held, x.ndim)
+        data = (*data, tuple(factors0[n] for n in held))
+        factors0 = tuple(factors0[n] for n in free)
     if line_search:
         step, init_state, attach = extrapolated(sweep)
         state, info = iterate(
@@ -134,7 +194,11 @@ def _cp_als(x, weights, key, tol, start=None, *, rank, init, maxiter, diff, line
         factors = state[0]
     else:
         factors, info = iterate(sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
-    cp = canonical_cp(factors)
+    if held:
+        full = dict(zip(free, factors, strict=True)) | dict(zip(held, data[-1], strict=True))
+        cp = canonical_held(tuple(full[n] for n in range(x.ndim)), held)
+    else:
+        cp = canonical_cp(factors)
     if weights is None:
         error = cp_relative_error(x, cp, data[1])
     else:
@@ -155,6 +219,7 @@ def cp_als(
     weights: Float[Array, "*dims"] | None = None,
     mask: Array | None = None,
     line_search: bool = False,
+    fixed_modes: int | Sequence[int] | None = None,
 ) -> CPResult:
     r"""CP decomposition by alternating least squares.
 
@@ -205,6 +270,13 @@ def cp_als(
             better of the plain and extrapolated sweeps (Bro 1998); two sweeps per
             iteration, never a worse fit per iteration (static). Through a real swamp
             :func:`cp_opt` (Gauss-Newton) is the stronger tool.
+        fixed_modes: modes whose factors stay those of the initialisation (usually a warm
+            start ``init``; TensorLy's ``parafac(fixed_modes=)``), any modes including the
+            last (static). The other factors are fitted to them, and the fixed factors come
+            back exactly as given: neither rescaled, sign-flipped nor permuted (the weights
+            take the free factors' scale; components keep their order). With every mode
+            fixed the start is returned as it is (``n_iter`` 0). Gradients reach the fixed
+            factors through either ``diff`` (they are parameters of the fixed point).
 
     Returns:
         ``CPResult(cp, info)``; ``info.error`` is the relative error
@@ -236,11 +308,24 @@ def cp_als(
     if _checks.is_bcoo(x):  # a sparse tensor: coordinate MTTKRPs, never the dense tensor
         return cp_als_sparse(
             x, rank, key=key, init=init, maxiter=maxiter, tol=tol, diff=diff,
-            options={"weights": weights, "mask": mask, "line_search": line_search},
+            options={
+                "weights": weights, "mask": mask, "line_search": line_search,
+                "fixed_modes": fixed_modes,
+            },
         )  # fmt: skip
     x = _checks.as_array("x", x, min_ndim=2, check_finite=False)
     rank = _checks.positive_int("rank", rank)
-    start, init_name = cp_init("init", init, x, rank)
+    held = held_modes(fixed_modes, x.ndim)
+    if len(held) == x.ndim:
+        if not is_cp_start(init):
+            raise ValueError(
+                f"`fixed_modes` {fixed_modes!r} fixes every mode, so there is nothing to fit "
+                f"from init={init!r}; pass a warm start `init` (it is returned as it is) or "
+                "leave a mode free."
+            )
+        return _unchanged(x, init, rank, maxiter, weights, mask)
+    free_last = max((n for n in range(x.ndim) if n not in held), default=x.ndim - 1)
+    start, init_name = cp_init("init", init, x, rank, into=free_last)
     maxiter = _checks.positive_int("maxiter", maxiter)
     diff = _checks.choice("diff", diff, _checks.DIFF_MODES)
     tol = _checks.tolerance(tol)
@@ -254,8 +339,40 @@ def cp_als(
             raise ValueError(f"`weights` must lie in [0, 1] for cp_als, got maximum {w_max}.")
     return partitioned(
         _cp_als, x, weights, key, tol, start, rank=rank, init=init_name, maxiter=maxiter,
-        diff=diff, line_search=bool(line_search),
+        diff=diff, line_search=bool(line_search), held=held,
     )  # fmt: skip
+
+
+def held_modes(fixed_modes, n: int) -> tuple[int, ...]:
+    """``fixed_modes`` as sorted distinct mode indices of an ``n``-way tensor."""
+    if fixed_modes is None:
+        return ()
+    if isinstance(fixed_modes, int | np.integer) and not isinstance(fixed_modes, bool):
+        fixed_modes = (fixed_modes,)
+    if not isinstance(fixed_modes, Sequence | np.ndarray) or isinstance(fixed_modes, str):
+        raise ValueError(f"`fixed_modes` must be a sequence of mode indices, got {fixed_modes!r}.")
+    return tuple(sorted({mode_index("fixed_modes", m, n) for m in fixed_modes}))
+
+
+def _unchanged(x, init, rank, maxiter, weights, mask) -> CPResult:
+    """Every mode fixed: the start itself, with its error (TensorLy returns it too)."""
+    maxiter = _checks.positive_int("maxiter", maxiter)
+    start = cp_start(init, x.shape, rank, x.dtype)
+    cp = CPTensor(
+        jnp.asarray(init.weights, x.dtype), tuple(jnp.asarray(f, x.dtype) for f in init.factors)
+    )
+    w = observation_weights(x, weights, mask)
+    x = _checks.zero_unobserved("x", x, None if w is None else w > 0)
+    error = (
+        relative_error(x, dense_cp(start)) if w is None else weighted_error(x, w, dense_cp(start))
+    )
+    info = SolverInfo(
+        n_iter=jnp.asarray(0, jnp.int32),
+        error=error,
+        converged=jnp.isfinite(error),
+        history=jnp.full((maxiter,), jnp.nan, x.dtype),
+    )
+    return CPResult(cp, info)
 
 
 def observation_weights(x: Array, weights, mask) -> Array | None:
