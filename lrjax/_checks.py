@@ -239,7 +239,8 @@ def ranks(
     ``form="modes"``: one rank per mode of an ``n``-way tensor (Tucker ranks): an int for
     every mode or ``n`` ints. A concrete integer array (NumPy or JAX, at most 1-D) counts as
     its list of ints. With ``sizes``, a rank above its mode's size is an error, or is
-    clipped to it with ``clip=True``.
+    clipped to it with ``clip=True``, and None (the whole value or an entry) stands for the
+    mode's size.
 
     ``form="tt"``: the ranks of an ``n``-core tensor train: an int for every bond, the
     ``n - 1`` inner ranks, or all ``n + 1`` with 1 at both ends. Returns the ``n - 1`` inner
@@ -255,6 +256,11 @@ def ranks(
     if isinstance(value, np.ndarray | jax.Array) and not isinstance(value, jax.core.Tracer):
         if value.ndim <= 1 and np.issubdtype(value.dtype, np.integer):
             value = np.asarray(value).tolist()  # an int, or a list of ints
+    if form == "modes" and sizes is not None:  # None: the mode's full size (TensorLy's tucker)
+        if value is None:
+            value = tuple(sizes)
+        elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == n:
+            value = tuple(size if r is None else r for r, size in zip(value, sizes, strict=True))
     if isinstance(value, int | np.integer) and not isinstance(value, bool):
         out = (int(value),) * (n - 1 if form == "tt" else n)
     elif isinstance(value, Sequence) and not isinstance(value, str):

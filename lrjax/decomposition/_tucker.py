@@ -20,7 +20,7 @@ from ..linalg._unfold import mode_dot, unfold
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
 from ..tensors import TuckerTensor
-from ._common import project
+from ._common import mode_index, project
 
 
 class TuckerResult(NamedTuple):
@@ -47,7 +47,7 @@ def _tucker_args(x, ranks):
     return x, ranks
 
 
-def hosvd(x: Float[Array, "*dims"], ranks: int | tuple[int, ...]) -> TuckerTensor:
+def hosvd(x: Float[Array, "*dims"], ranks: int | tuple[int | None, ...] | None) -> TuckerTensor:
     r"""Sequentially truncated higher-order SVD (ST-HOSVD).
 
     For ``n = 0, ..., N-1``: ``U_n`` = the ``R_n`` leading left singular vectors of the
@@ -59,7 +59,7 @@ def hosvd(x: Float[Array, "*dims"], ranks: int | tuple[int, ...]) -> TuckerTenso
     Args:
         x: tensor with ``N >= 2`` modes.
         ranks: multilinear ranks, an int for every mode or one per mode, each at most the
-            mode's size (static).
+            mode's size (static); None (whole or an entry) keeps the mode's full size.
 
     Returns:
         ``TuckerTensor`` with orthonormal factors.
@@ -205,7 +205,7 @@ def _tucker_error(x: Array, norm_x_sq: Array, tucker: TuckerTensor, used) -> Arr
 
 def tucker_hooi(
     x: Float[Array, "*dims"],
-    ranks: int | tuple[int, ...],
+    ranks: int | tuple[int | None, ...] | None,
     *,
     modes: tuple[int, ...] | None = None,
     fixed: dict[int, Array] | None = None,
@@ -241,8 +241,10 @@ def tucker_hooi(
     Args:
         x: tensor with ``N >= 2`` modes, dense or a ``BCOO`` sparse tensor.
         ranks: multilinear ranks (static): an int, or one per mode of ``x`` (one per entry of
-            ``modes`` when ``modes`` is given); each at most its mode's size. The rank of a
-            fixed mode is its factor's column count (an entry for it must equal that).
+            ``modes`` when ``modes`` is given); each at most its mode's size. None (whole or
+            an entry) keeps the mode's full size (TensorLy's ``tucker(rank=None)``). The rank
+            of a fixed mode is its factor's column count (an entry for it must equal that,
+            or be None).
         modes: the modes to decompose (default all); the others get identity factors.
         fixed: ``{mode: factor}`` with ``factor`` of shape ``(I_mode, R)`` and orthonormal
             columns (checked when concrete), kept as given; differentiable.
@@ -351,13 +353,6 @@ def _tucker_hooi_sparse(x, ranks, modes, fixed, key, init, maxiter, tol, diff) -
     return TuckerResult(tucker, info)
 
 
-def _mode(name: str, m, n: int) -> int:
-    """A mode index of an ``n``-way tensor (negative counts from the end), or raise."""
-    if isinstance(m, bool) or not isinstance(m, int | np.integer) or not -n <= m < n:
-        raise ValueError(f"`{name}` must be a mode index of x (ndim {n}), got {m!r}.")
-    return int(m) % n
-
-
 def _partial_args(x, ranks, modes, fixed):
     """Free modes, fixed modes, the fixed factors and the full rank tuple of ``tucker_hooi``."""
     n = x.ndim
@@ -368,7 +363,7 @@ def _partial_args(x, ranks, modes, fixed):
             modes = (int(modes),)
         if not isinstance(modes, Sequence) or isinstance(modes, str):
             raise ValueError(f"`modes` must be a sequence of mode indices, got {modes!r}.")
-        listed = tuple(_mode("modes", m, n) for m in modes)
+        listed = tuple(mode_index("modes", m, n) for m in modes)
         if not listed or len(set(listed)) != len(listed):
             raise ValueError(f"`modes` must list distinct modes of x (ndim {n}), got {modes!r}.")
         listed = tuple(sorted(listed))
@@ -380,7 +375,7 @@ def _partial_args(x, ranks, modes, fixed):
         raise ValueError(f"`fixed` must be a dict {{mode: factor}}, got {type(fixed).__name__}.")
     kept, factors = [], []
     for m in sorted(fixed):
-        mode = _mode("fixed (a key)", m, n)
+        mode = mode_index("fixed (a key)", m, n)
         if mode not in listed:
             raise ValueError(f"`fixed` has mode {m}, which is not in `modes` {listed}.")
         u = _checks.as_array(f"fixed[{m}]", fixed[m], ndim=2)
@@ -389,7 +384,8 @@ def _partial_args(x, ranks, modes, fixed):
                 f"`fixed[{m}]` must have shape ({x.shape[mode]}, R) with R <= {x.shape[mode]}, "
                 f"got {u.shape}."
             )
-        if isinstance(ranks, Sequence) and listed_ranks[mode] != u.shape[1]:
+        asked = ranks[listed.index(mode)] if isinstance(ranks, Sequence) else None
+        if asked is not None and listed_ranks[mode] != u.shape[1]:
             raise ValueError(
                 f"`ranks` gives mode {m} rank {listed_ranks[mode]}, but `fixed[{m}]` has "
                 f"{u.shape[1]} columns."

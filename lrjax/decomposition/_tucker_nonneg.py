@@ -92,7 +92,7 @@ def _tucker_hals(x, core, factors, tol, *, maxiter, inner, core_steps):
 
 def tucker_nonneg(
     x: Float[Array, "*dims"],
-    ranks: int | tuple[int, ...],
+    ranks: int | tuple[int | None, ...] | None,
     *,
     key: Array | None = None,
     init: TuckerTensor | None = None,
@@ -130,7 +130,8 @@ def tucker_nonneg(
 
     Args:
         x: non-negative tensor with ``N >= 2`` modes.
-        ranks: multilinear ranks (int or one per mode; static).
+        ranks: multilinear ranks (int or one per mode; static); None (whole or an entry)
+            keeps the mode's full size.
         key: PRNG key of the random start (required unless ``init`` is given).
         init: a non-negative :class:`~lrjax.tensors.TuckerTensor` of the ranks to start from.
         method: ``"mu"`` (multiplicative updates, default) or ``"hals"``.

@@ -147,6 +147,36 @@ def test_partial_tucker_matches_tensorly():
             np.testing.assert_array_equal(r.tucker.factors[m], np.eye(x.shape[m]))
 
 
+def test_rank_none_keeps_the_full_size_as_tensorlys_tucker():
+    """TensorLy's test_tucker and test_partial_tucker call ``rank=None``: every (listed) mode
+    keeps its size, so the fit is exact; None entries mix with given ranks."""
+    from tensorly.decomposition import partial_tucker
+
+    x = tl.check_random_state(1234).random_sample((3, 4, 3))
+    xj = jnp.asarray(x)
+    full = lrjax.tucker_hooi(xj, None, maxiter=20)
+    assert full.tucker.core.shape == (3, 4, 3)
+    assert float(relative_error(xj, full.tucker.to_dense())) < 1e-12
+    assert lrjax.hosvd(xj, None).core.shape == (3, 4, 3)
+    mixed = lrjax.tucker_hooi(xj, (2, None, 1), maxiter=50, tol=1e-14)
+    assert mixed.tucker.core.shape == (2, 4, 1)
+    core, factors = tucker(x, rank=[2, 4, 1], n_iter_max=200, tol=1e-14)
+    ref = np.linalg.norm(tl.tucker_to_tensor((core, factors)) - x) / np.linalg.norm(x)
+    np.testing.assert_allclose(float(mixed.info.error), ref, rtol=1e-8)
+    (pcore, _), _ = partial_tucker(x, rank=None, modes=[1, 2], n_iter_max=20)
+    part = lrjax.tucker_hooi(xj, None, modes=(1, 2), maxiter=20)
+    assert part.tucker.core.shape == pcore.shape == (3, 4, 3)
+    assert float(relative_error(xj, part.tucker.to_dense())) < 1e-12
+    # a fixed factor's rank is its column count also where the rank is left as None
+    u = jnp.linalg.qr(jax.random.normal(jax.random.key(0), (4, 2)))[0]
+    held = lrjax.tucker_hooi(xj, (None, None, None), fixed={1: u}, maxiter=20)
+    assert held.tucker.core.shape == (3, 2, 3)
+    nonneg = lrjax.tucker_nonneg(xj, None, key=jax.random.key(1), maxiter=5)
+    assert nonneg.tucker.core.shape == (3, 4, 3)
+    with pytest.raises(ValueError, match="columns"):
+        lrjax.tucker_hooi(xj, (None, 3, None), fixed={1: u})
+
+
 def test_tucker_with_a_fixed_factor_is_the_tucker_of_the_projected_tensor():
     """TensorLy's test_tucker scenario (fixed_factors=[1] from a first fit). With U_1 fixed the
     best fit of the other modes is the partial Tucker of x ×_1 U_1^T (oracle: TensorLy on that
