@@ -72,6 +72,9 @@ from .decomposition import wlra as wlra
 from .linalg import frequent_directions as frequent_directions
 from .linalg import randomized_svd as randomized_svd
 from .linalg import truncated_svd as truncated_svd
+from .linalg import tt_gather as tt_gather
+from .linalg import tt_orthogonalize as tt_orthogonalize
+from .linalg import tt_project as tt_project
 from .linalg import tt_round as tt_round
 from .solvers import SolverInfo as SolverInfo
 from .tensors import BlockTermTensor as BlockTermTensor
@@ -158,10 +161,13 @@ __all__ = [
     "tr_svd",
     "truncated_svd",
     "tt_add",
+    "tt_gather",
     "tt_inner",
     "tt_matmul",
     "tt_matrix_svd",
     "tt_multiply",
+    "tt_orthogonalize",
+    "tt_project",
     "tt_round",
     "tt_svd",
     "tt_svd_adaptive",

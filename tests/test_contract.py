@@ -64,6 +64,9 @@ def _tt_params(key):
     return jax.random.normal(key, (2 * sum(TT_SIZES) + 9 + 16 + 4,))
 
 
+TT_INDICES = jnp.array([[0, 1, 0], [2, 3, 1], [1, 0, 1]])
+
+
 def _tt_of(v, which):
     start = which * sum(TT_SIZES)
     cores = []
@@ -388,6 +391,16 @@ CASES = [
     ),
     ("truncated_svd", lambda a: lrjax.truncated_svd(a, 3), _matrix),
     ("tt_round", lambda v: lrjax.tt_round(_tt_of(v, 0) + _tt_of(v, 1), 2), _tt_params),
+    (
+        "tt_manifold",  # tt_project (TT and dense x), tt_orthogonalize, tt_gather together
+        lambda v: (
+            lrjax.tt_project(_tt_of(v, 0), lrjax.tt_orthogonalize(_tt_of(v, 1))).to_dense(),
+            lrjax.tt_project(_tt_of(v, 1).to_dense(), _tt_of(v, 0)).to_dense(),
+            lrjax.tt_orthogonalize(_tt_of(v, 0), left_to_right=False).to_dense(),
+            lrjax.tt_gather(_tt_of(v, 0), TT_INDICES),
+        ),
+        _tt_params,
+    ),
     (
         "tt_arithmetic",  # tt_add, tt_multiply, tt_inner, tt_matmul and TTMatrix together
         lambda v: (

@@ -28,6 +28,9 @@ from ._svd import randomized_svd as randomized_svd
 from ._svd import svd_flip as svd_flip
 from ._svd import truncated_svd as truncated_svd
 from ._threads import lapack_threads as lapack_threads
+from ._tt import tt_gather as tt_gather
+from ._tt import tt_orthogonalize as tt_orthogonalize
+from ._tt import tt_project as tt_project
 from ._tt import tt_round as tt_round
 from ._unfold import fold as fold
 from ._unfold import mode_dot as mode_dot
@@ -65,6 +68,9 @@ __all__ = [
     "srht_sketch",
     "svd_flip",
     "truncated_svd",
+    "tt_gather",
+    "tt_orthogonalize",
+    "tt_project",
     "tt_round",
     "unfold",
 ]
