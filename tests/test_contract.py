@@ -748,6 +748,7 @@ _TM = dict(in_modes=(2, 3), out_modes=(3, 2), param_dtype=jnp.float64)
 _CM = dict(in_modes=(2, 3), hidden_modes=(2, 2), param_dtype=jnp.float64)
 _F = dict(param_dtype=jnp.float64)
 _seq = lambda cell, x: cell.sequence(x)[1]
+_token_ids = lambda x, vocab: (jnp.abs(x) * 10).astype(jnp.int32) % vocab  # indices from x
 _call = lambda layer, x: layer(x)
 LAYERS = [
     ("LowRankLinear", lambda r: lrnn.LowRankLinear(6, 6, 2, param_dtype=jnp.float64, rngs=r), _call, (4, 6)),
@@ -767,6 +768,7 @@ LAYERS = [
     ("CPConv-1d", lambda r: lrnn.CPConv(3, 4, (3,), 2, padding="CAUSAL", **_F, rngs=r), _call, (2, 7, 3)),
     ("TuckerConv-3d", lambda r: lrnn.TuckerConv(3, 4, (3, 2, 2), 2, strides=2, **_F, rngs=r), _call, (2, 4, 5, 4, 3)),
     ("TuckerLinear-regression", lambda r: lrnn.TuckerLinear(12, 5, (2, 2, 2, 3), in_modes=(3, 2, 2), out_modes=(5,), **_F, rngs=r), _call, (4, 12)),
+    ("TTEmbedding", lambda r: lrnn.TTEmbedding(30, 6, 2, **_F, rngs=r), lambda m, x: m(_token_ids(x, 30)), (4, 5)),
 ]  # fmt: skip
 _LAYER_IDS = [c[0] for c in LAYERS]
 

@@ -1,4 +1,5 @@
-"""Flax NNX low-rank layers: factorized dense layers, low-rank convolutions, tensorized GRUs.
+"""Flax NNX low-rank layers: factorized dense layers, low-rank convolutions, tensorized GRUs
+and embeddings.
 
 The only subpackage of lrjax that imports flax. Layers are shaped like their dense twins
 (positional sizes, keyword-only options, required ``rngs``, ``dtype`` vs ``param_dtype``,
@@ -24,6 +25,7 @@ from ._distill import KnowledgeTransferLoss as KnowledgeTransferLoss
 from ._distill import feature_distance as feature_distance
 from ._distill import knowledge_transfer_loss as knowledge_transfer_loss
 from ._distill import soft_cross_entropy as soft_cross_entropy
+from ._embedding import TTEmbedding as TTEmbedding
 from ._force import force_potential as force_potential
 from ._force import force_regularization as force_regularization
 from ._init import balanced_modes as balanced_modes
@@ -49,6 +51,7 @@ __all__ = [
     "LowRankLinear",
     "MonochromaticConv",
     "SeparableLowRankConv",
+    "TTEmbedding",
     "TTGRUCell",
     "TTLinear",
     "TuckerConv",
