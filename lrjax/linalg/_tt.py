@@ -293,7 +293,7 @@ def tt_gather(tt: TTTensor, indices: Any) -> Array:
     if idx.ndim != 2 or idx.shape[1] != len(shape):
         raise ValueError(
             f"`indices` must have shape (K, {len(shape)}) for a TT tensor of shape {shape}, "
-            f"got {tuple(jnp.shape(indices))}."
+            f"got {tuple(np.shape(indices))}."
         )
     if _checks.is_concrete(idx):
         arr = np.asarray(idx)

@@ -147,6 +147,7 @@ def test_partial_tucker_matches_tensorly():
             np.testing.assert_array_equal(r.tucker.factors[m], np.eye(x.shape[m]))
 
 
+@pytest.mark.filterwarnings("ignore::Warning:tensorly")  # TensorLy warns about rank=None
 def test_rank_none_keeps_the_full_size_as_tensorlys_tucker():
     """TensorLy's test_tucker and test_partial_tucker call ``rank=None``: every (listed) mode
     keeps its size, so the fit is exact; None entries mix with given ranks."""
