@@ -87,3 +87,5 @@ def test_first_call_measures_a_cold_and_a_cached_process():
     # second one hits those and the first call's programs too
     assert cached["cache_hits"] > cold["cache_hits"], (cold, cached)
     assert 0 < cold["steady"] < cold["first"] and cached["first"] > 0
+    # the first call's stages, from jax.monitoring: traced, lowered and compiled, in its time
+    assert 0 < cold["trace"] and 0 < cold["lower"] and 0 < cold["compile"] < cold["first"]
