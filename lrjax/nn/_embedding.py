@@ -194,13 +194,20 @@ class TTEmbedding(nnx.Module):
         feature_modes: Sequence[int] | None = None,
         rngs: nnx.Rngs | None = None,
     ) -> TTEmbedding:
-        """A TT embedding from a trained ``nnx.Embed`` (or a ``(num_embeddings, features)``
-        array) by :func:`lrjax.tt_matrix_svd` of its table, padded with zero rows to the
-        product of ``row_modes`` (TensorLy-Torch's ``FactorizedEmbedding.from_embedding``).
+        """A TT embedding from a trained ``nnx.Embed`` (or another ``TTEmbedding``, or a
+        ``(num_embeddings, features)`` array) by :func:`lrjax.tt_matrix_svd` of its table,
+        padded with zero rows to the product of ``row_modes`` (TensorLy-Torch's
+        ``FactorizedEmbedding.from_embedding``).
         Ranks that cannot be reached are capped, as TT-SVD does; a table of TT-matrix rank
         at most ``ranks`` comes back exactly. ``compression_error`` is the relative error
         ``||E_tt - E||_F / ||E||_F``."""
-        table = embed.embedding[...] if hasattr(embed, "embedding") else embed
+        attr = getattr(embed, "embedding", None)
+        if isinstance(attr, nnx.Variable):  # nnx.Embed
+            table = attr[...]
+        elif callable(attr):  # a factorized embedding (TTEmbedding)
+            table = attr()
+        else:  # the table itself
+            table = embed
         table = _checks.as_array("embed", table, ndim=2)
         n, f = table.shape
         order = None if feature_modes is None else len(tuple(feature_modes))

@@ -61,6 +61,8 @@ def test_from_embed_recovers_a_low_tt_rank_table_and_reports_the_error():
     idx = jnp.arange(200)
     np.testing.assert_allclose(back(idx), dense(idx), atol=1e-10)
     assert back.compression_error < 1e-10
+    again = lrnn.TTEmbedding.from_embed(back, 3, row_modes=(5, 5, 8), feature_modes=(2, 3, 2))
+    np.testing.assert_allclose(again.embedding(), table, atol=1e-10)
     # a random table is not of low TT rank: the error is the TT-SVD's, measured exactly
     noise = jax.random.normal(jax.random.key(3), (97, 12), jnp.float64)
     lossy = lrnn.TTEmbedding.from_embed(noise, 2)
