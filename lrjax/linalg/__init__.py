@@ -1,5 +1,6 @@
 """Multilinear algebra: unfoldings, mode products, Khatri-Rao/MTTKRP, truncated and
-randomized SVD, sketches (Gaussian, CountSketch, sparse sign, SRHT) and learned sketches."""
+randomized SVD, sketches (Gaussian, CountSketch, sparse sign, SRHT) and learned sketches,
+TT rounding and the TT manifold (orthogonalization, entries, tangent-space projection)."""
 
 from ._mttkrp import mttkrp as mttkrp
 from ._mttkrp import partial_mttkrp as partial_mttkrp
