@@ -1,4 +1,5 @@
-"""Replace chosen dense and convolution layers of a trained NNX model by factorized ones."""
+"""Replace chosen dense, convolution and embedding layers of a trained NNX model by factorized
+ones."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ class LayerCompression(NamedTuple):
         path: ``"/"``-joined attribute path of the layer in the model.
         before, after: class names of the original and the new layer.
         params_before, params_after: trainable scalars of the layer.
-        flops_before, flops_after: FLOPs per example (dense) or per output position at stride 1
-            (convolutions).
+        flops_before, flops_after: FLOPs per example (dense), per output position at stride 1
+            (convolutions) or per looked-up token (embeddings: 0 for a table lookup).
         error: relative kernel error ``||W - W_hat||_F / ||W||_F`` that the decomposition
             reported.
     """
@@ -64,6 +65,8 @@ _count = count_params
 
 
 def _dense_flops(layer) -> int:
+    if isinstance(layer, nnx.Embed):  # a row copy
+        return 0
     kernel = layer.kernel[...]
     if isinstance(layer, nnx.Conv):
         return 2 * int(np.prod(kernel.shape))
@@ -91,22 +94,25 @@ def compress(
     model: nnx.Module,
     policy: Callable[[str, Any], Any] | Mapping[str, Callable[[Any], Any]],
 ) -> tuple[nnx.Module, CompressionReport]:
-    """A copy of ``model`` with chosen ``nnx.Linear`` / ``nnx.Conv`` layers factorized.
+    """A copy of ``model`` with chosen ``nnx.Linear`` / ``nnx.Conv`` / ``nnx.Embed`` layers
+    factorized.
 
     Args:
         model: a trained NNX model; it is not modified.
         policy: either a mapping from layer paths (``"/"``-joined attribute names, e.g.
             ``"encoder/layers/0"``) to a function ``layer -> factorized layer``, or a callable
-            ``(path, layer) -> factorized layer or None`` called for every ``nnx.Linear`` and
-            ``nnx.Conv`` of the model (``None`` keeps the layer). Use the ``from_dense`` /
-            ``from_conv`` constructors, e.g. ``lambda l: TuckerConv.from_conv(l, (8, 8))``.
+            ``(path, layer) -> factorized layer or None`` called for every ``nnx.Linear``,
+            ``nnx.Conv`` and ``nnx.Embed`` of the model (``None`` keeps the layer). Use the
+            ``from_dense`` / ``from_conv`` / ``from_embed`` constructors, e.g.
+            ``lambda l: TuckerConv.from_conv(l, (8, 8))``.
 
     Returns:
         ``(new_model, report)``; ``report`` lists parameters, FLOPs and the kernel error of every
         replaced layer and the model's parameter totals (``print(report)`` gives a table).
 
     Raises:
-        ValueError: a path in a mapping policy that names no dense or convolution layer.
+        ValueError: a path in a mapping policy that names no dense, convolution or embedding
+            layer.
 
     Examples:
         >>> class MLP(nnx.Module):
@@ -122,14 +128,14 @@ def compress(
     found = {
         "/".join(map(str, path)): (path, node)
         for path, node in nnx.iter_graph(model)
-        if path and isinstance(node, nnx.Linear | nnx.Conv)
+        if path and isinstance(node, nnx.Linear | nnx.Conv | nnx.Embed)
     }
     if isinstance(policy, Mapping):
         unknown = sorted(set(policy) - set(found))
         if unknown:
             raise ValueError(
-                f"policy names {unknown}, which are not dense or conv layers of the model "
-                f"(those are {sorted(found)})"
+                f"policy names {unknown}, which are not dense, conv or embedding layers of the "
+                f"model (those are {sorted(found)})"
             )
         plan: dict[str, Callable[[Any], Any]] = dict(policy)
     else:

@@ -138,6 +138,21 @@ class TTEmbedding(nnx.Module):
         """Number of trainable scalars (the cores' entries)."""
         return count_params(self)
 
+    def flops_per_example(self) -> int:
+        """FLOPs of one lookup: the chain of core slices, ``Σ_k 2 F_{<k} r_{k-1} f_k r_k``
+        with ``F_{<k} = f_1 ⋯ f_{k-1}`` (the :func:`lrjax.nn.compress` report's measure)."""
+        total, prefix = 0, 1
+        for k in range(1, len(self.row_modes)):
+            total += (
+                2
+                * prefix
+                * self.feature_modes[k - 1]
+                * self.ranks[k]
+                * (self.feature_modes[k] * self.ranks[k + 1])
+            )
+            prefix *= self.feature_modes[k - 1]
+        return total
+
     def _cores(self) -> list[jax.Array]:
         dtype = self.dtype or self.param_dtype
         return [jnp.asarray(c[...], dtype) for c in self.cores]

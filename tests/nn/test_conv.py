@@ -295,7 +295,7 @@ def test_compress_replaces_layers_and_reports():
     assert small(x).shape == model(x).shape
     assert report.model_params_after < report.model_params_before
     assert "blocks/0" in str(report)
-    with pytest.raises(ValueError, match="not dense or conv"):
+    with pytest.raises(ValueError, match="not dense, conv or embedding"):
         compress(model, {"nope": lambda c: c})
 
 

@@ -117,3 +117,27 @@ def test_bad_arguments():
         lrnn.TTEmbedding(0, 8, 2, rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match=r"`ranks\[0\]` must be a positive int"):
         lrnn.TTEmbedding(100, 8, (0, 2), rngs=nnx.Rngs(0))
+
+
+def test_compress_replaces_an_embedding_and_reports_it():
+    """lrjax.nn.compress finds nnx.Embed layers; the report counts the lookup's FLOPs (the
+    chain of core slices, against a direct count) and the table's error."""
+
+    class Model(nnx.Module):
+        def __init__(self, rngs):
+            self.embed = nnx.Embed(1000, 32, param_dtype=jnp.float64, rngs=rngs)
+            self.out = nnx.Linear(32, 4, param_dtype=jnp.float64, rngs=rngs)
+
+    model = Model(nnx.Rngs(0))
+    policy = {"embed": lambda layer: lrnn.TTEmbedding.from_embed(layer, 4)}
+    small, report = lrnn.compress(model, policy)
+    assert isinstance(small.embed, lrnn.TTEmbedding) and isinstance(model.embed, nnx.Embed)
+    (row,) = report.layers
+    assert (row.path, row.before, row.after) == ("embed", "Embed", "TTEmbedding")
+    assert row.params_before == 32_000 and row.params_after == small.embed.num_params
+    emb = small.embed
+    r, f = emb.ranks, emb.feature_modes
+    direct = 2 * f[0] * r[1] * f[1] * r[2] + 2 * f[0] * f[1] * r[2] * f[2] * r[3]
+    assert (row.flops_before, row.flops_after) == (0, direct)
+    got = float(jnp.linalg.norm(emb.embedding() - model.embed.embedding[...]))
+    assert row.error == pytest.approx(got / float(jnp.linalg.norm(model.embed.embedding[...])))
