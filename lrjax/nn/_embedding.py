@@ -119,6 +119,7 @@ class TTEmbedding(nnx.Module):
         self.ranks = (1, *_checks.ranks("ranks", ranks, d, form="tt"), 1)
         self.dtype = dtype
         self.param_dtype = param_dtype
+        self.compression_error: float | None = None  # set by from_embed
         std = part_std(1.0 / self.features, math.prod(self.ranks[1:-1]), d)
         keys = jax.random.split(rngs.params(), d)
         self.cores = nnx.List(
@@ -172,14 +173,11 @@ class TTEmbedding(nnx.Module):
         flat = idx.reshape(-1)
         valid = (flat >= 0) & (flat < self.num_embeddings)
         digits = jnp.unravel_index(jnp.clip(flat, 0, self.num_embeddings - 1), self.row_modes)
-        out = None
-        for core, i in zip(self._cores(), digits, strict=True):
-            piece = core[:, i]  # (r, n, f, r')
-            if out is None:
-                out = piece[0]  # (n, f, r')
-            else:
-                out = jnp.einsum("nFr,rnfs->nFfs", out, piece)
-                out = out.reshape(out.shape[0], -1, out.shape[-1])
+        cores = self._cores()
+        out = cores[0][0, digits[0]]  # (n, f_1, r_1)
+        for core, i in zip(cores[1:], digits[1:], strict=True):
+            out = jnp.einsum("nFr,rnfs->nFfs", out, core[:, i])  # core[:, i]: (r, n, f, r')
+            out = out.reshape(out.shape[0], -1, out.shape[-1])
         emb = out[..., 0]
         emb = jnp.where(valid[:, None], emb, jnp.nan)
         return emb.reshape(*idx.shape, self.features)
