@@ -722,9 +722,10 @@ EXEMPT = {
     )},
     **{name: "Flax layers and tools: constructor checks in tests/nn" for name in (
         "BiclusterConv", "CPConv", "CPGRUCell", "CPLinear", "GRUCell", "LowRankLinear",
-        "MonochromaticConv", "SeparableLowRankConv", "TTGRUCell", "TTLinear", "TuckerConv",
-        "TuckerGRUCell", "TuckerLinear", "balanced_modes", "compress", "force_potential",
-        "force_regularization", "kmeans", "CellOptions", "ConvOptions", "DenseOptions",
+        "MonochromaticConv", "SeparableLowRankConv", "TTEmbedding", "TTGRUCell", "TTLinear",
+        "TuckerConv", "TuckerGRUCell", "TuckerLinear", "balanced_modes", "compress",
+        "force_potential", "force_regularization", "kmeans", "CellOptions", "ConvOptions",
+        "DenseOptions",
     )},
     **{name: "knowledge-transfer losses: bad input in tests/nn/test_distill.py" for name in (
         "KnowledgeTransferLoss", "feature_distance", "knowledge_transfer_loss",
