@@ -68,6 +68,15 @@ def scale_into_last(factors) -> tuple[Array, ...]:
     return (*out, factors[-1] * scale)
 
 
+def largest_positive(f: Array) -> tuple[Array, Array]:
+    """``f`` with every column scaled by the sign of its largest-magnitude entry (+1 for a
+    zero column), and those signs."""
+    pick = jnp.argmax(jnp.abs(f), axis=0)
+    sign = jnp.sign(f[pick, jnp.arange(f.shape[1])])
+    sign = jnp.where(sign == 0, 1.0, sign)
+    return f * sign, sign
+
+
 def canonical_cp(factors: tuple[Array, ...]) -> CPTensor:
     """Unit-norm columns, weights sorted descending, largest entry of factors 0..N-2 positive."""
     out = list(factors)
@@ -75,11 +84,7 @@ def canonical_cp(factors: tuple[Array, ...]) -> CPTensor:
     out[-1] = out[-1] / safe_norms(out[-1])
     total_sign = jnp.ones_like(weights)
     for n in range(len(out) - 1):
-        f = out[n] / safe_norms(out[n])
-        pick = jnp.argmax(jnp.abs(f), axis=0)
-        sign = jnp.sign(f[pick, jnp.arange(f.shape[1])])
-        sign = jnp.where(sign == 0, 1.0, sign)
-        out[n] = f * sign
+        out[n], sign = largest_positive(out[n] / safe_norms(out[n]))
         total_sign = total_sign * sign
     out[-1] = out[-1] * total_sign
     order = jnp.argsort(-weights)

@@ -30,6 +30,7 @@ from ._common import (
     dense_cp,
     init_factors,
     is_cp_start,
+    largest_positive,
     mode_index,
     safe_norms,
     weighted_error,
@@ -156,11 +157,7 @@ def canonical_held(factors: tuple[Array, ...], held: tuple[int, ...]) -> CPTenso
     weights = jnp.linalg.norm(out[carrier], axis=0)
     total_sign = jnp.ones_like(weights)
     for n in free[:-1]:
-        f = out[n] / safe_norms(out[n])
-        pick = jnp.argmax(jnp.abs(f), axis=0)
-        sign = jnp.sign(f[pick, jnp.arange(f.shape[1])])
-        sign = jnp.where(sign == 0, 1.0, sign)
-        out[n] = f * sign
+        out[n], sign = largest_positive(out[n] / safe_norms(out[n]))
         total_sign = total_sign * sign
     out[carrier] = out[carrier] / safe_norms(out[carrier]) * total_sign
     return CPTensor(weights, tuple(out))

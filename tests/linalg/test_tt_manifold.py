@@ -21,6 +21,19 @@ def _tt_matrix(key, rows, cols, rank):
     )
 
 
+def _check_grad_in_cores(loss, tt, key):
+    """The gradient of ``loss`` in the cores of ``tt`` (jit) against a central difference
+    along a random direction."""
+    g = jax.jit(jax.grad(loss))(tt)
+    v = jax.tree.map(lambda c: jax.random.normal(key, c.shape, c.dtype), tt)
+    h = 1e-6
+    plus = jax.tree.map(lambda a, b: a + h * b, tt, v)
+    minus = jax.tree.map(lambda a, b: a - h * b, tt, v)
+    fd = (float(loss(plus)) - float(loss(minus))) / (2 * h)
+    dot = sum(float(jnp.sum(a * b)) for a, b in zip(g.cores, v.cores, strict=True))
+    assert dot == pytest.approx(fd, rel=1e-6)
+
+
 def _is_left_orthogonal(core):
     m = np.asarray(core).reshape(-1, core.shape[-1])
     return np.allclose(m.T @ m, np.eye(m.shape[1]), atol=1e-12)
@@ -65,15 +78,7 @@ def test_gather_matches_the_dense_tensor_and_differentiates():
     batch = jax.tree.map(lambda *c: jnp.stack(c), tt, tt * 2.0)
     two = jax.vmap(lambda t: lrjax.tt_gather(t, idx[:3]))(batch)
     np.testing.assert_allclose(two[1], 2 * two[0], rtol=1e-12)
-    loss = lambda t: jnp.sum(lrjax.tt_gather(t, idx) ** 2)
-    g = jax.grad(loss)(tt)
-    v = jax.tree.map(lambda c: jnp.asarray(rng.standard_normal(c.shape)), tt)
-    h = 1e-6
-    plus = jax.tree.map(lambda a, b: a + h * b, tt, v)
-    minus = jax.tree.map(lambda a, b: a - h * b, tt, v)
-    fd = (float(loss(plus)) - float(loss(minus))) / (2 * h)
-    dot = sum(float(jnp.sum(a * b)) for a, b in zip(g.cores, v.cores, strict=True))
-    assert dot == pytest.approx(fd, rel=1e-6)
+    _check_grad_in_cores(lambda t: jnp.sum(lrjax.tt_gather(t, idx) ** 2), tt, jax.random.key(21))
 
 
 def test_gather_bad_input():
@@ -205,14 +210,7 @@ def test_project_under_jit_vmap_and_grad():
     # the projection is linear in x; its derivative in the point `where` against FD
     probe = jax.random.normal(jax.random.key(15), shape)
     loss = lambda w: jnp.sum(lrjax.tt_project(zs[0], w).to_dense() * probe)
-    g = jax.jit(jax.grad(loss))(where)
-    v = jax.tree.map(lambda c: jax.random.normal(jax.random.key(16), c.shape), where)
-    h = 1e-6
-    plus = jax.tree.map(lambda a, b: a + h * b, where, v)
-    minus = jax.tree.map(lambda a, b: a - h * b, where, v)
-    fd = (float(loss(plus)) - float(loss(minus))) / (2 * h)
-    dot = sum(float(jnp.sum(a * b)) for a, b in zip(g.cores, v.cores, strict=True))
-    assert dot == pytest.approx(fd, rel=1e-6)
+    _check_grad_in_cores(loss, where, jax.random.key(16))
 
 
 def test_project_bad_input():
