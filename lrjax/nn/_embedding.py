@@ -240,6 +240,7 @@ class TTEmbedding(nnx.Module):
         )
         for param, core in zip(out.cores, tt.cores, strict=True):
             param[...] = core
-        diff = out.embedding() - table
-        out.compression_error = float(jnp.linalg.norm(diff) / jnp.linalg.norm(table))
+        total = float(jnp.linalg.norm(table))
+        diff = float(jnp.linalg.norm(out.embedding() - table))
+        out.compression_error = diff / total if total > 0 else diff  # a zero table: exact
         return out

@@ -70,6 +70,8 @@ def test_from_embed_recovers_a_low_tt_rank_table_and_reports_the_error():
     assert lossy.compression_error == pytest.approx(got, rel=1e-12)
     assert 0.1 < got < 1.0
     assert lossy(jnp.arange(97)).shape == (97, 12)
+    zero = lrnn.TTEmbedding.from_embed(jnp.zeros((30, 4)), 2)
+    assert zero.compression_error == 0.0 and not np.any(np.asarray(zero.embedding()))
 
 
 def test_attend_is_the_tied_output_layer():
