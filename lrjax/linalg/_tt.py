@@ -321,6 +321,26 @@ def _dense_as_train_shape(x: Array, where: Any) -> Array:
     return t.reshape(tuple(m * n for m, n in zip(rows, cols, strict=True)))
 
 
+def _sparse_fold(x, u, v):
+    """``U_{<k}^T X V_{>k}^T`` for every core ``k`` of a sparse ``X`` (BCOO): per stored
+    entry, the row of the left interface and the column of the right one (``O(nnz N r^2)``),
+    summed into the ``(r, I_k, r')`` core by the entry's ``k``-th index."""
+    idx, vals = x.indices, x.data
+    n = len(u)
+    left = [jnp.ones((vals.shape[0], 1), vals.dtype)]
+    for k in range(n - 1):
+        left.append(jnp.einsum("na,anb->nb", left[k], u[k][:, idx[:, k], :]))
+    right = [jnp.ones((vals.shape[0], 1), vals.dtype)] * n
+    for k in range(n - 1, 0, -1):
+        right[k - 1] = jnp.einsum("anb,nb->na", v[k][:, idx[:, k], :], right[k])
+    fold = []
+    for k in range(n):
+        outer = vals[:, None, None] * left[k][:, :, None] * right[k][:, None, :]
+        summed = jax.ops.segment_sum(outer, idx[:, k], num_segments=u[k].shape[1])
+        fold.append(jnp.transpose(summed, (1, 0, 2)))
+    return fold
+
+
 @jax.jit
 def _project(x, where):
     u_cores, rebuild = _as_train(where)
@@ -337,6 +357,8 @@ def _project(x, where):
         for k in range(n - 1, 0, -1):
             right[k - 1] = jnp.einsum("cd,aic,bid->ab", right[k], v[k], z[k])
         fold = [jnp.einsum("ab,bid,cd->aic", left[k], z[k], right[k]) for k in range(n)]
+    elif _checks.is_bcoo(x):
+        fold = _sparse_fold(x, u, v)
     else:
         fold = []
         t = x.reshape(1, *x.shape)  # U_{<k}^T X, the leading axis the rank
@@ -383,8 +405,11 @@ def tt_project(x: Any, where: Any) -> Any:
     ``r_k <= I_{k+1} r_{k+1}``: round it first otherwise).
 
     Args:
-        x: what to project: a TT object of ``where``'s kind and shape (any ranks), or a
-            dense array of ``where``'s dense shape (e.g. a Euclidean gradient).
+        x: what to project: a TT object of ``where``'s kind and shape (any ranks), a
+            dense array of ``where``'s dense shape (e.g. a Euclidean gradient), or, for a
+            ``TTTensor`` point, a ``jax.experimental.sparse.BCOO`` tensor (the gradient of
+            a loss on observed entries: ``O(nnz N r^2)``, never densified; repeated
+            coordinates add).
         where: the point, a :class:`~lrjax.tensors.TTTensor` or
             :class:`~lrjax.tensors.TTMatrix`.
 
@@ -433,6 +458,18 @@ def tt_project(x: Any, where: Any) -> Any:
         )
         if got != want:
             raise ValueError(f"`x` has modes {got}, `where` {want}: they must agree.")
+        return partitioned(_project, x, where)
+    if _checks.is_bcoo(x):
+        if not isinstance(where, TTTensor) or tuple(x.shape) != where.shape:
+            raise ValueError(
+                f"a sparse (BCOO) `x` must have the shape of a TTTensor `where` "
+                f"{where.shape}, got shape {tuple(x.shape)} and a {type(where).__name__}."
+            )
+        if x.n_batch or x.n_dense:
+            raise ValueError(
+                "a sparse (BCOO) `x` must have one index per mode (no batch or dense "
+                f"dimensions), got n_batch={x.n_batch}, n_dense={x.n_dense}."
+            )
         return partitioned(_project, x, where)
     dense = _checks.as_array("x", x, check_finite=False)
     if dense.shape != where.shape:

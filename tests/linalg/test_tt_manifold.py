@@ -176,18 +176,51 @@ def test_project_tt_matrices():
     )
 
 
+def test_sparse_gradient_projects_as_its_dense_tensor():
+    """A BCOO ``x`` (the gradient of a loss on observed entries) gives the projection of its
+    dense tensor, repeated coordinates adding; jit and vmap over the stored values."""
+    from jax.experimental import sparse
+
+    where = random_tt(jax.random.key(22), (4, 5, 6, 3), (2, 3, 2))
+    rng = np.random.default_rng(3)
+    idx = np.stack([rng.integers(0, n, 80) for n in (4, 5, 6, 3)], axis=1)
+    idx[1] = idx[0]  # a repeated coordinate
+    vals = jnp.asarray(rng.standard_normal(80))
+    x = sparse.BCOO((vals, jnp.asarray(idx)), shape=(4, 5, 6, 3))
+    np.testing.assert_allclose(
+        lrjax.tt_project(x, where).to_dense(),
+        lrjax.tt_project(x.todense(), where).to_dense(),
+        atol=1e-12,
+    )
+    stack = jnp.stack([vals, 2 * vals])
+    f = jax.jit(
+        jax.vmap(
+            lambda v: lrjax.tt_project(sparse.BCOO((v, x.indices), shape=x.shape), where).to_dense()
+        )
+    )
+    both = f(stack)
+    np.testing.assert_allclose(both[1], 2 * both[0], atol=1e-12)
+    with pytest.raises(ValueError, match=r"a sparse \(BCOO\) `x` must have the shape"):
+        lrjax.tt_project(sparse.BCOO.fromdense(jnp.ones((4, 5))), where)
+
+
 def test_riemannian_gradient_descent_recovers_a_tt_from_its_entries():
-    """What the projection is for: TT completion by Riemannian gradient steps (projected
-    Euclidean gradient, then tt_round as the retraction) on 40 % of a planted rank-2 tensor's
+    """What the projection is for: TT completion by Riemannian gradient steps (the sparse
+    Euclidean gradient on the observed entries, read with tt_gather and projected without
+    densifying, then tt_round as the retraction) on 40 % of a planted rank-2 tensor's
     entries, under jit; the unseen entries come out right."""
+    from jax.experimental import sparse
+
     shape = (6, 6, 6, 6)
     truth = random_tt(jax.random.key(11), shape, 2)
     dense = truth.to_dense() / truth.norm() * 10
     mask = jax.random.uniform(jax.random.key(12), shape) < 0.4
+    seen = jnp.argwhere(mask)
+    values = dense[tuple(seen.T)]
 
     @jax.jit
     def step(x):
-        grad = jnp.where(mask, x.to_dense() - dense, 0.0)
+        grad = sparse.BCOO((lrjax.tt_gather(x, seen) - values, seen), shape=shape)
         xi = lrjax.tt_project(grad, x)
         return lrjax.tt_round(x - 2.0 * xi, 2)  # a fixed step (2.5 diverges here)
 
