@@ -8,6 +8,7 @@ declared internal entries (see ``tests/test_imports.py``).
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -135,6 +136,16 @@ def mode_index(name: str, m, n: int) -> int:
     if isinstance(m, bool) or not isinstance(m, int | np.integer) or not -n <= m < n:
         raise ValueError(f"`{name}` must be a mode index of x (ndim {n}), got {m!r}.")
     return int(m) % n
+
+
+def mode_indices(name: str, modes, n: int) -> tuple[int, ...]:
+    """``modes`` (one index, or a sequence or 1-D array of them) as mode indices of an
+    ``n``-way tensor, in the given order, or raise naming ``name``."""
+    if isinstance(modes, int | np.integer) and not isinstance(modes, bool):
+        modes = (modes,)
+    if not isinstance(modes, Sequence | np.ndarray) or isinstance(modes, str):
+        raise ValueError(f"`{name}` must be a sequence of mode indices, got {modes!r}.")
+    return tuple(mode_index(name, m, n) for m in modes)
 
 
 def cp_start(

@@ -8,7 +8,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float
 
 from .. import _checks
@@ -31,7 +30,7 @@ from ._common import (
     init_factors,
     is_cp_start,
     largest_positive,
-    mode_index,
+    mode_indices,
     safe_norms,
     weighted_error,
 )
@@ -344,25 +343,19 @@ def held_modes(fixed_modes, n: int) -> tuple[int, ...]:
     """``fixed_modes`` as sorted distinct mode indices of an ``n``-way tensor."""
     if fixed_modes is None:
         return ()
-    if isinstance(fixed_modes, int | np.integer) and not isinstance(fixed_modes, bool):
-        fixed_modes = (fixed_modes,)
-    if not isinstance(fixed_modes, Sequence | np.ndarray) or isinstance(fixed_modes, str):
-        raise ValueError(f"`fixed_modes` must be a sequence of mode indices, got {fixed_modes!r}.")
-    return tuple(sorted({mode_index("fixed_modes", m, n) for m in fixed_modes}))
+    return tuple(sorted(set(mode_indices("fixed_modes", fixed_modes, n))))
 
 
 def _unchanged(x, init, rank, maxiter, weights, mask) -> CPResult:
     """Every mode fixed: the start itself, with its error (TensorLy returns it too)."""
     maxiter = _checks.positive_int("maxiter", maxiter)
-    start = cp_start(init, x.shape, rank, x.dtype)
+    model = dense_cp(cp_start(init, x.shape, rank, x.dtype))  # also checks the start
     cp = CPTensor(
         jnp.asarray(init.weights, x.dtype), tuple(jnp.asarray(f, x.dtype) for f in init.factors)
     )
     w = observation_weights(x, weights, mask)
     x = _checks.zero_unobserved("x", x, None if w is None else w > 0)
-    error = (
-        relative_error(x, dense_cp(start)) if w is None else weighted_error(x, w, dense_cp(start))
-    )
+    error = relative_error(x, model) if w is None else weighted_error(x, w, model)
     info = SolverInfo(
         n_iter=jnp.asarray(0, jnp.int32),
         error=error,

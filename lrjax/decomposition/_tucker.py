@@ -20,7 +20,7 @@ from ..linalg._unfold import mode_dot, unfold
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
 from ..tensors import TuckerTensor
-from ._common import mode_index, project
+from ._common import mode_index, mode_indices, project
 
 
 class TuckerResult(NamedTuple):
@@ -359,11 +359,7 @@ def _partial_args(x, ranks, modes, fixed):
     if modes is None:
         listed = tuple(range(n))
     else:
-        if isinstance(modes, int | np.integer) and not isinstance(modes, bool):
-            modes = (int(modes),)
-        if not isinstance(modes, Sequence) or isinstance(modes, str):
-            raise ValueError(f"`modes` must be a sequence of mode indices, got {modes!r}.")
-        listed = tuple(mode_index("modes", m, n) for m in modes)
+        listed = mode_indices("modes", modes, n)
         if not listed or len(set(listed)) != len(listed):
             raise ValueError(f"`modes` must list distinct modes of x (ndim {n}), got {modes!r}.")
         listed = tuple(sorted(listed))
