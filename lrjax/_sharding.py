@@ -102,8 +102,29 @@ CPU_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 
 
 def is_traced(tree: Any) -> bool:
-    """Whether a leaf of ``tree`` is a tracer (the call is being traced by a transformation)."""
-    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(tree))
+    """Whether the call is being traced by a transformation: a leaf of ``tree`` is a tracer,
+    or the caller is under ``jit`` / ``vmap`` / ``grad`` with concrete arguments (values its
+    function closes over). Then the call must stay part of the caller's program: neither a
+    top-level program of its own nor a host-side wait."""
+    if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(tree)):
+        return True
+    return _under_transformation()
+
+
+def _under_transformation() -> bool:
+    """Whether a JAX transformation is tracing the current call."""
+    if _trace_state_clean is not None:
+        return not _trace_state_clean()
+    # a JAX without ``trace_state_clean``: an operation on constants is staged under jit
+    zero = jax.numpy.int32(0)
+    return isinstance(jax.lax.add(zero, zero), jax.core.Tracer)
+
+
+_trace_state_clean: Callable[[], bool] | None
+try:  # JAX's own test of an empty trace stack (no public equivalent; 0.4.36 to 0.10 at least)
+    from jax._src.core import trace_state_clean as _trace_state_clean
+except ImportError:  # pragma: no cover
+    _trace_state_clean = None
 
 
 def on_cpu(tree: Any) -> bool:

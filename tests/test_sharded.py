@@ -221,3 +221,16 @@ def test_two_dimensional_mesh_and_vmap():
         one = lrjax.cp_als(batch[i], 3, maxiter=20, tol=0.0)
         np.testing.assert_allclose(res.cp.weights[i], one.cp.weights, rtol=1e-10)
         np.testing.assert_allclose(res.cp.factors[0][i], one.cp.factors[0], atol=1e-10)
+
+
+def test_closed_over_constants_under_a_callers_jit():
+    """A routine called inside the caller's ``jit`` on values its function closes over (no
+    tracer among the arguments) stays part of the caller's program. It used to compile its own
+    top-level program with CPU compiler options, which JAX refuses inside a trace."""
+    x = lrjax.testing.random_cp(jax.random.key(0), (5, 4, 3), 2).to_dense()
+    a, b = jnp.ones((3, 2)), jnp.arange(8.0).reshape(4, 2)
+    eager = (lrjax.cp_als(x, 2).info.error, lrjax.tucker_hooi(x, 2).info.error)
+    traced = jax.jit(lambda: (lrjax.cp_als(x, 2).info.error, lrjax.tucker_hooi(x, 2).info.error))()
+    np.testing.assert_allclose(traced, eager, rtol=1e-6, atol=1e-9)
+    kr = jax.jit(lambda: lrjax.linalg.khatri_rao([a, b]))()
+    np.testing.assert_array_equal(kr, lrjax.linalg.khatri_rao([a, b]))
