@@ -35,6 +35,7 @@ from .decomposition import RandomizedSVT as RandomizedSVT
 from .decomposition import RobustPCAResult as RobustPCAResult
 from .decomposition import SoftImpute as SoftImpute
 from .decomposition import SparsePCAResult as SparsePCAResult
+from .decomposition import TensorRegressionResult as TensorRegressionResult
 from .decomposition import TRResult as TRResult
 from .decomposition import TuckerResult as TuckerResult
 from .decomposition import WLRAResult as WLRAResult
@@ -52,12 +53,14 @@ from .decomposition import cp_nonneg as cp_nonneg
 from .decomposition import cp_opt as cp_opt
 from .decomposition import cp_power as cp_power
 from .decomposition import cp_randomized as cp_randomized
+from .decomposition import cp_regression as cp_regression
 from .decomposition import dedicom as dedicom
 from .decomposition import hosvd as hosvd
 from .decomposition import indscal as indscal
 from .decomposition import nmf as nmf
 from .decomposition import parafac2 as parafac2
 from .decomposition import paratuck2 as paratuck2
+from .decomposition import regression_predict as regression_predict
 from .decomposition import robust_pca as robust_pca
 from .decomposition import sparse_pca as sparse_pca
 from .decomposition import tensor_robust_pca as tensor_robust_pca
@@ -68,6 +71,7 @@ from .decomposition import tt_svd as tt_svd
 from .decomposition import tt_svd_adaptive as tt_svd_adaptive
 from .decomposition import tucker_hooi as tucker_hooi
 from .decomposition import tucker_nonneg as tucker_nonneg
+from .decomposition import tucker_regression as tucker_regression
 from .decomposition import wlra as wlra
 from .linalg import frequent_directions as frequent_directions
 from .linalg import randomized_svd as randomized_svd
@@ -122,6 +126,7 @@ __all__ = [
     "TRTensor",
     "TTMatrix",
     "TTTensor",
+    "TensorRegressionResult",
     "TuckerResult",
     "TuckerTensor",
     "WLRAResult",
@@ -140,6 +145,7 @@ __all__ = [
     "cp_opt",
     "cp_power",
     "cp_randomized",
+    "cp_regression",
     "dedicom",
     "frequent_directions",
     "hosvd",
@@ -151,6 +157,7 @@ __all__ = [
     "paratuck2",
     "prox",
     "randomized_svd",
+    "regression_predict",
     "robust_pca",
     "solvers",
     "sparse_pca",
@@ -173,5 +180,6 @@ __all__ = [
     "tt_svd_adaptive",
     "tucker_hooi",
     "tucker_nonneg",
+    "tucker_regression",
     "wlra",
 ]

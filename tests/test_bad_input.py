@@ -150,6 +150,23 @@ SPECS: dict[str, Spec] = {
         bad_shapes=((5,),),
         key=True, bad={"rank": [0, 2.5], "n_repeat": [0], "n_iteration": [-1]},
     ),
+    "cp_regression": Spec(
+        lambda x, **kw: lrjax.cp_regression(x, kw.pop("y", np.ones(5)), kw.pop("rank", 2), **kw),
+        t3, "x", bad_shapes=((5,),), key=True,
+        bad={"rank": [0, 2.5], "reg": [-1.0, NAN], "y": [np.ones(4), np.ones((3, 2))],
+             "init": ["svd2"], **iters, **neg_tol},
+    ),
+    "tucker_regression": Spec(
+        lambda x, **kw: lrjax.tucker_regression(x, kw.pop("y", np.ones(5)), kw.pop("ranks", 2), **kw),
+        t3, "x", bad_shapes=((5,),), key=True,
+        bad={"ranks": [0, 9], "reg": [-1.0, NAN], "y": [np.ones(4)], "init": ["hosvd"], **iters,
+             **neg_tol},
+    ),
+    "regression_predict": Spec(
+        lambda x, **kw: lrjax.regression_predict(x, kw.pop("weight", np.ones((4, 3, 2)))), t3, "x",
+        nonfinite="propagate", bad_shapes=((5,),), bad={"weight": [np.ones((3, 4, 2))]},
+        empty="skip",
+    ),
     "tucker_nonneg": Spec(
         lambda x, **kw: lrjax.tucker_nonneg(x, kw.pop("ranks", 2), **{"key": KEY, **kw}),
         lambda: np.abs(T3), "x", bad_shapes=((5,),), key=True,

@@ -139,6 +139,20 @@ def _exp_data(key):
 CP_WEIGHTS = jnp.asarray(np.random.default_rng(2).uniform(0.3, 1.0, (5, 4, 3)))
 # a start whose mode-1 factor cp_als(fixed_modes=(1,)) holds
 CP_START = random_cp(jax.random.key(21), (5, 4, 3), 2)
+# tensor regression: 12 samples of 4 x 3 (the input) with a (12, 2) response, and weights of
+# each format for regression_predict
+REG_Y = jnp.asarray(np.random.default_rng(4).standard_normal((12, 2)))
+REG_WEIGHTS = (
+    random_cp(jax.random.key(22), (4, 3, 2), 2),
+    lrjax.testing.random_tucker(jax.random.key(23), (4, 3, 2), 2),
+    lrjax.testing.random_tt(jax.random.key(24), (4, 3, 2), 2),
+)
+
+
+def _regression_x(key):
+    return jax.random.normal(key, (12, 4, 3))
+
+
 # the stored coordinates of the sparse (BCOO) cases: 60 % of the (5, 4, 3) entries
 STORED = np.argwhere(np.random.default_rng(3).random((5, 4, 3)) < 0.6).astype(np.int32)
 
@@ -326,6 +340,21 @@ CASES = [
         "cp_randomized",
         lambda x: lrjax.cp_randomized(x, 2, n_samples=10, key=KEY, maxiter=4, tol=0.0),
         _tensor3,
+    ),
+    (
+        "cp_regression",
+        lambda x: lrjax.cp_regression(x, REG_Y, 2, reg=0.3, maxiter=300, tol=0.0),
+        _regression_x,
+    ),
+    (
+        "tucker_regression",
+        lambda x: lrjax.tucker_regression(x, REG_Y, 2, reg=0.3, maxiter=300, tol=0.0),
+        _regression_x,
+    ),
+    (
+        "regression_predict",
+        lambda x: tuple(lrjax.regression_predict(x, w) for w in REG_WEIGHTS),
+        _regression_x,
     ),
     (
         "tucker_nonneg",

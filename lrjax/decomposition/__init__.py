@@ -34,6 +34,10 @@ from ._dedicom import paratuck2 as paratuck2
 from ._indscal import indscal as indscal
 from ._parafac2 import Parafac2Result as Parafac2Result
 from ._parafac2 import parafac2 as parafac2
+from ._regression import TensorRegressionResult as TensorRegressionResult
+from ._regression import cp_regression as cp_regression
+from ._regression import regression_predict as regression_predict
+from ._regression import tucker_regression as tucker_regression
 from ._robust import LowRankProx as LowRankProx
 from ._robust import RandomizedSVT as RandomizedSVT
 from ._robust import RobustPCAResult as RobustPCAResult
@@ -70,6 +74,7 @@ __all__ = [
     "SoftImpute",
     "SparsePCAResult",
     "TRResult",
+    "TensorRegressionResult",
     "TuckerResult",
     "WLRAResult",
     "block_term",
@@ -86,6 +91,7 @@ __all__ = [
     "cp_opt",
     "cp_power",
     "cp_randomized",
+    "cp_regression",
     "dedicom",
     "hosvd",
     "indscal",
@@ -93,6 +99,7 @@ __all__ = [
     "parafac2",
     "paratuck2",
     "poisson_nll",
+    "regression_predict",
     "robust_pca",
     "sparse_pca",
     "tensor_robust_pca",
@@ -103,5 +110,6 @@ __all__ = [
     "tt_svd_adaptive",
     "tucker_hooi",
     "tucker_nonneg",
+    "tucker_regression",
     "wlra",
 ]
