@@ -45,12 +45,19 @@ HALF_DTYPES = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
 
 
 def as_array(
-    name: str, x: Any, *, min_ndim: int = 0, ndim: int | None = None, check_finite: bool = True
+    name: str,
+    x: Any,
+    *,
+    min_ndim: int = 0,
+    ndim: int | None = None,
+    check_finite: bool = True,
+    complex_ok: bool = False,
 ) -> jax.Array:
     """Convert ``x`` to a floating JAX array and check its number of dimensions.
 
     Integer input is promoted to the default float dtype, half precision (float16, bfloat16)
-    to float32. When ``x`` is concrete (not a
+    to float32; complex input is refused unless ``complex_ok`` (routines that take complex
+    data say so). When ``x`` is concrete (not a
     tracer), non-finite entries raise ``ValueError``. A factorized tensor (an lrjax
     container, or TensorLy's ``CPTensor`` / ``TuckerTensor`` / ``TTTensor``) stands for its
     dense tensor.
@@ -58,8 +65,10 @@ def as_array(
     arr = jnp.asarray(densified(x))
     if not jnp.issubdtype(arr.dtype, jnp.floating):
         if jnp.issubdtype(arr.dtype, jnp.complexfloating):
-            raise ValueError(f"`{name}` must be real, got dtype {arr.dtype}.")
-        arr = arr.astype(jnp.result_type(float))
+            if not complex_ok:
+                raise ValueError(f"`{name}` must be real, got dtype {arr.dtype}.")
+        else:
+            arr = arr.astype(jnp.result_type(float))
     elif arr.dtype in HALF_DTYPES:
         # LAPACK (and JAX's linear algebra on CPU) has no half-precision routines: float16 /
         # bfloat16 data are computed in float32, as SciPy's linalg does with float16

@@ -71,7 +71,7 @@ SPECS: dict[str, Spec] = {
     # ---------------------------------------------------------------- decompositions
     "cp_als": Spec(
         lambda x, **kw: lrjax.cp_als(x, kw.pop("rank", 2), **kw), t3, "x", bad_shapes=((5,),),
-        key=True, bad={"rank": [0, -1, 2.5], **iters, **neg_tol, "init": ["qr"]},
+        key=True, bad={"rank": [0, -1, 2.5], **iters, **neg_tol, "init": ["qr"]}, real_only=False,
     ),
     "nmf": Spec(
         lambda x, **kw: lrjax.nmf(x, kw.pop("rank", 2), **{"key": KEY, **kw}),
@@ -113,7 +113,7 @@ SPECS: dict[str, Spec] = {
     ),
     "tt_svd": Spec(
         lambda x, **kw: lrjax.tt_svd(x, kw.pop("max_rank", 2)), t3, "x", bad_shapes=((5,),),
-        bad={"max_rank": [0, (2, 2, 2, 2, 2), -1]},
+        bad={"max_rank": [0, (2, 2, 2, 2, 2), -1]}, real_only=False,
     ),
     "cmtf": Spec(
         lambda x, **kw: lrjax.cmtf(x, kw.pop("y", np.ones((5, 2))), kw.pop("rank", 2), **kw), t3, "x",
@@ -208,7 +208,7 @@ SPECS: dict[str, Spec] = {
     ),
     "tt_svd_adaptive": Spec(
         lambda x, **kw: lrjax.tt_svd_adaptive(x, **{"eps": 0.1, **kw}), t3, "x",
-        bad_shapes=((5,),), bad={"eps": [-0.1, NAN, INF, "a"], "max_rank": [0]}, jit=False,
+        bad_shapes=((5,),), bad={"eps": [-0.1, NAN, INF, "a"], "max_rank": [0]}, jit=False, real_only=False,
     ),
     "parafac2": Spec(
         lambda x, **kw: lrjax.parafac2(x, kw.pop("rank", 2), **kw), t3, "slices",
@@ -268,11 +268,11 @@ SPECS: dict[str, Spec] = {
     # ---------------------------------------------------------------- SVDs and sketches
     "truncated_svd": Spec(
         lambda x, **kw: lrjax.truncated_svd(x, kw.pop("rank", 2)), m2, "a",
-        bad_shapes=((6,), (6, 5, 2)), bad={"rank": [0, 6, -1]},
+        bad_shapes=((6,), (6, 5, 2)), bad={"rank": [0, 6, -1]}, real_only=False,
     ),
     "randomized_svd": Spec(
         lambda x, **kw: lrjax.randomized_svd(x, kw.pop("rank", 2), **{"key": KEY, **kw}), m2, "a",
-        bad_shapes=((6,),), key=True, bad={"rank": [0, 6], "n_oversamples": [-1], "n_iter": [-1]},
+        bad_shapes=((6,),), key=True, bad={"rank": [0, 6], "n_oversamples": [-1], "n_iter": [-1]}, real_only=False,
     ),
     "frequent_directions": Spec(
         lambda x, **kw: lrjax.frequent_directions(x, kw.pop("sketch_size", 2), **kw), m2, "a",
@@ -346,7 +346,7 @@ SPECS: dict[str, Spec] = {
     ),
     "leading_left_singular_vectors": Spec(
         lambda x, **kw: linalg.leading_left_singular_vectors(x, kw.pop("rank", 2)), m2, "mat",
-        nonfinite="propagate", bad_shapes=((6,),), bad={"rank": [0, -1, 7]},
+        nonfinite="propagate", bad_shapes=((6,),), bad={"rank": [0, -1, 7]}, real_only=False,
     ),
     "singular_value_map": Spec(
         lambda x, **kw: linalg.singular_value_map(x, lambda s, p: s * p, 2.0), m2, "x",
@@ -354,7 +354,7 @@ SPECS: dict[str, Spec] = {
     ),
     "spd_inverse": Spec(
         lambda x, **kw: linalg.spd_inverse(x), lambda: M.T @ M, "a", nonfinite="propagate",
-        bad_shapes=((6,),),
+        bad_shapes=((6,),), real_only=False,
     ),
     "orthonormalize": Spec(
         lambda x, **kw: linalg.orthonormalize(x), m2, "y", nonfinite="propagate",
@@ -362,7 +362,7 @@ SPECS: dict[str, Spec] = {
     ),
     "svd_flip": Spec(
         lambda x, **kw: linalg.svd_flip(x, x.T), m2, "u", nonfinite="propagate",
-        bad_shapes=((6,),),
+        bad_shapes=((6,),), real_only=False,
     ),
     "fd_update": Spec(
         lambda x, **kw: linalg.fd_update(linalg.fd_init(5, 2), x, **kw), m2, "rows",
@@ -696,7 +696,7 @@ EXEMPT = {
     # result records and containers: constructed by the library; containers check their
     # factors' shapes in tests/tensors
     **{name: "result record" for name in (
-        "BlockTermResult", "CPResult", "LRLUMResult", "NMFResult", "CompressedFactorizationResult", "SparsePCAResult", "CompletionSVT", "SoftImpute", "RandomizedSVT",
+        "BlockTermResult", "CPResult", "TensorRegressionResult", "LRLUMResult", "NMFResult", "CompressedFactorizationResult", "SparsePCAResult", "CompletionSVT", "SoftImpute", "RandomizedSVT",
         "LowRankProx", "CandelincResult", "CompletionResult", "DedicomResult",
         "Parafac2Result", "Paratuck2Result", "RobustPCAResult", "TuckerResult", "WLRAResult",
         "SolverInfo", "ADMMResult", "LeastSquaresResult", "ProximalGradientResult",

@@ -29,7 +29,7 @@ def split_step(mat: Array, rank: int) -> tuple[Array, Array]:
     """``mat ≈ u @ (u.T @ mat)`` with ``u`` the ``rank`` leading left singular vectors (one
     step of the TT-SVD and TR-SVD sweeps)."""
     u = leading_left_singular_vectors(mat, rank)
-    return u, factor_gemm(u, mat, contract=0)
+    return u, factor_gemm(jnp.conj(u), mat, contract=0)
 
 
 def solve_gram(gram: Array, rhs: Array) -> Array:
@@ -71,11 +71,25 @@ def scale_into_last(factors) -> tuple[Array, ...]:
 
 def largest_positive(f: Array) -> tuple[Array, Array]:
     """``f`` with every column scaled by the sign of its largest-magnitude entry (+1 for a
-    zero column), and those signs."""
+    zero column), and those signs: the entry becomes positive. For complex ``f`` the sign is
+    the entry's phase ``p`` and the column is scaled by ``p̄`` (the entry becomes real
+    positive); multiplying another factor's column by ``p`` keeps the model."""
     pick = jnp.argmax(jnp.abs(f), axis=0)
     sign = jnp.sign(f[pick, jnp.arange(f.shape[1])])
-    sign = jnp.where(sign == 0, 1.0, sign)
-    return f * sign, sign
+    sign = jnp.where(sign == 0, 1.0, sign).astype(f.dtype)
+    return f * jnp.conj(sign), sign
+
+
+def real_dtype(x: Array):
+    """The real dtype of ``x``'s precision (``float64`` for ``complex128``)."""
+    return jnp.finfo(x.dtype).dtype
+
+
+def squared_norm(x: Array) -> Array:
+    """``||x||_F^2``, real for complex ``x``."""
+    if jnp.iscomplexobj(x):
+        return jnp.sum(jnp.real(x * jnp.conj(x)))
+    return jnp.sum(x * x)
 
 
 def canonical_cp(factors: tuple[Array, ...]) -> CPTensor:
@@ -246,7 +260,7 @@ def cp_relative_error(x: Array, cp: CPTensor, norm_x_sq: Array | None = None) ->
     tensors (their programs build the dense difference alone). ``norm_x_sq`` is
     ``||x||_F^2`` when the caller has it."""
     dense = lambda: relative_error(x, cp.to_dense())
-    if not expansion_pays(x.size, x.dtype):
+    if not expansion_pays(x.size, x.dtype) or jnp.iscomplexobj(x):
         return dense()
     norm_sq = jnp.sum(x * x) if norm_x_sq is None else norm_x_sq
 
@@ -260,8 +274,9 @@ def cp_relative_error(x: Array, cp: CPTensor, norm_x_sq: Array | None = None) ->
 
 
 def weighted_error(x, w, x_hat):
-    """``sqrt(Σ w (x − x̂)² / Σ w x²)``: the relative error under observation weights."""
-    return relative(jnp.sum(w * (x - x_hat) ** 2), jnp.sum(w * x * x))
+    """``sqrt(Σ w |x − x̂|² / Σ w |x|²)``: the relative error under observation weights."""
+    sq = (lambda a: jnp.real(a * jnp.conj(a))) if jnp.iscomplexobj(x) else (lambda a: a * a)
+    return relative(jnp.sum(w * sq(x - x_hat)), jnp.sum(w * sq(x)))
 
 
 def spectral_norm(m: Array, n_iter: int = 30) -> Array:

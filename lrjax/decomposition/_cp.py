@@ -31,7 +31,9 @@ from ._common import (
     is_cp_start,
     largest_positive,
     mode_indices,
+    real_dtype,
     safe_norms,
+    squared_norm,
     weighted_error,
 )
 from ._cp_sparse import cp_als_sparse
@@ -87,7 +89,10 @@ def dimension_tree_sweep(
     n_modes = x.ndim
     carrier = max(n for n in range(n_modes) if n not in held)
     new = list(factors)
-    grams = [f.T @ f for f in new]
+    # Complex data: the Gram matrices are conj(A^H A) and the MTTKRPs contract conj(A), so
+    # that A_n = M_n V_n^{-1} is the least-squares update (no-ops on real data)
+    conj = lambda fs: [jnp.conj(f) for f in fs]
+    grams = [f.T @ jnp.conj(f) for f in new]
     split = (n_modes + 1) // 2
     blocks = [list(range(split)), list(range(split, n_modes))]
     mttkrp_last = v_last = jnp.zeros(())
@@ -95,18 +100,18 @@ def dimension_tree_sweep(
         if all(n in held for n in block):
             continue
         other = blocks[1 - b]
-        partial = rank_first_partial(x, new, other)
+        partial = rank_first_partial(x, conj(new), other)
         for n in block:
             if n in held:
                 continue
-            m = _contract_block(partial, new, block, n)
+            m = _contract_block(partial, conj(new), block, n)
             v = functools.reduce(jnp.multiply, [grams[k] for k in range(n_modes) if k != n])
             a = update(new[n], m, v)
-            gram = a.T @ a
+            gram = a.T @ jnp.conj(a)
             if n != carrier:
                 # unit columns; their norms and the new Gram matrix from the Gram matrix
                 # (no reduction over the factor's rows: fewer kernels to compile)
-                sq = jnp.diagonal(gram)
+                sq = jnp.real(jnp.diagonal(gram))
                 norms = jnp.sqrt(jnp.where(sq == 0, 1.0, sq))
                 a = a / norms
                 gram = gram / (norms[:, None] * norms[None, :])
@@ -115,9 +120,9 @@ def dimension_tree_sweep(
             new[n] = a
             grams[n] = gram
     # The carrier is updated last among the free modes, so its MTTKRP and V saw every other
-    # factor at its final value: <x, x̂> = <M, A> and ||x̂||² = <V, A^T A>.
-    inner = jnp.sum(mttkrp_last * new[carrier])
-    norm_hat_sq = jnp.sum(v_last * grams[carrier])
+    # factor at its final value: <x, x̂> = <M, A> and ||x̂||² = <V, A^T A> (real parts).
+    inner = jnp.real(jnp.sum(mttkrp_last * jnp.conj(new[carrier])))
+    norm_hat_sq = jnp.real(jnp.sum(v_last * grams[carrier]))
     err = relative(norm_x_sq - 2 * inner + norm_hat_sq, norm_x_sq)
     return tuple(new), err
 
@@ -169,7 +174,7 @@ def _cp_als(
     x, weights, key, tol, start=None, *, rank, init, maxiter, diff, line_search=False, held=()
 ):
     if weights is None:
-        sweep, data = dimension_tree_sweep, (x, jnp.sum(x * x))
+        sweep, data = dimension_tree_sweep, (x, squared_norm(x))
     else:
         sweep, data = _em_sweep, (x, weights)
     if start is not None:  # a warm start
@@ -236,8 +241,13 @@ def cp_als(
     none of ``weights``, ``mask``, ``line_search``. Its error is accurate to about
     ``sqrt(eps)`` of ``||x||``.
 
+    Complex data (dense) is fitted with the same sweep on conjugated factors (TensorLy's
+    complex ``parafac``): the weights are real and the largest-magnitude entry of each column
+    of factors ``0..N-2`` is real positive.
+
     Args:
-        x: tensor with ``N >= 2`` modes, dense or a ``BCOO`` sparse tensor.
+        x: tensor with ``N >= 2`` modes, real or complex, dense or a ``BCOO`` sparse (real)
+            tensor.
         rank: number of components ``R`` (static).
         key: PRNG key; needed for ``init="random"`` and when ``rank`` exceeds a mode's size
             under ``init="svd"`` (the extra columns are random).
@@ -309,7 +319,7 @@ def cp_als(
                 "fixed_modes": fixed_modes,
             },
         )  # fmt: skip
-    x = _checks.as_array("x", x, min_ndim=2, check_finite=False)
+    x = _checks.as_array("x", x, min_ndim=2, check_finite=False, complex_ok=True)
     rank = _checks.positive_int("rank", rank)
     held = held_modes(fixed_modes, x.ndim)
     if len(held) == x.ndim:
@@ -370,7 +380,7 @@ def observation_weights(x: Array, weights, mask) -> Array | None:
     if weights is not None and mask is not None:
         raise ValueError("Give `weights` or `mask`, not both.")
     if mask is not None:
-        weights = _checks.boolean_mask("mask", mask, x.shape).astype(x.dtype)
+        weights = _checks.boolean_mask("mask", mask, x.shape).astype(real_dtype(x))
     elif weights is not None:
         weights = _checks.as_array("weights", weights)
         if weights.shape != x.shape:
@@ -381,7 +391,7 @@ def observation_weights(x: Array, weights, mask) -> Array | None:
             w_min = float(_checks.concrete_value(jnp.min, weights))
             if w_min < 0:
                 raise ValueError(f"`weights` must be non-negative, got minimum {w_min}.")
-        weights = weights.astype(x.dtype)
+        weights = weights.astype(real_dtype(x))
     if weights is not None and _checks.is_concrete(weights):
         if float(_checks.concrete_value(jnp.max, weights)) == 0:
             raise ValueError("`weights` (or `mask`) must not be all zero.")

@@ -46,7 +46,7 @@ def tt_svd(
     shape allows (``r_k <= min(prod(I_0..I_{k-1}), prod(I_k..I_{N-1}))``) are clipped.
 
     Args:
-        x: tensor with ``N >= 2`` modes.
+        x: tensor with ``N >= 2`` modes, real or complex.
         max_rank: the largest rank per bond: an int for all internal ranks, ``N - 1``
             internal ranks, or ``N + 1`` ranks with 1 at both ends (static).
         max_ranks: deprecated name of ``max_rank`` (one release, with a warning).
@@ -70,7 +70,7 @@ def tt_svd(
         I. V. Oseledets, "Tensor-train decomposition", SIAM J. Sci. Comput. 33(5), 2011,
         Algorithm 1. Same model as ``tensorly.decomposition.tensor_train``.
     """
-    x = _checks.as_array("x", x, min_ndim=2)
+    x = _checks.as_array("x", x, min_ndim=2, complex_ok=True)
     max_rank = _checks.renamed("max_rank", max_rank, "max_ranks", max_ranks)
     ranks = _checks.ranks("max_rank", max_rank, x.ndim, form="tt", sizes=x.shape, clip=True)
     # A unit step rank is kept as given; ranks are already clipped to what the shape allows.
@@ -104,7 +104,7 @@ def tt_svd_adaptive(
             "`x` must be concrete: tt_svd_adaptive chooses ranks from the data and cannot run "
             "under jit or vmap; use tt_svd(x, max_rank) there."
         )
-    x = _checks.as_array("x", x, min_ndim=2)
+    x = _checks.as_array("x", x, min_ndim=2, complex_ok=True)
     if isinstance(eps, bool) or not isinstance(eps, int | float | np.number) or not eps >= 0:
         raise ValueError(f"`eps` must be a non-negative number, got {eps!r}.")
     if not math.isfinite(eps):

@@ -60,7 +60,7 @@ def _spd_inverse(a: Float[Array, "n n"]) -> Float[Array, "n n"]:
     jitter = eps * jnp.trace(a) / n + jnp.finfo(a.dtype).tiny
     a = a + jitter * jnp.eye(n, dtype=a.dtype)
     inv = gauss_jordan(a, jnp.eye(n, dtype=a.dtype))
-    return 0.5 * (inv + inv.T)
+    return 0.5 * (inv + jnp.conj(inv.T))
 
 
 @_spd_inverse.defjvp
@@ -82,15 +82,15 @@ def spd_inverse(a: Float[Array, "n n"]) -> Float[Array, "n n"]:
     entries propagate.
 
     Args:
-        a: real symmetric PSD matrix ``(n, n)``.
+        a: symmetric (complex: Hermitian) PSD matrix ``(n, n)``.
 
     Returns:
         Its (jittered) inverse.
 
     Raises:
-        ValueError: for a non-square, complex or empty ``a``.
+        ValueError: for a non-square or empty ``a``.
     """
-    a = _checks.as_array("a", a, ndim=2, check_finite=False)
+    a = _checks.as_array("a", a, ndim=2, check_finite=False, complex_ok=True)
     if a.shape[0] != a.shape[1]:
         raise ValueError(f"`a` must be square, got shape {a.shape}.")
     return partitioned(_spd_inverse_jit, a)

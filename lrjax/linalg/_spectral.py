@@ -14,9 +14,12 @@ from jaxtyping import Array, Float
 from .._sharding import partitioned
 
 
-def _h(a: Array) -> Array:
-    """Conjugate transpose of the last two axes."""
+def conj_transpose(a: Array) -> Array:
+    """Conjugate transpose of the last two axes (the transpose for real ``a``)."""
     return jnp.conj(jnp.swapaxes(a, -1, -2))
+
+
+_h = conj_transpose
 
 
 def finite_matrices(x: Array) -> Array:

@@ -13,16 +13,18 @@ from .. import _checks, _random
 from .._sharding import partitioned
 from ._gemm import factor_gemm
 from ._small import orthonormalize, orthonormalize_rows
+from ._spectral import conj_transpose as _h
 from ._spectral import eigh_guarded, svd_guarded
 
 
 @jax.jit
 def flip_signs(u, vt):
-    """:func:`svd_flip` without argument checks (for use inside traced code)."""
+    """:func:`svd_flip` without argument checks (for use inside traced code). For complex
+    factors the phase of the largest-magnitude entry is removed (it becomes real positive)."""
     pick = jnp.argmax(jnp.abs(u), axis=-2)
     signs = jnp.sign(jnp.take_along_axis(u, pick[..., None, :], axis=-2))[..., 0, :]
     signs = jnp.where(signs == 0, 1, signs).astype(u.dtype)
-    return u * signs[..., None, :], vt * signs[..., :, None]
+    return u * jnp.conj(signs)[..., None, :], vt * signs[..., :, None]
 
 
 def svd_flip(
@@ -31,7 +33,8 @@ def svd_flip(
     """Fix SVD signs: the largest-magnitude entry of each column of ``u`` becomes positive.
 
     The same sign multiplies the matching row of ``vt``, so ``u @ diag(s) @ vt`` is unchanged.
-    Same rule as scikit-learn's ``svd_flip(u_based_decision=True)``.
+    Same rule as scikit-learn's ``svd_flip(u_based_decision=True)``. Complex factors: the
+    entry's phase ``p`` is removed (``u_j p̄``, ``p vt_j``), making it real positive.
 
     Args:
         u: left singular vectors, ``(m, r)``.
@@ -44,8 +47,8 @@ def svd_flip(
         ValueError: for non-matrix, complex or empty input, or ``u``'s columns not matching
             ``vt``'s rows.
     """
-    u = _checks.as_array("u", u, min_ndim=2, check_finite=False)
-    vt = _checks.as_array("vt", vt, min_ndim=2, check_finite=False)
+    u = _checks.as_array("u", u, min_ndim=2, check_finite=False, complex_ok=True)
+    vt = _checks.as_array("vt", vt, min_ndim=2, check_finite=False, complex_ok=True)
     if u.shape[-1] != vt.shape[-2]:
         raise ValueError(
             f"`u` has {u.shape[-1]} columns but `vt` has {vt.shape[-2]} rows (shapes {u.shape} "
@@ -55,7 +58,7 @@ def svd_flip(
 
 
 def _check_matrix_rank(a, rank):
-    a = _checks.as_array("a", a, ndim=2)
+    a = _checks.as_array("a", a, ndim=2, complex_ok=True)
     rank = _checks.positive_int("rank", rank)
     if rank > min(a.shape):
         raise ValueError(
@@ -78,12 +81,12 @@ def truncated_svd(
     r"""Best rank-``r`` approximation factors (Eckart-Young) from a full thin SVD.
 
     Args:
-        a: matrix of shape ``(m, n)``.
+        a: matrix of shape ``(m, n)``, real or complex.
         rank: number of singular triplets kept, ``1 <= rank <= min(m, n)`` (static).
 
     Returns:
-        ``(u, s, vt)`` of shapes ``(m, r)``, ``(r,)``, ``(r, n)``, singular values
-        descending, signs fixed by :func:`svd_flip`.
+        ``(u, s, vt)`` of shapes ``(m, r)``, ``(r,)``, ``(r, n)``, singular values (real)
+        descending, signs (complex: phases) fixed by :func:`svd_flip`.
 
     Raises:
         ValueError: if ``a`` is not a finite matrix or ``rank`` is out of range.
@@ -102,6 +105,11 @@ def randomized_range(a, key, width, n_iter):
     """Orthonormal ``(m, width)`` basis approximating the range of ``a`` (Halko Alg. 4.4)."""
     m, n = a.shape
     width = min(width, m, n)
+    if jnp.iscomplexobj(a):  # Householder QR (the CholeskyQR2 kernels are real)
+        omega = _random.normal(key, (n, width), dtype=a.dtype)
+        q = jnp.linalg.qr(a @ omega)[0]
+        power = lambda _, q: jnp.linalg.qr(a @ jnp.linalg.qr(_h(a) @ q)[0])[0]
+        return lax.fori_loop(0, n_iter, power, q)
     omega = _random.normal(key, (n, width), dtype=a.dtype)
     q = orthonormalize(a @ omega)
 
@@ -116,7 +124,7 @@ def randomized_range(a, key, width, n_iter):
 @functools.partial(jax.jit, static_argnames=("rank", "n_oversamples", "n_iter"))
 def _randomized_svd(a, key, rank, n_oversamples, n_iter):
     q = randomized_range(a, key, rank + n_oversamples, n_iter)
-    u_small, s, vt = svd_guarded(factor_gemm(q, a, contract=0))
+    u_small, s, vt = svd_guarded(factor_gemm(jnp.conj(q), a, contract=0))
     u, vt = flip_signs((q @ u_small)[:, :rank], vt[:rank])
     return u, s[:rank], vt
 
@@ -144,7 +152,8 @@ def randomized_svd(
     \sqrt{\min(m,n)-k}\bigr)^{1/(2q+1)} \sigma_{k+1}`.
 
     Args:
-        a: matrix ``(m, n)``.
+        a: matrix ``(m, n)``, real or complex (complex sketches are orthonormalised by
+            Householder QR).
         rank: ``k``, number of triplets returned (static).
         key: PRNG key for the sketch.
         n_oversamples: ``p``, extra sketch columns (static).
@@ -184,12 +193,13 @@ def _complete_basis(u: Array, missing: Array) -> Array:
     QR's derivative is not finite on the zero columns.
     """
     fixed = lax.stop_gradient(u)
-    i = lax.broadcasted_iota(u.dtype, u.shape, 0)
-    j = lax.broadcasted_iota(u.dtype, u.shape, 1)
+    real = jnp.real(u).dtype
+    i = lax.broadcasted_iota(real, u.shape, 0)
+    j = lax.broadcasted_iota(real, u.shape, 1)
     hashed = jnp.sin(12.9898 * (i + 1.0) + 78.233 * (j + 1.0)) * 43758.5453
-    g = (hashed - jnp.floor(hashed) - 0.5) * missing
+    g = ((hashed - jnp.floor(hashed) - 0.5) * missing).astype(u.dtype)
     for _ in range(2):
-        g = g - fixed @ (fixed.T @ g)
+        g = g - fixed @ (_h(fixed) @ g)
     q, _ = jnp.linalg.qr(g[:, ::-1])
     return u + q[:, ::-1] * missing
 
@@ -198,11 +208,11 @@ def _complete_basis(u: Array, missing: Array) -> Array:
 def _leading_left(mat, rank):
     m, n = mat.shape
     if n > m:
-        _, v = eigh_guarded(mat @ mat.T)
+        _, v = eigh_guarded(mat @ _h(mat))
         u = v[:, ::-1][:, :rank]
     else:
         k = min(rank, n)
-        s2, v = eigh_guarded(mat.T @ mat)
+        s2, v = eigh_guarded(_h(mat) @ mat)
         s2, v = s2[::-1][:k], v[:, ::-1][:, :k]
         pos = s2 > 0  # double `where`: finite derivatives at zero singular values
         s = jnp.sqrt(jnp.where(pos, s2, 1.0))
@@ -212,7 +222,7 @@ def _leading_left(mat, rank):
             pos = jnp.concatenate([pos, jnp.zeros((rank - k,), bool)])
         missing = (~pos).astype(u.dtype)
         u = lax.cond(jnp.any(~pos), _complete_basis, lambda u, _: u, u, missing)
-    u, _ = flip_signs(u, u.T)
+    u, _ = flip_signs(u, _h(u))
     # NaN in, NaN out (the completion would hide it). Not tested on the eigenvalues instead
     # (one scalar, no pass over `mat`): that version hung `jit(vmap(cp_als))` on 2 cores,
     # both XLA:CPU pool threads waiting inside jaxlib 0.10's batched eigh (docs/index.md,
@@ -248,7 +258,7 @@ def leading_left_singular_vectors(mat: Float[Array, "m n"], rank: int) -> Float[
     Raises:
         ValueError: for a non-matrix or a ``rank`` outside ``[1, m]``.
     """
-    mat = _checks.as_array("mat", mat, ndim=2, check_finite=False)
+    mat = _checks.as_array("mat", mat, ndim=2, check_finite=False, complex_ok=True)
     rank = _checks.positive_int("rank", rank)
     if rank > mat.shape[0]:
         raise ValueError(

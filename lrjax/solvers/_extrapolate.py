@@ -30,7 +30,7 @@ def extrapolated(sweep: Callable[[Any, Any], tuple[Any, jax.Array]], *, warmup: 
     """
 
     def init(z0):
-        dtype = jnp.result_type(*jax.tree_util.tree_leaves(z0))
+        dtype = jnp.finfo(jnp.result_type(*jax.tree_util.tree_leaves(z0))).dtype  # real
         return (z0, z0, jnp.asarray(1.0, dtype), jnp.asarray(0, jnp.int32))
 
     def step(state, data):

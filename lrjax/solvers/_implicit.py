@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 from jax.scipy.sparse.linalg import gmres
 
 Z = TypeVar("Z")
@@ -46,6 +47,9 @@ def implicit_fixed_point(
         ``z_star``, differentiable with respect to ``params`` in reverse mode.
     """
 
+    if any(jnp.iscomplexobj(leaf) for leaf in jax.tree_util.tree_leaves(z_star)):
+        return _realified(fixed_point_map, z_star, params, tol, restart, maxiter)
+
     @jax.custom_vjp
     def attach(z, params):
         return z
@@ -69,6 +73,31 @@ def implicit_fixed_point(
     attach.defvjp(fwd, bwd)
     z_star = jax.tree_util.tree_map(jax.lax.stop_gradient, z_star)
     return attach(z_star, params)
+
+
+def _realified(fixed_point_map, z_star, params, tol, restart, maxiter):
+    """:func:`implicit_fixed_point` for a complex iterate: the map of a complex iterate is
+    seldom holomorphic (CP-ALS conjugates), so its Jacobian is only real-linear and GMRES runs
+    on the real and imaginary parts as separate real unknowns."""
+    leaves, treedef = jax.tree_util.tree_flatten(z_star)
+    cplx = [jnp.iscomplexobj(leaf) for leaf in leaves]
+
+    def to_real(z):
+        flat = jax.tree_util.tree_leaves(z)
+        return [
+            jnp.stack([jnp.real(a), jnp.imag(a)]) if c else a
+            for a, c in zip(flat, cplx, strict=True)
+        ]
+
+    def to_complex(r):
+        flat = [lax.complex(a[0], a[1]) if c else a for a, c in zip(r, cplx, strict=True)]
+        return jax.tree_util.tree_unflatten(treedef, flat)
+
+    real_map = lambda r, p: to_real(fixed_point_map(to_complex(r), p))
+    r_star = implicit_fixed_point(
+        real_map, to_real(z_star), params, tol=tol, restart=restart, maxiter=maxiter
+    )
+    return to_complex(r_star)
 
 
 def implicit_stationary_point(

@@ -168,6 +168,7 @@ def iterate(
     dtype = jnp.result_type(*leaves)
     if not jnp.issubdtype(dtype, jnp.inexact):
         dtype = jnp.result_type(float)
+    dtype = jnp.finfo(dtype).dtype  # the real dtype of a complex iterate
     tol = jnp.asarray(tol, dtype=dtype)
 
     def fresh():  # created inside each traced function: custom VJPs must not capture tracers

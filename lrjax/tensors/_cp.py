@@ -132,6 +132,6 @@ class CPTensor(TensorLyAPI):
     def norm(self) -> Float[Array, ""]:
         r"""Frobenius norm from the factors: :math:`\sqrt{\lambda^\top (\ast_n A_n^\top A_n)
         \lambda}`, no dense tensor."""
-        gram = functools.reduce(jnp.multiply, [f.T @ f for f in self.factors])
-        sq = self.weights @ gram @ self.weights
+        gram = functools.reduce(jnp.multiply, [jnp.conj(f).T @ f for f in self.factors])
+        sq = jnp.real(jnp.conj(self.weights) @ gram @ self.weights)  # complex: w^H (∗A^H A) w
         return jnp.sqrt(jnp.maximum(sq, 0.0))

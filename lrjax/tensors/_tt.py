@@ -55,7 +55,8 @@ class _TensorTrain(CoreSequence, TensorLyAPI):
         from ._tt_arith import tt_inner
 
         this: Any = self  # a TTTensor or a TTMatrix
-        return jnp.sqrt(jnp.maximum(tt_inner(this, this), 0.0))
+        conj = dataclasses.replace(this, cores=tuple(jnp.conj(c) for c in this.cores))
+        return jnp.sqrt(jnp.maximum(jnp.real(tt_inner(conj, this)), 0.0))
 
     def __add__(self, other):
         from ._tt_arith import tt_add
