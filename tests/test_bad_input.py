@@ -105,7 +105,8 @@ SPECS: dict[str, Spec] = {
         bad_shapes=((5,),), key=True,
         bad={"ranks": [0, (2, 2), (6, 2, 2), (2, -1, 2)], **iters, **neg_tol,
              "modes": [(0, 0), (3,), (), "01", (1.5,)], "fixed": [[np.eye(5)], {0: np.ones((4, 2))},
-             {7: np.eye(5)[:, :2]}, {0: np.ones((5, 2))}]},
+             {7: np.eye(5)[:, :2]}, {0: np.ones((5, 2))}],
+             "mask": [np.ones((5, 4)), np.zeros((5, 4, 3))], "weights": [np.ones((5, 4)), -np.ones((5, 4, 3)), 2 * np.ones((5, 4, 3))]},
     ),
     "hosvd": Spec(
         lambda x, **kw: lrjax.hosvd(x, kw.pop("ranks", 2)), t3, "x", bad_shapes=((5,),),

@@ -254,6 +254,11 @@ CASES = [
         _tensor3,
     ),
     (
+        "tucker_hooi_masked",
+        lambda x: lrjax.tucker_hooi(x, 2, weights=CP_WEIGHTS, maxiter=100, tol=0.0),
+        _tensor3,
+    ),
+    (
         "cp_als_line_search",
         lambda x: lrjax.cp_als(x, 2, maxiter=200, tol=0.0, line_search=True),
         _tensor3,

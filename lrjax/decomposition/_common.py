@@ -309,3 +309,26 @@ def project(x: Array, factors, modes) -> Array:
     for m in sorted(modes, key=lambda m: (m != 0, -m)):  # mode 0 next, then the middle ones
         x = mode_dot(x, factors[m].T, m)  # mode 0: one row-major GEMM (see mode_dot)
     return x
+
+
+def observation_weights(x: Array, weights, mask) -> Array | None:
+    """Validate ``weights`` / ``mask`` against ``x`` and return float weights (or None)."""
+    if weights is not None and mask is not None:
+        raise ValueError("Give `weights` or `mask`, not both.")
+    if mask is not None:
+        weights = _checks.boolean_mask("mask", mask, x.shape).astype(real_dtype(x))
+    elif weights is not None:
+        weights = _checks.as_array("weights", weights)
+        if weights.shape != x.shape:
+            raise ValueError(
+                f"`weights` must have the shape of `x` {x.shape}, got {weights.shape}."
+            )
+        if _checks.is_concrete(weights):
+            w_min = float(_checks.concrete_value(jnp.min, weights))
+            if w_min < 0:
+                raise ValueError(f"`weights` must be non-negative, got minimum {w_min}.")
+        weights = weights.astype(real_dtype(x))
+    if weights is not None and _checks.is_concrete(weights):
+        if float(_checks.concrete_value(jnp.max, weights)) == 0:
+            raise ValueError("`weights` (or `mask`) must not be all zero.")
+    return weights

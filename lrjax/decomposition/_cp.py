@@ -31,6 +31,7 @@ from ._common import (
     is_cp_start,
     largest_positive,
     mode_indices,
+    observation_weights,
     real_dtype,
     safe_norms,
     squared_norm,
@@ -370,29 +371,6 @@ def _unchanged(x, init, rank, maxiter, weights, mask) -> CPResult:
         n_iter=jnp.asarray(0, jnp.int32),
         error=error,
         converged=jnp.isfinite(error),
-        history=jnp.full((maxiter,), jnp.nan, x.dtype),
+        history=jnp.full((maxiter,), jnp.nan, real_dtype(x)),
     )
     return CPResult(cp, info)
-
-
-def observation_weights(x: Array, weights, mask) -> Array | None:
-    """Validate ``weights`` / ``mask`` against ``x`` and return float weights (or None)."""
-    if weights is not None and mask is not None:
-        raise ValueError("Give `weights` or `mask`, not both.")
-    if mask is not None:
-        weights = _checks.boolean_mask("mask", mask, x.shape).astype(real_dtype(x))
-    elif weights is not None:
-        weights = _checks.as_array("weights", weights)
-        if weights.shape != x.shape:
-            raise ValueError(
-                f"`weights` must have the shape of `x` {x.shape}, got {weights.shape}."
-            )
-        if _checks.is_concrete(weights):
-            w_min = float(_checks.concrete_value(jnp.min, weights))
-            if w_min < 0:
-                raise ValueError(f"`weights` must be non-negative, got minimum {w_min}.")
-        weights = weights.astype(real_dtype(x))
-    if weights is not None and _checks.is_concrete(weights):
-        if float(_checks.concrete_value(jnp.max, weights)) == 0:
-            raise ValueError("`weights` (or `mask`) must not be all zero.")
-    return weights

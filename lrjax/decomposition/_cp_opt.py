@@ -23,11 +23,12 @@ from ._common import (
     dense_cp,
     dense_inner,
     init_factors,
+    observation_weights,
     scale_into_last,
     spread_norms,
     weighted_error,
 )
-from ._cp import CPResult, observation_weights
+from ._cp import CPResult
 
 
 def _cp_residual(factors, x, sqrt_w):

@@ -20,7 +20,7 @@ from ..linalg._unfold import mode_dot, unfold
 from ..solvers._info import SolverInfo
 from ..solvers._loop import iterate
 from ..tensors import TuckerTensor
-from ._common import mode_index, mode_indices, project
+from ._common import mode_index, mode_indices, observation_weights, project, weighted_error
 
 
 class TuckerResult(NamedTuple):
@@ -119,8 +119,34 @@ def _partial_sweep(free, kept):
     return sweep
 
 
+def _expand(core: Array, factors, used) -> Array:
+    """The dense tensor ``core ×_m U_m`` over the modes ``used`` (the others as they are)."""
+    for m in used:
+        core = mode_dot(core, factors[m], m)
+    return core
+
+
+def _em(sweep, used):
+    """EM-HOOI: fill the entries whose weight is below 1 with the current model,
+    ``w∘x + (1−w)∘x̂``, then one HOOI sweep and the least-squares core of the filled tensor
+    (TensorLy's ``tucker(mask=)`` step). The state is ``(core, factors)``: the model that
+    fills the next sweep's tensor."""
+
+    def step(state, data):
+        core, factors = state
+        x, w, *rest = data
+        filled = w * x + (1 - w) * _expand(core, factors, used)
+        factors, _ = sweep(factors, (filled, jnp.sum(filled * filled), *rest))
+        core = project(filled, factors, used)
+        return (core, factors), weighted_error(x, w, _expand(core, factors, used))
+
+    return step
+
+
 @functools.partial(jax.jit, static_argnames=("ranks", "init", "maxiter", "diff", "free", "kept"))
-def _tucker_hooi(x, key, tol, fixed, start=None, *, ranks, init, maxiter, diff, free, kept):
+def _tucker_hooi(
+    x, key, tol, fixed, start=None, weights=None, *, ranks, init, maxiter, diff, free, kept
+):
     n_modes = x.ndim
     if free == tuple(range(n_modes)):  # the plain problem: the blocked sweep
         sweep, used = _hooi_sweep, tuple(range(n_modes))
@@ -146,13 +172,22 @@ def _tucker_hooi(x, key, tol, fixed, start=None, *, ranks, init, maxiter, diff, 
                 # LAPACK's QR: the XLA-op CholeskyQR2 took 0.5 s more to compile for 3 modes
                 first[n] = _random.orthonormal(keys[n], x.shape[n], ranks[n], x.dtype)
         factors0 = tuple(first)
-    factors, info = iterate(sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
-    core = project(x, factors, used)
+    if weights is not None:  # missing or down-weighted entries: EM on (core, factors)
+        state0 = (project(x, factors0, used), factors0)
+        data = (x, weights, *data[2:])
+        state, info = iterate(_em(sweep, used), state0, data, maxiter=maxiter, tol=tol, diff=diff)
+        core, factors = state
+    else:
+        factors, info = iterate(sweep, factors0, data, maxiter=maxiter, tol=tol, diff=diff)
+        core = project(x, factors, used)
     factors = tuple(
         factors[m] if m in used else jnp.eye(x.shape[m], dtype=x.dtype) for m in range(n_modes)
     )
     tucker = TuckerTensor(core, factors)
-    error = _tucker_error(x, data[1], tucker, used)
+    if weights is not None:
+        error = weighted_error(x, weights, tucker.to_dense())
+    else:
+        error = _tucker_error(x, data[1], tucker, used)
     info = info._replace(error=error, converged=info.converged & jnp.isfinite(error))
     return TuckerResult(tucker, info)
 
@@ -214,9 +249,11 @@ def tucker_hooi(
     maxiter: int = 50,
     tol: float | Array = 1e-8,
     diff: str = "implicit",
+    weights: Float[Array, "*dims"] | None = None,
+    mask: Array | None = None,
 ) -> TuckerResult:
     r"""Tucker decomposition by higher-order orthogonal iteration (HOOI); also partial Tucker
-    (a subset of the modes) and Tucker with some factors fixed.
+    (a subset of the modes), Tucker with some factors fixed, and Tucker of incomplete data.
 
     .. math:: \min_{\mathcal{G}, U_n^\top U_n = I} \|\mathcal{X} - \mathcal{G} \times_0 U_0
        \cdots \times_{N-1} U_{N-1}\|_F^2
@@ -232,6 +269,12 @@ def tucker_hooi(
     (orthonormal columns) are kept, and HOOI updates the others for them (TensorLy's
     ``tucker(..., init=..., fixed_factors=...)``); the core is still the least-squares one,
     ``X ×_n U_n^T``. Both are the same sweep restricted to the free modes.
+
+    **Missing data** (``mask``, or ``weights`` in ``[0, 1]``): EM-HOOI, TensorLy's
+    ``tucker(mask=)``: every sweep fills the entries of weight below 1 with the current model,
+    ``W∘X + (1−W)∘X̂``, then runs a HOOI sweep and takes the core of the filled tensor
+    (monotone in the weighted error :math:`\sum W (X - \hat X)^2`, which ``info.error``
+    reports relative to :math:`\sum W X^2`). Each sweep costs two dense reconstructions more.
 
     A sparse tensor may be given as a ``jax.experimental.sparse.BCOO`` array: each mode's
     projection then sums the stored entries' Kronecker rows (``O(nnz Π_{m≠n} R_m)`` per
@@ -258,11 +301,15 @@ def tucker_hooi(
         maxiter: maximum number of sweeps (static).
         tol: stopping tolerance on the change of the relative error (traced).
         diff: ``"implicit"`` (default) or ``"unroll"``, as in :func:`cp_als`.
+        weights: optional weights in ``[0, 1]`` of ``x``'s shape (0 = missing); see above.
+        mask: boolean (or 0/1) array of ``x``'s shape, True where observed: 0/1 ``weights``.
+            Where a weight is 0, ``x`` may hold anything, NaN included.
 
     Returns:
         ``TuckerResult(tucker, info)`` with orthonormal, sign-fixed factors; ``info.error``
         is the relative error, to about 1e-6 of itself or better (from the core's norm
-        where the expansion allows it, else from the dense difference).
+        where the expansion allows it, else from the dense difference); with weights, the
+        weighted relative error.
 
     Raises:
         ValueError: for fewer than 2 modes, NaN/inf in an eager call, ranks that do not fit
@@ -284,8 +331,19 @@ def tucker_hooi(
         ``partial_tucker``.
     """
     if _checks.is_bcoo(x):  # a sparse tensor: coordinate projections, never the dense tensor
+        if weights is not None or mask is not None:
+            raise ValueError(
+                "`weights` and `mask` are not supported for a sparse (BCOO) `x`: its "
+                "unstored entries are zeros, not missing; pass a dense `x` with a `mask`."
+            )
         return _tucker_hooi_sparse(x, ranks, modes, fixed, key, init, maxiter, tol, diff)
-    x = _checks.as_array("x", x, min_ndim=2)
+    x = _checks.as_array("x", x, min_ndim=2, check_finite=False)
+    weights = observation_weights(x, weights, mask)
+    x = _checks.zero_unobserved("x", x, None if weights is None else weights > 0)
+    if weights is not None and _checks.is_concrete(weights):
+        w_max = float(_checks.concrete_value(jnp.max, weights))
+        if w_max > 1:
+            raise ValueError(f"`weights` must lie in [0, 1] for tucker_hooi, got maximum {w_max}.")
     free, kept, fixed_factors, full = _partial_args(x, ranks, modes, fixed)
     start = None
     if isinstance(init, TuckerTensor) or (
@@ -309,6 +367,7 @@ def tucker_hooi(
         tol,
         fixed_factors,
         start,
+        weights,
         ranks=full,
         init=init_name,
         maxiter=maxiter,
