@@ -168,6 +168,12 @@ SPECS: dict[str, Spec] = {
         nonfinite="propagate", bad_shapes=((5,),), bad={"weight": [np.ones((3, 4, 2))]},
         empty="skip",
     ),
+    "congruence_coefficient": Spec(
+        lambda x, **kw: lrjax.metrics.congruence_coefficient(x, kw.pop("matrices2", x), **kw), m2,
+        "matrices1", nonfinite="propagate", bad_shapes=((6,), (2, 3, 4)),
+        bad={"matrices2": [np.ones((6, 4)), [np.ones((6, 5)), np.ones((3, 5))]]}, real_only=False,
+        empty="skip",
+    ),
     "tucker_nonneg": Spec(
         lambda x, **kw: lrjax.tucker_nonneg(x, kw.pop("ranks", 2), **{"key": KEY, **kw}),
         lambda: np.abs(T3), "x", bad_shapes=((5,),), key=True,
@@ -713,6 +719,7 @@ EXEMPT = {
     )},
     **{name: "TT manifold tools on containers: bad input in tests/linalg/test_tt_manifold.py"
        for name in ("tt_gather", "tt_orthogonalize", "tt_project")},
+    "cp_permute_factors": "container operation: shape and rank mismatches in tests/tensors/test_factorized_ops.py",
     **{name: "prior options of group_denoise: checked there (probe above)" for name in (
         "CPPrior", "TuckerPrior", "WNNMPrior",
     )},

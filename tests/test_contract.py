@@ -149,6 +149,11 @@ REG_WEIGHTS = (
 )
 
 
+def _cp_of(x):
+    """A (5, 4, 3) rank-2 CP tensor whose factors are slices of ``x`` (5, 4, 3)."""
+    return lrjax.CPTensor(x[0, 0, :2], (x[:, 0:2, 0], x[0, :, 0:2], x[1:4, 3, 1:3]))
+
+
 def _regression_x(key):
     return jax.random.normal(key, (12, 4, 3))
 
@@ -360,6 +365,16 @@ CASES = [
         "regression_predict",
         lambda x: tuple(lrjax.regression_predict(x, w) for w in REG_WEIGHTS),
         _regression_x,
+    ),
+    (
+        "factorized_ops",  # cp_permute_factors, congruence_coefficient, CP/Tucker mode_dot
+        lambda x: (
+            lrjax.tensors.cp_permute_factors(CP_START, _cp_of(x))[0].to_dense(),
+            lrjax.metrics.congruence_coefficient(CP_START.factors, _cp_of(x).factors)[0],
+            _cp_of(x).mode_dot(x[:, :, 0].T, 0).flip_sign().to_dense(),
+            REG_WEIGHTS[1].mode_dot(x[0, :, 1], 0).to_dense(),
+        ),
+        _tensor3,
     ),
     (
         "tucker_nonneg",

@@ -1,8 +1,10 @@
 """Evaluation metrics, one module per topic: piano rolls (``frame_stats``, ``nll_per_frame``,
 ``frame_accuracy``), image quality (``psnr``, ``ssim``, ``ergas``) and detection
-(``detection_stats``, ``f_measure``). Every metric is a jit/vmap/grad-able JAX function with
+(``detection_stats``, ``f_measure``), and the congruence of CP factors
+(``congruence_coefficient``). Every metric is a jit/vmap/grad-able JAX function with
 checked arguments."""
 
+from ..tensors._matching import congruence_coefficient as congruence_coefficient
 from ._detection import DetectionStats as DetectionStats
 from ._detection import detection_stats as detection_stats
 from ._detection import f_measure as f_measure
@@ -17,6 +19,7 @@ from ._music import nll_per_frame as nll_per_frame
 __all__ = [
     "DetectionStats",
     "FrameStats",
+    "congruence_coefficient",
     "detection_stats",
     "ergas",
     "f_measure",

@@ -5,6 +5,7 @@ from ._cp import CPTensor as CPTensor
 from ._dedicom import DedicomTensor as DedicomTensor
 from ._dedicom import Paratuck2Tensor as Paratuck2Tensor
 from ._lowrank import LowRankMatrix as LowRankMatrix
+from ._matching import cp_permute_factors as cp_permute_factors
 from ._parafac2 import Parafac2Tensor as Parafac2Tensor
 from ._tr import TRTensor as TRTensor
 from ._tt import TTMatrix as TTMatrix
@@ -27,6 +28,7 @@ __all__ = [
     "TTMatrix",
     "TTTensor",
     "TuckerTensor",
+    "cp_permute_factors",
     "tt_add",
     "tt_inner",
     "tt_matmul",

@@ -67,6 +67,33 @@ class TensorLyAPI(abc.ABC):
         return jnp.moveaxis(x, mode, 0).reshape(self.shape[mode], -1)
 
 
+def check_mode(mode: Any, ndim: int) -> int:
+    """``mode`` as a mode index in ``[0, ndim)`` (negative counts from the end), or raise."""
+    if isinstance(mode, bool) or not isinstance(mode, int) or not -ndim <= mode < ndim:
+        raise ValueError(f"`mode` must be an integer in [0, {ndim}), got {mode!r}.")
+    return mode % ndim
+
+
+def mode_operand(tensor: Any, matrix_or_vector: Any, mode: Any) -> tuple[Any, int]:
+    """Check the operand of a factorized ``mode_dot``: a ``(J, I_mode)`` matrix or an
+    ``(I_mode,)`` vector, and ``mode`` a mode of ``tensor``; returns ``(operand, mode)``."""
+    ndim = len(tensor.shape)
+    mode = check_mode(mode, ndim)
+    m = jnp.asarray(matrix_or_vector)
+    size = tensor.shape[mode]
+    if m.ndim not in (1, 2) or m.shape[-1] != size:
+        raise ValueError(
+            f"`matrix_or_vector` must have shape (J, {size}) or ({size},) for mode {mode} of a "
+            f"tensor of shape {tuple(tensor.shape)}, got {m.shape}."
+        )
+    if m.ndim == 1 and ndim == 1:
+        raise ValueError(
+            "`matrix_or_vector` is a vector and the tensor has one mode: the result is a "
+            "scalar, not a factorized tensor; use jnp.dot(v, t.to_dense())."
+        )
+    return m, mode
+
+
 class CoreSequence:
     """TensorLy's sequence protocol of a chain of cores (TT tensors and matrices, tensor
     rings): ``len(t)``, ``t[k]``, iteration, and ``ndim`` as the number of cores."""

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._base import TensorLyAPI, has_shape
+from ._base import TensorLyAPI, check_mode, has_shape, mode_operand
 
 
 @jax.tree_util.register_dataclass
@@ -128,6 +128,46 @@ class CPTensor(TensorLyAPI):
             weights = weights * norms
             factors.append(f / jnp.where(norms == 0, 1.0, norms)[..., None, :])
         return CPTensor(weights, tuple(factors))
+
+    def mode_dot(self, matrix_or_vector: Array, mode: int) -> CPTensor:
+        """The CP tensor of ``mode_dot(self.to_dense(), matrix_or_vector, mode)``, without the
+        dense tensor (``tensorly.cp_mode_dot``): a ``(J, I_mode)`` matrix multiplies factor
+        ``mode`` (``J`` rows); an ``(I_mode,)`` vector contracts the mode away, its products
+        with the factor's columns moving into the weights.
+
+        Raises:
+            ValueError: for an operand whose last axis is not the mode's size, or a bad mode.
+        """
+        m, mode = mode_operand(self, matrix_or_vector, mode)
+        factors = list(self.factors)
+        if m.ndim == 2:
+            factors[mode] = m @ factors[mode]
+            return CPTensor(self.weights, tuple(factors))
+        weights = self.weights * (m @ factors.pop(mode))
+        return CPTensor(weights, tuple(factors))
+
+    def flip_sign(self, mode: int = 0) -> CPTensor:
+        """The same tensor with the mean of every column of the other factors made
+        non-negative and the weights made non-negative, the signs moved into factor ``mode``
+        (``tensorly.cp_flip_sign`` with its default ``func=mean``; a column of mean zero is
+        left as it is; complex: the phase of the mean is removed).
+
+        Raises:
+            ValueError: for a ``mode`` that is not a mode of the tensor.
+        """
+        mode = check_mode(mode, self.ndim)
+        factors = list(self.factors)
+        for n, f in enumerate(factors):
+            if n == mode:
+                continue
+            signs = jnp.sign(jnp.mean(f, axis=-2))  # complex: the phase
+            signs = jnp.where(signs == 0, 1, signs).astype(f.dtype)  # a zero mean keeps it
+            factors[n] = f * jnp.conj(signs)[..., None, :]
+            factors[mode] = factors[mode] * signs[..., None, :]
+        weight_signs = jnp.sign(self.weights)
+        weight_signs = jnp.where(weight_signs == 0, 1, weight_signs).astype(self.weights.dtype)
+        factors[mode] = factors[mode] * weight_signs[..., None, :]
+        return CPTensor(jnp.abs(self.weights), tuple(factors))
 
     def norm(self) -> Float[Array, ""]:
         r"""Frobenius norm from the factors: :math:`\sqrt{\lambda^\top (\ast_n A_n^\top A_n)

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._base import TensorLyAPI, has_shape, letters
+from ._base import TensorLyAPI, has_shape, letters, mode_operand
 
 
 @jax.tree_util.register_dataclass
@@ -107,13 +107,30 @@ class TuckerTensor(TensorLyAPI):
             factors.append(f / jnp.where(norms == 0, 1.0, norms)[..., None, :])
         return TuckerTensor(core, tuple(factors))
 
+    def mode_dot(self, matrix_or_vector: Array, mode: int) -> TuckerTensor:
+        """The Tucker tensor of ``mode_dot(self.to_dense(), matrix_or_vector, mode)``, without
+        the dense tensor (``tensorly.tucker_mode_dot``): a ``(J, I_mode)`` matrix multiplies
+        factor ``mode``; an ``(I_mode,)`` vector contracts the core's mode with ``vᵀ U_mode``
+        and drops the mode.
+
+        Raises:
+            ValueError: for an operand whose last axis is not the mode's size, or a bad mode.
+        """
+        m, mode = mode_operand(self, matrix_or_vector, mode)
+        factors = list(self.factors)
+        if m.ndim == 2:
+            factors[mode] = m @ factors[mode]
+            return TuckerTensor(self.core, tuple(factors))
+        core = jnp.tensordot(m @ factors.pop(mode), self.core, axes=(0, mode))
+        return TuckerTensor(core, tuple(factors))
+
     def norm(self) -> Float[Array, ""]:
         r"""Frobenius norm from the factors: :math:`\sqrt{\langle \mathcal{G}, \mathcal{G}
         \times_n U_n^\top U_n \rangle}` (no dense tensor; exact also for non-orthogonal
         factors)."""
         ranks = letters(self.ndim)
         other = letters(self.ndim, skip=ranks)
-        grams = [f.T @ f for f in self.factors]
+        grams = [jnp.conj(f).T @ f for f in self.factors]  # complex: <G, G ×_n U_n^H U_n>
         spec = (
             ranks
             + ","
@@ -122,5 +139,5 @@ class TuckerTensor(TensorLyAPI):
             + ",".join(r + o for r, o in zip(ranks, other, strict=True))
             + "->"
         )
-        sq = jnp.einsum(spec, self.core, self.core, *grams, optimize="optimal")
+        sq = jnp.real(jnp.einsum(spec, jnp.conj(self.core), self.core, *grams, optimize="optimal"))
         return jnp.sqrt(jnp.maximum(sq, 0.0))
