@@ -37,6 +37,7 @@ from .decomposition import SoftImpute as SoftImpute
 from .decomposition import SparsePCAResult as SparsePCAResult
 from .decomposition import TensorRegressionResult as TensorRegressionResult
 from .decomposition import TRResult as TRResult
+from .decomposition import TTResult as TTResult
 from .decomposition import TuckerResult as TuckerResult
 from .decomposition import WLRAResult as WLRAResult
 from .decomposition import block_term as block_term
@@ -67,6 +68,7 @@ from .decomposition import tensor_robust_pca as tensor_robust_pca
 from .decomposition import tr_als as tr_als
 from .decomposition import tr_svd as tr_svd
 from .decomposition import tt_matrix_svd as tt_matrix_svd
+from .decomposition import tt_oi as tt_oi
 from .decomposition import tt_svd as tt_svd
 from .decomposition import tt_svd_adaptive as tt_svd_adaptive
 from .decomposition import tucker_hooi as tucker_hooi
@@ -125,6 +127,7 @@ __all__ = [
     "TRResult",
     "TRTensor",
     "TTMatrix",
+    "TTResult",
     "TTTensor",
     "TensorRegressionResult",
     "TuckerResult",
@@ -173,6 +176,7 @@ __all__ = [
     "tt_matmul",
     "tt_matrix_svd",
     "tt_multiply",
+    "tt_oi",
     "tt_orthogonalize",
     "tt_project",
     "tt_round",

@@ -116,6 +116,10 @@ SPECS: dict[str, Spec] = {
         lambda x, **kw: lrjax.tt_svd(x, kw.pop("max_rank", 2)), t3, "x", bad_shapes=((5,),),
         bad={"max_rank": [0, (2, 2, 2, 2, 2), -1]}, real_only=False,
     ),
+    "tt_oi": Spec(
+        lambda x, **kw: lrjax.tt_oi(x, kw.pop("max_rank", 2), **kw), t3, "x", bad_shapes=((5,),),
+        bad={"max_rank": [0, (2, 2, 2, 2, 2), -1], **iters, **neg_tol, "diff": ["forward"]},
+    ),
     "cmtf": Spec(
         lambda x, **kw: lrjax.cmtf(x, kw.pop("y", np.ones((5, 2))), kw.pop("rank", 2), **kw), t3, "x",
         bad_shapes=((5,),), key=True,
@@ -703,7 +707,7 @@ EXEMPT = {
     # result records and containers: constructed by the library; containers check their
     # factors' shapes in tests/tensors
     **{name: "result record" for name in (
-        "BlockTermResult", "CPResult", "TensorRegressionResult", "LRLUMResult", "NMFResult", "CompressedFactorizationResult", "SparsePCAResult", "CompletionSVT", "SoftImpute", "RandomizedSVT",
+        "BlockTermResult", "CPResult", "TensorRegressionResult", "TTResult", "LRLUMResult", "NMFResult", "CompressedFactorizationResult", "SparsePCAResult", "CompletionSVT", "SoftImpute", "RandomizedSVT",
         "LowRankProx", "CandelincResult", "CompletionResult", "DedicomResult",
         "Parafac2Result", "Paratuck2Result", "RobustPCAResult", "TuckerResult", "WLRAResult",
         "SolverInfo", "ADMMResult", "LeastSquaresResult", "ProximalGradientResult",

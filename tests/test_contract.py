@@ -438,6 +438,13 @@ CASES = [
             random_tt(k, (4, 3, 5), (2, 2)).to_dense() + 0.01 * jax.random.normal(k, (4, 3, 5))
         ),
     ),
+    (
+        "tt_oi",
+        lambda x: lrjax.tt_oi(x, 2, maxiter=30, tol=0.0),
+        lambda k: (
+            random_tt(k, (4, 3, 5), (2, 2)).to_dense() + 0.1 * jax.random.normal(k, (4, 3, 5))
+        ),
+    ),
     ("truncated_svd", lambda a: lrjax.truncated_svd(a, 3), _matrix),
     ("tt_round", lambda v: lrjax.tt_round(_tt_of(v, 0) + _tt_of(v, 1), 2), _tt_params),
     (

@@ -49,6 +49,8 @@ from ._tr import tr_svd as tr_svd
 from ._tt import tt_matrix_svd as tt_matrix_svd
 from ._tt import tt_svd as tt_svd
 from ._tt import tt_svd_adaptive as tt_svd_adaptive
+from ._tt_oi import TTResult as TTResult
+from ._tt_oi import tt_oi as tt_oi
 from ._tucker import TuckerResult as TuckerResult
 from ._tucker import hosvd as hosvd
 from ._tucker import tucker_hooi as tucker_hooi
@@ -74,6 +76,7 @@ __all__ = [
     "SoftImpute",
     "SparsePCAResult",
     "TRResult",
+    "TTResult",
     "TensorRegressionResult",
     "TuckerResult",
     "WLRAResult",
@@ -106,6 +109,7 @@ __all__ = [
     "tr_als",
     "tr_svd",
     "tt_matrix_svd",
+    "tt_oi",
     "tt_svd",
     "tt_svd_adaptive",
     "tucker_hooi",
