@@ -149,6 +149,19 @@ REG_WEIGHTS = (
 )
 
 
+def _kron_of(a, spd=False):
+    """A (2·3) x (2·3) rank-1 TT-matrix from blocks of the (6, 5) matrix ``a``."""
+    blocks = [0.3 * a[:2, :2] + jnp.eye(2), 0.3 * a[2:5, :3] + jnp.eye(3)]
+    if spd:
+        blocks = [b @ b.T + jnp.eye(b.shape[0]) for b in blocks]
+    return lrjax.TTMatrix(tuple(b[None, :, :, None] for b in blocks))
+
+
+def _tt_vector(a, row):
+    """A rank-1 TT vector of shape (2, 3) from row ``row`` of ``a``."""
+    return lrjax.TTTensor((a[row, :2][None, :, None], a[row + 2, :3][None, :, None]))
+
+
 def _cp_of(x):
     """A (5, 4, 3) rank-2 CP tensor whose factors are slices of ``x`` (5, 4, 3)."""
     return lrjax.CPTensor(x[0, 0, :2], (x[:, 0:2, 0], x[0, :, 0:2], x[1:4, 3, 1:3]))
@@ -446,6 +459,17 @@ CASES = [
         ),
     ),
     ("truncated_svd", lambda a: lrjax.truncated_svd(a, 3), _matrix),
+    (
+        "kronecker_and_bilinear",  # kron_slogdet, kron_determinant, kron_inv, kron_cholesky
+        lambda a: (
+            lrjax.tensors.kron_slogdet(_kron_of(a))[1],
+            lrjax.tensors.kron_determinant(_kron_of(a)),
+            lrjax.tensors.kron_inv(_kron_of(a)).to_dense(),
+            lrjax.tensors.kron_cholesky(_kron_of(a, spd=True)).to_dense(),
+            lrjax.tensors.tt_bilinear_form(_kron_of(a), _tt_vector(a, 0), _tt_vector(a, 1)),
+        ),
+        _matrix,
+    ),
     ("tt_round", lambda v: lrjax.tt_round(_tt_of(v, 0) + _tt_of(v, 1), 2), _tt_params),
     (
         "tt_manifold",  # tt_project (TT and dense x), tt_orthogonalize, tt_gather together

@@ -4,6 +4,10 @@ from ._block_term import BlockTermTensor as BlockTermTensor
 from ._cp import CPTensor as CPTensor
 from ._dedicom import DedicomTensor as DedicomTensor
 from ._dedicom import Paratuck2Tensor as Paratuck2Tensor
+from ._kronecker import kron_cholesky as kron_cholesky
+from ._kronecker import kron_determinant as kron_determinant
+from ._kronecker import kron_inv as kron_inv
+from ._kronecker import kron_slogdet as kron_slogdet
 from ._lowrank import LowRankMatrix as LowRankMatrix
 from ._matching import cp_permute_factors as cp_permute_factors
 from ._parafac2 import Parafac2Tensor as Parafac2Tensor
@@ -11,6 +15,7 @@ from ._tr import TRTensor as TRTensor
 from ._tt import TTMatrix as TTMatrix
 from ._tt import TTTensor as TTTensor
 from ._tt_arith import tt_add as tt_add
+from ._tt_arith import tt_bilinear_form as tt_bilinear_form
 from ._tt_arith import tt_inner as tt_inner
 from ._tt_arith import tt_matmul as tt_matmul
 from ._tt_arith import tt_multiply as tt_multiply
@@ -29,7 +34,12 @@ __all__ = [
     "TTTensor",
     "TuckerTensor",
     "cp_permute_factors",
+    "kron_cholesky",
+    "kron_determinant",
+    "kron_inv",
+    "kron_slogdet",
     "tt_add",
+    "tt_bilinear_form",
     "tt_inner",
     "tt_matmul",
     "tt_multiply",
