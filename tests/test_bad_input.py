@@ -726,6 +726,7 @@ EXEMPT = {
     "cp_permute_factors": "container operation: shape and rank mismatches in tests/tensors/test_factorized_ops.py",
     **{name: "TT container operations: wrong kinds, ranks and shapes in tests/tensors/test_kronecker.py"
        for name in ("kron_cholesky", "kron_determinant", "kron_inv", "kron_slogdet", "tt_bilinear_form")},
+    "tensor_dropout": "container operation: bad rate, key and kind in tests/tensors/test_dropout.py",
     **{name: "prior options of group_denoise: checked there (probe above)" for name in (
         "CPPrior", "TuckerPrior", "WNNMPrior",
     )},

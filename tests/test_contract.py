@@ -386,6 +386,7 @@ CASES = [
             lrjax.metrics.congruence_coefficient(CP_START.factors, _cp_of(x).factors)[0],
             _cp_of(x).mode_dot(x[:, :, 0].T, 0).flip_sign().to_dense(),
             REG_WEIGHTS[1].mode_dot(x[0, :, 1], 0).to_dense(),
+            lrjax.tensors.tensor_dropout(_cp_of(x), 0.5, key=KEY).to_dense(),
         ),
         _tensor3,
     ),

@@ -4,6 +4,7 @@ from ._block_term import BlockTermTensor as BlockTermTensor
 from ._cp import CPTensor as CPTensor
 from ._dedicom import DedicomTensor as DedicomTensor
 from ._dedicom import Paratuck2Tensor as Paratuck2Tensor
+from ._dropout import tensor_dropout as tensor_dropout
 from ._kronecker import kron_cholesky as kron_cholesky
 from ._kronecker import kron_determinant as kron_determinant
 from ._kronecker import kron_inv as kron_inv
@@ -38,6 +39,7 @@ __all__ = [
     "kron_determinant",
     "kron_inv",
     "kron_slogdet",
+    "tensor_dropout",
     "tt_add",
     "tt_bilinear_form",
     "tt_inner",
