@@ -67,6 +67,7 @@ from .decomposition import sparse_pca as sparse_pca
 from .decomposition import tensor_robust_pca as tensor_robust_pca
 from .decomposition import tr_als as tr_als
 from .decomposition import tr_svd as tr_svd
+from .decomposition import tt_cross as tt_cross
 from .decomposition import tt_matrix_svd as tt_matrix_svd
 from .decomposition import tt_oi as tt_oi
 from .decomposition import tt_svd as tt_svd
@@ -171,6 +172,7 @@ __all__ = [
     "tr_svd",
     "truncated_svd",
     "tt_add",
+    "tt_cross",
     "tt_gather",
     "tt_inner",
     "tt_matmul",

@@ -116,6 +116,11 @@ SPECS: dict[str, Spec] = {
         lambda x, **kw: lrjax.tt_svd(x, kw.pop("max_rank", 2)), t3, "x", bad_shapes=((5,),),
         bad={"max_rank": [0, (2, 2, 2, 2, 2), -1]}, real_only=False,
     ),
+    "tt_cross": Spec(
+        lambda x, **kw: lrjax.tt_cross(x, kw.pop("max_rank", 2), **{"key": KEY, **kw}), t3, "x",
+        bad_shapes=((5,),), key=True,
+        bad={"max_rank": [0, -1], **iters, **neg_tol, "shape": [(5, 4, 2)]},
+    ),
     "tt_oi": Spec(
         lambda x, **kw: lrjax.tt_oi(x, kw.pop("max_rank", 2), **kw), t3, "x", bad_shapes=((5,),),
         bad={"max_rank": [0, (2, 2, 2, 2, 2), -1], **iters, **neg_tol, "diff": ["forward"]},

@@ -459,6 +459,13 @@ CASES = [
             random_tt(k, (4, 3, 5), (2, 2)).to_dense() + 0.1 * jax.random.normal(k, (4, 3, 5))
         ),
     ),
+    (
+        "tt_cross",
+        lambda x: lrjax.tt_cross(x, 2, key=KEY, maxiter=3),
+        lambda k: (
+            random_tt(k, (4, 3, 5), (2, 2)).to_dense() + 0.01 * jax.random.normal(k, (4, 3, 5))
+        ),
+    ),
     ("truncated_svd", lambda a: lrjax.truncated_svd(a, 3), _matrix),
     (
         "kronecker_and_bilinear",  # kron_slogdet, kron_determinant, kron_inv, kron_cholesky

@@ -49,6 +49,7 @@ from ._tr import tr_svd as tr_svd
 from ._tt import tt_matrix_svd as tt_matrix_svd
 from ._tt import tt_svd as tt_svd
 from ._tt import tt_svd_adaptive as tt_svd_adaptive
+from ._tt_cross import tt_cross as tt_cross
 from ._tt_oi import TTResult as TTResult
 from ._tt_oi import tt_oi as tt_oi
 from ._tucker import TuckerResult as TuckerResult
@@ -108,6 +109,7 @@ __all__ = [
     "tensor_robust_pca",
     "tr_als",
     "tr_svd",
+    "tt_cross",
     "tt_matrix_svd",
     "tt_oi",
     "tt_svd",
