@@ -311,8 +311,10 @@ def project(x: Array, factors, modes) -> Array:
     return x
 
 
-def observation_weights(x: Array, weights, mask) -> Array | None:
-    """Validate ``weights`` / ``mask`` against ``x`` and return float weights (or None)."""
+def observation_weights(x: Array, weights, mask, *, at_most_one: str | None = None) -> Array | None:
+    """Validate ``weights`` / ``mask`` against ``x`` and return float weights (or None);
+    ``at_most_one`` names a routine whose EM step needs weights in ``[0, 1]`` (checked when
+    concrete)."""
     if weights is not None and mask is not None:
         raise ValueError("Give `weights` or `mask`, not both.")
     if mask is not None:
@@ -329,6 +331,11 @@ def observation_weights(x: Array, weights, mask) -> Array | None:
                 raise ValueError(f"`weights` must be non-negative, got minimum {w_min}.")
         weights = weights.astype(real_dtype(x))
     if weights is not None and _checks.is_concrete(weights):
-        if float(_checks.concrete_value(jnp.max, weights)) == 0:
+        w_max = float(_checks.concrete_value(jnp.max, weights))
+        if w_max == 0:
             raise ValueError("`weights` (or `mask`) must not be all zero.")
+        if at_most_one is not None and w_max > 1:
+            raise ValueError(
+                f"`weights` must lie in [0, 1] for {at_most_one}, got maximum {w_max}."
+            )
     return weights

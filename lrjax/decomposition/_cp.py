@@ -338,12 +338,8 @@ def cp_als(
     tol = _checks.tolerance(tol)
     key = _checks.optional_prng_key("key", key)
     check_init_key(key, init_name, rank, x.shape)
-    weights = observation_weights(x, weights, mask)
+    weights = observation_weights(x, weights, mask, at_most_one="cp_als")
     x = _checks.zero_unobserved("x", x, None if weights is None else weights > 0)
-    if weights is not None and _checks.is_concrete(weights):
-        w_max = float(_checks.concrete_value(jnp.max, weights))
-        if w_max > 1:
-            raise ValueError(f"`weights` must lie in [0, 1] for cp_als, got maximum {w_max}.")
     return partitioned(
         _cp_als, x, weights, key, tol, start, rank=rank, init=init_name, maxiter=maxiter,
         diff=diff, line_search=bool(line_search), held=held,

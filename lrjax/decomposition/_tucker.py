@@ -338,12 +338,8 @@ def tucker_hooi(
             )
         return _tucker_hooi_sparse(x, ranks, modes, fixed, key, init, maxiter, tol, diff)
     x = _checks.as_array("x", x, min_ndim=2, check_finite=False)
-    weights = observation_weights(x, weights, mask)
+    weights = observation_weights(x, weights, mask, at_most_one="tucker_hooi")
     x = _checks.zero_unobserved("x", x, None if weights is None else weights > 0)
-    if weights is not None and _checks.is_concrete(weights):
-        w_max = float(_checks.concrete_value(jnp.max, weights))
-        if w_max > 1:
-            raise ValueError(f"`weights` must lie in [0, 1] for tucker_hooi, got maximum {w_max}.")
     free, kept, fixed_factors, full = _partial_args(x, ranks, modes, fixed)
     start = None
     if isinstance(init, TuckerTensor) or (

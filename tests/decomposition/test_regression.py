@@ -36,13 +36,14 @@ def test_cp_regressor_scenario_of_tensorly():
 
 
 def test_multi_output_cp_regressor_scenario_of_tensorly():
-    """TensorLy's test_multidim_CPRegressor: a (3, 2) response, rank 20, reg_W=0."""
+    """TensorLy's test_multidim_CPRegressor: a (3, 2) response, rank 20, reg_W=0 (100 sweeps
+    where TensorLy runs 200: held-out RMSE 0.0027 against its bound 0.005)."""
     rng = tl.check_random_state(1234)
     w = tl_random_cp(shape=(12, 5, 4, 3, 2), rank=4, full=True, random_state=rng)
     x = tl.randn((1200, 12, 5, 4), seed=rng)
     y = (x.reshape(1200, -1) @ w.reshape(-1, 6)).reshape(-1, 3, 2)
     fit, _ = lrjax.cp_regression(
-        x[:1000], y[:1000], 20, reg=0.0, maxiter=200, tol=1e-12, key=jax.random.key(0)
+        x[:1000], y[:1000], 20, reg=0.0, maxiter=100, tol=1e-12, key=jax.random.key(0)
     )
     pred = lrjax.regression_predict(x[1000:], fit)
     assert pred.shape == (200, 3, 2)
@@ -117,29 +118,23 @@ def test_ridge_first_sweep_and_fixed_point_match_tensorly():
     descent step that keeps the weight) and reaches TensorLy's fixed point in far fewer
     sweeps than TensorLy (3000 sweeps there, converged here in under 200)."""
     x, y = _small_problem()
-    for sweeps, tol in [(1, 1e-8), (3000, 1e-8)]:
-        ref = CPRegressor(3, tol=0, reg_W=5.0, n_iter_max=sweeps, random_state=7, verbose=0)
-        ref.fit(x, y)
-        fit, info = lrjax.cp_regression(
-            x, y, 3, reg=5.0, init=_tl_cp_start(7, (6, 5, 3), 3),
-            maxiter=1 if sweeps == 1 else 500, tol=0.0 if sweeps == 1 else 1e-14,
-        )  # fmt: skip
-        want = ref.weight_tensor_
-        assert np.linalg.norm(np.asarray(fit.to_dense()) - want) / np.linalg.norm(want) < tol
-        if sweeps > 1:
-            assert int(info.n_iter) < 200
-        ref = TuckerRegressor(
-            [2, 2, 2], tol=0, reg_W=5.0, n_iter_max=sweeps, random_state=7, verbose=0
-        )
-        ref.fit(x, y)
-        fit, info = lrjax.tucker_regression(
-            x, y, (2, 2, 2), reg=5.0, init=_tl_tucker_start(7, (6, 5, 3), (2, 2, 2)),
-            maxiter=1 if sweeps == 1 else 500, tol=0.0 if sweeps == 1 else 1e-14,
-        )  # fmt: skip
-        want = ref.weight_tensor_
-        assert np.linalg.norm(np.asarray(fit.to_dense()) - want) / np.linalg.norm(want) < tol
-        if sweeps > 1:
-            assert int(info.n_iter) < 200
+    cases = [
+        (CPRegressor(3, reg_W=5.0), lrjax.cp_regression, 3, _tl_cp_start(7, (6, 5, 3), 3)),
+        (
+            TuckerRegressor([2, 2, 2], reg_W=5.0),
+            lrjax.tucker_regression,
+            (2, 2, 2),
+            _tl_tucker_start(7, (6, 5, 3), (2, 2, 2)),
+        ),
+    ]
+    for ref, solve, rank, start in cases:
+        for sweeps in (1, 3000):
+            ref.set_params(tol=0, n_iter_max=sweeps, random_state=7, verbose=0).fit(x, y)
+            maxiter, tol = (1, 0.0) if sweeps == 1 else (500, 1e-14)
+            fit, info = solve(x, y, rank, reg=5.0, init=start, maxiter=maxiter, tol=tol)
+            want = ref.weight_tensor_
+            assert np.linalg.norm(np.asarray(fit.to_dense()) - want) / np.linalg.norm(want) < 1e-8
+            assert sweeps == 1 or int(info.n_iter) < 200
 
 
 def test_planted_weights_are_recovered_exactly():
