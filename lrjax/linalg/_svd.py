@@ -44,7 +44,7 @@ def svd_flip(
         ``(u, vt)`` with fixed signs.
 
     Raises:
-        ValueError: for non-matrix, complex or empty input, or ``u``'s columns not matching
+        ValueError: for non-matrix or empty input, or ``u``'s columns not matching
             ``vt``'s rows.
     """
     u = _checks.as_array("u", u, min_ndim=2, check_finite=False, complex_ok=True)
