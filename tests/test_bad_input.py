@@ -563,6 +563,11 @@ SPECS: dict[str, Spec] = {
         empty="skip",
     ),
     # ---------------------------------------------------------------- metrics
+    **{name: Spec(
+        (lambda fn: lambda x, **kw: fn(kw.pop("y_true", x + 0.5), x, **kw))(getattr(metrics, name)),
+        m2, "y_pred", nonfinite="propagate", bad={"y_true": [np.ones((6, 4))]},
+        empty="skip",
+    ) for name in ("mse", "rmse", "r2_score", "correlation", "reflective_correlation")},
     "psnr": Spec(
         lambda x, **kw: metrics.psnr(np.clip(M, 0, 1), x, **kw), lambda: np.clip(M + 0.1, 0, 1), "y",
         nonfinite="propagate", bad={"data_range": [0.0, -1.0]}, bad_shapes=((5, 6),),

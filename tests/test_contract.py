@@ -505,6 +505,17 @@ CASES = [
         _matrix,
     ),
     ("unfold", lambda x: linalg.unfold(x, 1), _tensor3),
+    (
+        "regression_scores",  # mse, rmse, r2_score, correlation, reflective_correlation
+        lambda a: (
+            lrjax.metrics.rmse(a, jnp.cos(a), axis=0),
+            lrjax.metrics.r2_score(a, 0.5 * a + 0.1),
+            lrjax.metrics.correlation(a, a**2, axis=1),
+            lrjax.metrics.reflective_correlation(a, jnp.sin(a)),
+            lrjax.metrics.mse(a, 2 * a),
+        ),
+        _matrix,
+    ),
     ("fold", lambda x: linalg.fold(linalg.unfold(x, 2), 2, (5, 4, 3)), _tensor3),
     ("mode_dot", lambda x: linalg.mode_dot(x, jnp.ones((2, 4)), 1), _tensor3),
     (
