@@ -30,7 +30,9 @@ from ._common import (
     canonical_cp,
     cp_init,
     init_factors,
+    project,
     scale_into_last,
+    spread_norms,
 )
 
 __all__ = ["TensorRegressionResult", "cp_regression", "regression_predict", "tucker_regression"]
@@ -138,20 +140,6 @@ def _ridge(gram: Array, rhs: Array, reg: Array) -> Array:
     return jnp.linalg.solve(gram + lam * jnp.eye(gram.shape[0], dtype=gram.dtype), rhs)
 
 
-def _balance_cp(factors) -> tuple[Array, ...]:
-    """The same CP weight with every component's norm spread evenly over the factors: the
-    scaling that minimises ``Σ_k ||A_k||²`` for the weight, so a descent step of the ridge
-    objective that leaves the fit alone. It fixes the scale gauge, which plain ALS only
-    drifts along (slowly, at a rate set by ``reg``; freely when ``reg = 0``)."""
-    norms = [jnp.linalg.norm(f, axis=0) for f in factors]
-    alive = functools.reduce(jnp.logical_and, [nk > 0 for nk in norms])
-    safe = [jnp.where(alive, nk, 1.0) for nk in norms]
-    target = jnp.exp(sum(jnp.log(nk) for nk in safe) / len(factors))
-    return tuple(
-        f * jnp.where(alive, target / nk, 0.0) for f, nk in zip(factors, safe, strict=True)
-    )
-
-
 def _balance_tucker(core: Array, factors) -> tuple[Array, tuple[Array, ...]]:
     """The same Tucker weight with every factor and the core balanced mode by mode:
     ``U_k G_(k) = L Σ Rᵀ`` (an SVD, signs fixed) is split as ``U_k = L Σ^½`` and
@@ -198,7 +186,10 @@ def _cp_sweep(factors, data):
         rhs = jnp.einsum("sjo,sr,or->rj", yj, z, c)
         new[p + j] = _ridge(zz * (c.T @ c), rhs, reg).T
     pred = z @ _out_matrix(new[p:], x.dtype, rank).T
-    return _balance_cp(new), _residual(yv, pred, norm_y_sq)
+    # every component's norm spread evenly over the factors: the scaling that minimises
+    # Σ_k ||A_k||² for the same weight (a descent step of the ridge objective that leaves the
+    # fit alone); it fixes the scale gauge, along which plain ALS only drifts
+    return spread_norms(new), _residual(yv, pred, norm_y_sq)
 
 
 def _tucker_sweep(state, data):
@@ -209,9 +200,10 @@ def _tucker_sweep(state, data):
     q = len(factors) - p
     yv = y.reshape(n, -1)
     factors = list(factors)
+    mapped = _map_outputs(core, factors[p:], p)  # the input sweep leaves it unchanged
     for k in range(p):
         t = _project_tucker(x, factors[:p], skip=k)  # (n, I_k, prod r_{-k})
-        h = jnp.moveaxis(_map_outputs(core, factors[p:], p), k, 0)
+        h = jnp.moveaxis(mapped, k, 0)
         h = h.reshape(h.shape[0], t.shape[2], -1)  # (r_k, prod r_{-k}, O)
         psi = jnp.einsum("sib,abo->siao", t, h).reshape(n, -1, h.shape[2])
         gram = jnp.einsum("spo,sqo->pq", psi, psi)
@@ -404,10 +396,7 @@ def _tucker_init(x, y, key, ranks, init):
     m = _moment(x, y)
     if init == "svd":
         factors = [leading_left_singular_vectors(unfold(m, k), r) for k, r in enumerate(ranks)]
-        core = m
-        for k, u in enumerate(factors):
-            core = mode_dot(core, u.T, k)
-        return core, tuple(factors)
+        return project(m, factors, range(m.ndim)), tuple(factors)
     keys = jax.random.split(key, len(ranks) + 1)
     core = _random.normal(keys[0], ranks, x.dtype)
     factors = tuple(
@@ -505,7 +494,9 @@ def tucker_regression(
     tol = _checks.tolerance(tol)
     reg = _checks.nonnegative("reg", reg)
     key = _checks.optional_prng_key("key", key)
-    if isinstance(init, TuckerTensor) or type(init).__module__.startswith("tensorly"):
+    if isinstance(init, TuckerTensor) or (
+        type(init).__module__.startswith("tensorly") and hasattr(init, "core")
+    ):
         start, init_name = _tucker_start(init, shape, ranks, x.dtype), "given"
     else:
         start, init_name = None, _checks.choice("init", init, ("svd", "random"))

@@ -60,15 +60,16 @@ def _fibers(fn, left: Array, n: int, right: Array) -> Array:
 
 
 def _sweep(fn, shape, ranks, rights) -> tuple[tuple[Array, ...], list[Array]]:
-    """One left-to-right sweep of cross interpolation given the right index sets
-    ``rights[k]`` (``(r_k, N - k)`` multi-indices of modes ``k..N-1``, ``k = 1..N-1``):
-    returns the TT cores (core ``k = Q Q[rows]^{-1}`` of the fibre matrix's orthonormal basis
-    ``Q``, the last one the fibres themselves) and the left index sets found."""
+    """One left-to-right sweep of cross interpolation given the right index sets of the
+    bonds, ``rights[k - 1]`` (``(r_k, N - k)`` multi-indices of modes ``k..N-1``, ``k =
+    1..N-1``): returns the TT cores (core ``k = Q Q[rows]^{-1}`` of the fibre matrix's
+    orthonormal basis ``Q``, the last one the fibres themselves) and the left index sets
+    found, ``lefts[k - 1]`` of modes ``0..k-1``."""
     n_modes = len(shape)
     left = jnp.zeros((1, 0), jnp.int32)
-    cores, lefts = [], [left]
+    cores, lefts = [], []
     for k in range(n_modes - 1):
-        c = _fibers(fn, left, shape[k], rights[k + 1])
+        c = _fibers(fn, left, shape[k], rights[k])
         mat = c.reshape(-1, ranks[k + 1])
         q, _ = jnp.linalg.qr(mat)
         rows = _maxvol(q)
@@ -81,30 +82,22 @@ def _sweep(fn, shape, ranks, rights) -> tuple[tuple[Array, ...], list[Array]]:
     return tuple(cores), lefts
 
 
-def _swap_sets(sets: list[Array], n_modes: int) -> list[Array]:
-    """The index sets of one end read as the other end's for the mode-reversed tensor:
-    ``sets[j]`` (``j = 0..N-1``) covers modes ``0..j-1`` (left sets) or, of the reversed
-    tensor, the last ``j`` modes. Returns the list ``0..N`` of the other side: entry ``k``
-    holds ``sets[N - k]`` with its columns reversed; entry 0 is a placeholder, entry ``N``
-    the empty set."""
-    return [
-        jnp.zeros((1, n_modes), jnp.int32),
-        *(sets[n_modes - k][:, ::-1] for k in range(1, n_modes)),
-        jnp.zeros((1, 0), jnp.int32),
-    ]
+def _swap_sets(sets: list[Array]) -> list[Array]:
+    """The left index sets of the bonds read as the right sets of the mode-reversed tensor
+    (and back): bond order and column order reversed."""
+    return [s[:, ::-1] for s in reversed(sets)]
 
 
 def _cross_loop(fn, shape, ranks, rights0, tol, maxiter):
     """Sweeps until the TT changes by less than ``tol`` (relative) or ``maxiter`` sweeps."""
-    n_modes = len(shape)
     rev_fn = lambda idx: fn(idx[:, ::-1])
     rev_shape, rev_ranks = tuple(reversed(shape)), tuple(reversed(ranks))
 
     def iteration(rights):
         cores, lefts = _sweep(fn, shape, ranks, rights)
         # backward: a forward sweep of the reversed tensor, its right sets our left ones
-        _, rev_lefts = _sweep(rev_fn, rev_shape, rev_ranks, _swap_sets(lefts, n_modes))
-        return TTTensor(cores), _swap_sets(rev_lefts, n_modes)
+        _, rev_lefts = _sweep(rev_fn, rev_shape, rev_ranks, _swap_sets(lefts))
+        return TTTensor(cores), _swap_sets(rev_lefts)
 
     def change(a, b):
         diff = tt_inner(a, a) - 2 * tt_inner(a, b) + tt_inner(b, b)
@@ -151,7 +144,8 @@ def tt_cross(
 
     Args:
         x: a dense tensor, or a function of ``(K, N)`` multi-indices returning ``(K,)``
-            entries (then ``shape`` is required).
+            entries (then ``shape`` is required). A function is a static argument: calls
+            with the same function object reuse one compiled program, a new one compiles.
         max_rank: the largest rank per bond, as :func:`tt_svd` (static; clipped to what
             ``shape`` allows).
         shape: the tensor's shape when ``x`` is a function (static).
@@ -227,11 +221,10 @@ def _tt_cross_fn(key, tol, *, fn, shape, ranks, maxiter) -> TTResult:
 def _tt_cross(fn, shape, ranks, key, tol, maxiter) -> TTResult:
     n_modes = len(shape)
     keys = jax.random.split(key, n_modes)
-    rights0 = [jnp.zeros((1, n_modes), jnp.int32)]  # placeholder: no right set for mode 0
-    for k in range(1, n_modes):
-        high = jnp.asarray(shape[k:], jnp.int32)
-        rights0.append(jax.random.randint(keys[k], (ranks[k], n_modes - k), 0, high, jnp.int32))
-    rights0.append(jnp.zeros((1, 0), jnp.int32))
+    rights0 = [  # random right index sets of the bonds 1..N-1
+        jax.random.randint(keys[k], (ranks[k], n_modes - k), 0, jnp.asarray(shape[k:]), jnp.int32)
+        for k in range(1, n_modes)
+    ]
     frozen = lambda idx: lax.stop_gradient(fn(idx))  # the index search carries no derivative
     rights, _, err, n_iter, hist = _cross_loop(frozen, shape, ranks, rights0, tol, maxiter)
     cores, _ = _sweep(fn, shape, ranks, rights)  # the result, differentiable in the entries
